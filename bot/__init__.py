@@ -1,0 +1,1 @@
+"""leadloop: the Slack app that runs the feedback loop between sales and marketing."""

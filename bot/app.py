@@ -1,0 +1,64 @@
+"""The app factory: one Bolt App with every listener wired, nothing done at import time."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.clock import Clock, system_clock
+from bot.config import Settings
+from bot.delivery import Deliverer
+from handlers import errors, rate_lead, thread_replies
+from handlers.deps import Deps
+from storage.engine import SessionFactory
+
+
+def create_app(
+    settings: Settings,
+    *,
+    session_factory: SessionFactory,
+    client: WebClient,
+    clock: Clock = system_clock,
+    listener_executor: Executor | None = None,
+) -> App:
+    """Build the Bolt app; Slack signatures are verified on every request it serves."""
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        logger=logging.getLogger("leadloop.bolt"),
+        listener_executor=listener_executor,
+    )
+    deps = build_deps(settings, session_factory=session_factory, client=client, clock=clock)
+    rate_lead.register(app, deps)
+    thread_replies.register(app, deps)
+    errors.register(app)
+    return app
+
+
+def build_deps(
+    settings: Settings, *, session_factory: SessionFactory, client: WebClient, clock: Clock
+) -> Deps:
+    """The listeners' shared dependencies."""
+    return Deps(
+        session_factory=session_factory,
+        deliverer=build_deliverer(
+            settings, session_factory=session_factory, client=client, clock=clock
+        ),
+        clock=clock,
+        feedback_channel=settings.feedback_channel,
+    )
+
+
+def build_deliverer(
+    settings: Settings, *, session_factory: SessionFactory, client: WebClient, clock: Clock
+) -> Deliverer:
+    """The outbox deliverer used by listeners and by the background sweep."""
+    return Deliverer(
+        session_factory=session_factory,
+        client=client,
+        feedback_channel=settings.feedback_channel,
+        clock=clock,
+    )

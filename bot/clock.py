@@ -1,0 +1,21 @@
+"""Time as a dependency: code asks a clock, tests hand in their own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def slack_ts_to_datetime(ts: str) -> datetime | None:
+    """A Slack message ``ts`` ("1700000000.000100") as a UTC time; None if malformed."""
+    try:
+        return datetime.fromtimestamp(float(ts), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None

@@ -1,0 +1,162 @@
+"""Typed settings, read once from the environment and validated with friendly errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from storage.engine import DEFAULT_DATABASE_URL
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_PORT = 3000
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+SETUP_HINT = "See .env.example for every setting and manifest.json for creating the Slack app."
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it and says how to fix it."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        self.problem = problem
+        super().__init__(f"{variable}: {problem} {SETUP_HINT}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything leadloop needs to run, already validated."""
+
+    slack_bot_token: str = field(repr=False)
+    slack_signing_secret: str = field(repr=False)
+    feedback_channel: str
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    report_channel: str | None = None
+    timezone: str = "UTC"
+    port: int = DEFAULT_PORT
+
+    @property
+    def socket_mode(self) -> bool:
+        """Socket Mode is used when an app-level token is configured."""
+        return self.slack_app_token is not None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never be written to a log."""
+        values = (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token)
+        return tuple(value for value in values if value)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from environment variables, raising ConfigError on the first problem."""
+        return cls(
+            slack_bot_token=_token(env, "SLACK_BOT_TOKEN", "xoxb-", required=True) or "",
+            slack_signing_secret=_signing_secret(env),
+            slack_app_token=_token(env, "SLACK_APP_TOKEN", "xapp-", required=False),
+            slack_api_url=slack_api_url_from_env(env),
+            database_url=database_url_from_env(env),
+            feedback_channel=_channel(env, "FEEDBACK_CHANNEL", required=True) or "",
+            report_channel=_channel(env, "REPORT_CHANNEL", required=False),
+            timezone=_timezone(env, "LEADLOOP_TZ"),
+            port=_port(env, "PORT"),
+        )
+
+
+def database_url_from_env(env: Mapping[str, str]) -> str:
+    """``DATABASE_URL``, or the default SQLite file under ./data/."""
+    value = _value(env, "DATABASE_URL")
+    if value is None:
+        return DEFAULT_DATABASE_URL
+    if "://" not in value:
+        raise ConfigError(
+            "DATABASE_URL",
+            "is not a database URL. Write sqlite:///./data/leadloop.db or "
+            "postgresql://user:password@host:5432/dbname.",
+        )
+    scheme = value.split("://", 1)[0].split("+", 1)[0]
+    if scheme not in {"sqlite", "postgresql", "postgres"}:
+        raise ConfigError(
+            "DATABASE_URL", f"uses '{scheme}', but leadloop supports sqlite and postgresql."
+        )
+    return value
+
+
+def slack_api_url_from_env(env: Mapping[str, str]) -> str:
+    """``SLACK_API_URL`` with a trailing slash, as slack-sdk expects."""
+    value = _value(env, "SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    parsed = urlparse(value)
+    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+        raise ConfigError(
+            "SLACK_API_URL", f"must be an http(s) URL such as {DEFAULT_SLACK_API_URL}."
+        )
+    return value if value.endswith("/") else value + "/"
+
+
+def _value(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _token(env: Mapping[str, str], name: str, prefix: str, *, required: bool) -> str | None:
+    value = _value(env, name)
+    if value is None:
+        if required:
+            raise ConfigError(name, f"is not set. Copy it from your Slack app ({prefix}…).")
+        return None
+    if not value.startswith(prefix):
+        # Never echo the value: it may be a real secret pasted into the wrong variable.
+        raise ConfigError(name, f"does not look right: it should start with '{prefix}'.")
+    return value
+
+
+def _signing_secret(env: Mapping[str, str]) -> str:
+    value = _value(env, "SLACK_SIGNING_SECRET")
+    if value is None:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET",
+            "is not set. Copy it from your Slack app's Basic Information page.",
+        )
+    return value
+
+
+def _channel(env: Mapping[str, str], name: str, *, required: bool) -> str | None:
+    value = _value(env, name)
+    if value is None:
+        if required:
+            raise ConfigError(
+                name,
+                "is not set. Use the channel's ID, like C0123ABCD (open the channel's details "
+                "in Slack; the ID is at the bottom).",
+            )
+        return None
+    if not CHANNEL_ID.match(value):
+        raise ConfigError(
+            name,
+            f"must be a channel ID like C0123ABCD, not '{value}' (open the channel's details "
+            "in Slack; the ID is at the bottom).",
+        )
+    return value
+
+
+def _timezone(env: Mapping[str, str], name: str) -> str:
+    value = _value(env, name) or "UTC"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            name, f"'{value}' is not an IANA time zone; write one like Europe/Berlin."
+        ) from None
+    return value
+
+
+def _port(env: Mapping[str, str], name: str) -> int:
+    value = _value(env, name)
+    if value is None:
+        return DEFAULT_PORT
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise ConfigError(name, f"must be a port number from 1 to 65535, not '{value}'.")
+    return int(value)

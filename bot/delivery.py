@@ -1,0 +1,210 @@
+"""Delivering the outbox: render each owed post, send it, record the result, retry failures."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.feedback import ANSWER_NOTICE, RATING_POST, load_rating_with_lead
+from handlers.blocks import RatingCard, answer_notice, rating_post
+from storage import outbox
+from storage.models import Lead, OutboxMessage, Rating
+from storage.ratings import record_post
+from storage.responses import first_answer
+
+logger = logging.getLogger(__name__)
+
+CLAIM_LEASE = timedelta(minutes=2)
+FIRST_RETRY_DELAY = timedelta(seconds=30)
+MAX_RETRY_DELAY = timedelta(minutes=30)
+# Errors an admin must fix (invite the bot, correct the channel); retried, but loudly.
+NEEDS_ADMIN = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "missing_scope",
+}
+
+
+def card_for(rating: Rating, lead: Lead) -> RatingCard:
+    """The view of a stored rating that Block Kit builders take."""
+    return RatingCard(
+        lead_ref=lead.external_ref,
+        score=rating.score,
+        reason=rating.reason,
+        tags=tuple(rating.tags),
+        rater_id=rating.rater_id,
+        via=rating.via,
+        lead_name=lead.name,
+        company=lead.company,
+        campaign=lead.campaign,
+    )
+
+
+def retry_delay(attempts: int, *, retry_after: int | None = None) -> timedelta:
+    """Exponential back-off from 30 s to 30 min, never sooner than Slack's Retry-After."""
+    delay = min(FIRST_RETRY_DELAY * (2 ** max(attempts - 1, 0)), MAX_RETRY_DELAY)
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay
+
+
+class _Undeliverable(Exception):
+    """The row the message is about is gone; nothing can ever be sent for it."""
+
+
+@dataclass
+class Deliverer:
+    """Sends owed posts. Safe to run in several threads and processes at once."""
+
+    session_factory: Callable[[], Session]
+    client: WebClient
+    feedback_channel: str
+    clock: Clock
+
+    def deliver_due(self, *, limit: int = 100) -> int:
+        """Try every message whose time has come; returns how many were sent."""
+        with self.session_factory() as session:
+            due = outbox.due_message_ids(session, now=self.clock(), limit=limit)
+        return sum(1 for message_id in due if self.deliver(message_id))
+
+    def deliver(self, message_id: int) -> bool:
+        """Claim, send and record one message; False if not sent now (it stays owed)."""
+        with self.session_factory() as session:
+            if not outbox.claim(
+                session, message_id=message_id, now=self.clock(), lease=CLAIM_LEASE
+            ):
+                return False
+            session.commit()
+            message = outbox.get_message(session, message_id=message_id)
+            assert message is not None
+        try:
+            self._send(message)
+        except SlackApiError as error:
+            self._record_failure(message, error.response.get("error") or str(error), error)
+            return False
+        except (SlackClientError, OSError) as error:
+            self._record_failure(message, f"{type(error).__name__}: {error}", None)
+            return False
+        except _Undeliverable as error:
+            logger.warning("outbox message %s dropped: %s", message_id, error)
+            self._mark_sent(message_id)
+            return False
+        return True
+
+    def _send(self, message: OutboxMessage) -> None:
+        with self.session_factory() as session:
+            loaded = load_rating_with_lead(
+                session, team_id=message.team_id, rating_id=message.rating_id or -1
+            )
+            if loaded is None:
+                raise _Undeliverable(f"rating {message.rating_id} no longer exists")
+            rating, lead = loaded
+            if message.kind == RATING_POST:
+                self._post_rating(session, message, rating, lead)
+            elif message.kind == ANSWER_NOTICE:
+                self._notify_rater(session, message, rating, lead)
+            else:
+                raise _Undeliverable(f"unknown outbox kind {message.kind!r}")
+            outbox.mark_sent(session, message_id=message.id or -1, now=self.clock())
+            session.commit()
+
+    def _post_rating(
+        self, session: Session, message: OutboxMessage, rating: Rating, lead: Lead
+    ) -> None:
+        text, blocks = rating_post(card_for(rating, lead))
+        result = self._post_joining_if_needed(
+            channel=self.feedback_channel, text=text, blocks=blocks
+        )
+        record_post(
+            session,
+            team_id=message.team_id,
+            rating_id=rating.id or -1,
+            channel=result["channel"],
+            ts=result["ts"],
+            now=self.clock(),
+        )
+
+    def _notify_rater(
+        self, session: Session, message: OutboxMessage, rating: Rating, lead: Lead
+    ) -> None:
+        answer = first_answer(session, team_id=message.team_id, rating_id=rating.id or -1)
+        if answer is None:
+            raise _Undeliverable(f"rating {rating.id} has no answer to announce")
+        text, blocks = answer_notice(
+            card_for(rating, lead),
+            answerer_id=answer.user_id,
+            answer_text=answer.text,
+            permalink=self._permalink(answer.channel, answer.ts),
+        )
+        # Posting to a user ID lands in the app's DM with that user.
+        self.client.chat_postMessage(channel=rating.rater_id, text=text, blocks=blocks)
+
+    def _post_joining_if_needed(self, *, channel: str, **kwargs: Any) -> Any:
+        try:
+            return self.client.chat_postMessage(channel=channel, **kwargs)
+        except SlackApiError as error:
+            if error.response.get("error") != "not_in_channel":
+                raise
+        # A public channel the bot was never invited to: join it and post again.
+        self.client.conversations_join(channel=channel)
+        return self.client.chat_postMessage(channel=channel, **kwargs)
+
+    def _permalink(self, channel: str, ts: str) -> str | None:
+        try:
+            return self.client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
+        except (SlackClientError, OSError):
+            return None
+
+    def _record_failure(
+        self, message: OutboxMessage, reason: str, error: SlackApiError | None
+    ) -> None:
+        retry_after = None
+        if error is not None and error.response.status_code == 429:
+            retry_after = _retry_after(error)
+        retry_at = self.clock() + retry_delay(message.attempts, retry_after=retry_after)
+        log = logger.error if reason in NEEDS_ADMIN else logger.warning
+        log(
+            "could not send outbox message %s (%s, attempt %s): %s; retrying at %s%s",
+            message.id,
+            message.kind,
+            message.attempts,
+            reason,
+            retry_at.isoformat(timespec="seconds"),
+            " - check the channel settings and that the bot is in the channel"
+            if reason in NEEDS_ADMIN
+            else "",
+        )
+        with self.session_factory() as session:
+            outbox.mark_failed(
+                session, message_id=message.id or -1, error=reason, retry_at=retry_at
+            )
+            session.commit()
+
+    def _mark_sent(self, message_id: int) -> None:
+        with self.session_factory() as session:
+            outbox.mark_sent(session, message_id=message_id, now=self.clock())
+            session.commit()
+
+
+def _retry_after(error: SlackApiError) -> int | None:
+    headers = error.response.headers or {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return int(raw)
+            except (TypeError, ValueError):
+                return None
+    return None

@@ -1,0 +1,46 @@
+"""Logging that never writes a token or secret, whoever logs it."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+REDACTED = "[redacted]"
+_TOKEN_PATTERN = re.compile(r"\b(xox[abposre]|xapp)-[A-Za-z0-9-]+")
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces configured secrets and anything shaped like a Slack token in each record."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets = tuple(sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True))
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret replaced."""
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return _TOKEN_PATTERN.sub(REDACTED, text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg = self.redact(message)
+        record.args = None
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+def configure_logging(*, level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    """Log to stderr through the redacting filter; called once by the CLI, never on import."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(secrets))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level.upper())

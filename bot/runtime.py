@@ -1,0 +1,124 @@
+"""A running leadloop: database, Slack client, Bolt app, scheduler and server, started and
+stopped in the right order."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+from slack_bolt.error import BoltError
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.app import build_deliverer, create_app
+from bot.clock import system_clock
+from bot.config import Settings
+from bot.scheduler import build_scheduler
+from bot.server import build_wsgi_app, make_http_server
+from bot.slack_client import build_web_client
+from storage.engine import create_db_engine, database_answers, make_session_factory
+from storage.migrate import upgrade_to_head
+
+logger = logging.getLogger("leadloop")
+
+ErrorFactory = Callable[[str], Exception]
+
+
+@dataclass
+class Runtime:
+    """Everything a ``leadloop run`` process holds."""
+
+    settings: Settings
+    engine: Engine
+    app: App
+    scheduler: BackgroundScheduler
+    _stoppers: list[Callable[[], None]] = field(default_factory=list)
+    _stopped: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def start(cls, settings: Settings, *, on_error: ErrorFactory) -> Runtime:
+        """Migrate the database, connect to Slack and start the background jobs."""
+        engine = create_db_engine(settings.database_url)
+        try:
+            upgrade_to_head(engine)
+        except SQLAlchemyError as error:
+            raise on_error(
+                f"could not open or update the database ({type(error).__name__}); check "
+                "DATABASE_URL and that the database server is running."
+            ) from None
+        session_factory = make_session_factory(engine)
+        client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        try:
+            app = create_app(settings, session_factory=session_factory, client=client)
+        except BoltError as error:
+            raise on_error(
+                "Slack did not accept SLACK_BOT_TOKEN (or could not be reached at "
+                f"SLACK_API_URL): {_without_secrets(str(error), settings)}"
+            ) from None
+        deliverer = build_deliverer(
+            settings, session_factory=session_factory, client=client, clock=system_clock
+        )
+        scheduler = build_scheduler(
+            deliverer=deliverer, session_factory=session_factory, clock=system_clock
+        )
+        scheduler.start()
+        return cls(settings=settings, engine=engine, app=app, scheduler=scheduler)
+
+    def serve(self, *, host: str, port: int) -> None:
+        """Serve until ``stop`` is called: Socket Mode or HTTP, as configured."""
+        if self.settings.socket_mode:
+            self._serve_socket_mode()
+        else:
+            self._serve_http(host=host, port=port)
+
+    def _serve_http(self, *, host: str, port: int) -> None:
+        application = build_wsgi_app(self.app, is_healthy=lambda: database_answers(self.engine))
+        server = make_http_server(application, host=host, port=port)
+        self._stoppers.append(server.shutdown)
+        logger.info(
+            "leadloop is listening on http://%s:%s (Slack requests at /slack/events)",
+            host,
+            server.server_port,
+        )
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
+            self._stop_background()
+
+    def _serve_socket_mode(self) -> None:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        web_client = build_web_client(token=None, base_url=self.settings.slack_api_url)
+        handler = SocketModeHandler(
+            self.app, app_token=self.settings.slack_app_token, web_client=web_client
+        )
+        logger.info("leadloop is connecting to Slack over Socket Mode")
+        try:
+            handler.connect()
+            self._stopped.wait()
+            handler.close()
+        finally:
+            self._stop_background()
+
+    def stop(self) -> None:
+        """Stop taking requests; in-flight requests finish, then the scheduler stops."""
+        self._stopped.set()
+        for stop in list(self._stoppers):
+            stop()
+
+    def _stop_background(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        self.engine.dispose()
+        logger.info("leadloop stopped")
+
+
+def _without_secrets(text: str, settings: Settings) -> str:
+    for secret in settings.secrets:
+        text = text.replace(secret, "[redacted]")
+    return text

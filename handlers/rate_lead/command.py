@@ -1,0 +1,63 @@
+"""The ``/rate-lead`` slash command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+from bot.rating_input import USAGE, Intent, UsageError, parse_rate_lead
+from handlers.blocks import rating_confirmation, rating_modal
+from handlers.deps import Deps
+from handlers.rate_lead.saving import save_and_post_rating
+
+Listener = Callable[..., None]
+
+
+def build_handle_rate_lead(deps: Deps) -> Listener:
+    """The listener for ``/rate-lead``, bound to ``deps``."""
+
+    def handle_rate_lead(
+        ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        """Rate a lead from the command line, show help, or open the rating form."""
+        parsed = parse_rate_lead(command.get("text") or "")
+        if parsed is Intent.OPEN_MODAL:
+            ack()
+            view = rating_modal(origin_channel=command.get("channel_id"))
+            client.views_open(trigger_id=command["trigger_id"], view=view)
+            return
+        if parsed is Intent.HELP:
+            ack(response_type="ephemeral", text=USAGE)
+            return
+        if isinstance(parsed, UsageError):
+            ack(response_type="ephemeral", text=parsed.message)
+            return
+        ack()
+        card, posted = save_and_post_rating(
+            deps,
+            team_id=command["team_id"],
+            rater_id=command["user_id"],
+            rating=parsed,
+            via="command",
+            origin_channel=command.get("channel_id"),
+        )
+        respond(
+            response_type="ephemeral",
+            text=confirmation_text(card, posted=posted, feedback_channel=deps.feedback_channel),
+        )
+
+    return handle_rate_lead
+
+
+def confirmation_text(card: Any, *, posted: bool, feedback_channel: str) -> str:
+    """The thank-you, with a note when the post to the channel is still on its way."""
+    text = rating_confirmation(card, feedback_channel=feedback_channel)
+    if not posted:
+        text += (
+            "\n_Slack is slow to answer right now: your rating is saved and will appear in "
+            "the channel as soon as Slack accepts it._"
+        )
+    return text

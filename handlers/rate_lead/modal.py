@@ -1,0 +1,104 @@
+"""Submitting the rating form."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+
+from bot.rating_input import rating_field_problems, validate_rating
+from handlers import ids
+from handlers.deps import Deps
+from handlers.rate_lead.command import confirmation_text
+from handlers.rate_lead.saving import save_and_post_rating
+
+logger = logging.getLogger(__name__)
+
+FIELD_BLOCKS = {
+    "lead": ids.LEAD_BLOCK,
+    "score": ids.SCORE_BLOCK,
+    "tags": ids.TAGS_BLOCK,
+    "reason": ids.REASON_BLOCK,
+}
+
+
+def read_form(view: dict[str, Any]) -> dict[str, Any]:
+    """The form's values, tolerating missing or malformed parts of the payload."""
+    values = (view.get("state") or {}).get("values") or {}
+
+    def element(block: str, action: str) -> dict[str, Any]:
+        found = (values.get(block) or {}).get(action)
+        return found if isinstance(found, dict) else {}
+
+    selected = element(ids.SCORE_BLOCK, ids.SCORE_INPUT).get("selected_option") or {}
+    tag_options = element(ids.TAGS_BLOCK, ids.TAGS_INPUT).get("selected_options") or []
+    return {
+        "lead_ref": str(element(ids.LEAD_BLOCK, ids.LEAD_INPUT).get("value") or ""),
+        "score_text": str(selected.get("value") or "") if isinstance(selected, dict) else "",
+        "reason": str(element(ids.REASON_BLOCK, ids.REASON_INPUT).get("value") or ""),
+        "tags": tuple(
+            str(option.get("value")) for option in tag_options if isinstance(option, dict)
+        ),
+    }
+
+
+def origin_channel_of(view: dict[str, Any]) -> str | None:
+    """The channel the form was opened from, kept in the view's private metadata."""
+    try:
+        channel = json.loads(view.get("private_metadata") or "{}").get("channel")
+    except (ValueError, AttributeError):
+        return None
+    return channel if isinstance(channel, str) and channel else None
+
+
+def build_handle_rating_submission(deps: Deps) -> Callable[..., None]:
+    """The listener for the rating form's submission, bound to ``deps``."""
+
+    def handle_rating_submission(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        """Show field errors in the form, or save the rating and post it."""
+        form = read_form(view)
+        problems = rating_field_problems(**form)
+        if problems:
+            ack(
+                response_action="errors",
+                errors={FIELD_BLOCKS[field]: text for field, text in problems.items()},
+            )
+            return
+        ack()
+        rating = validate_rating(**form)
+        assert not hasattr(rating, "problem")
+        user_id = body["user"]["id"]
+        channel = origin_channel_of(view)
+        card, posted = save_and_post_rating(
+            deps,
+            team_id=body["team"]["id"] if body.get("team") else view["team_id"],
+            rater_id=user_id,
+            rating=rating,  # type: ignore[arg-type]
+            via="modal",
+            origin_channel=channel,
+        )
+        text = confirmation_text(card, posted=posted, feedback_channel=deps.feedback_channel)
+        _tell_rater(client, user_id=user_id, channel=channel, text=text)
+
+    return handle_rating_submission
+
+
+def _tell_rater(client: WebClient, *, user_id: str, channel: str | None, text: str) -> None:
+    """An ephemeral note where the form was opened, or a DM when that is not possible."""
+    try:
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+            return
+    except SlackClientError:
+        logger.info("could not post the confirmation in %s; sending it as a DM", channel)
+    try:
+        client.chat_postMessage(channel=user_id, text=text)
+    except SlackClientError:
+        logger.warning("could not confirm the rating to its rater", exc_info=True)

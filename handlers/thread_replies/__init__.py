@@ -1,0 +1,13 @@
+"""Replies in rating threads: marketing's answers."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers.deps import Deps
+from handlers.thread_replies.message import build_handle_message_event
+
+
+def register(app: App, deps: Deps) -> None:
+    """Wire the ``message`` event (all its subtypes go to one listener)."""
+    app.event("message")(build_handle_message_event(deps))

@@ -1,0 +1,114 @@
+"""The ``message`` event: new replies, edits and deletions in the feedback channel's threads."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from bot.clock import slack_ts_to_datetime
+from bot.feedback import (
+    ReplyOutcome,
+    ThreadReply,
+    record_reply_deletion,
+    record_reply_edit,
+    record_thread_reply,
+)
+from bot.rating_input import unescape_slack
+from handlers.deps import Deps
+
+logger = logging.getLogger(__name__)
+
+# Subtypes that are a person writing in a thread; everything else (joins, bot posts,
+# channel topic changes...) is not an answer to a rating.
+HUMAN_REPLY_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
+
+
+def build_handle_message_event(deps: Deps) -> Callable[..., None]:
+    """The listener for ``message`` events, bound to ``deps``."""
+
+    def handle_message_event(body: dict[str, Any], event: dict[str, Any]) -> None:
+        """Store thread replies to rating posts once; follow their edits and deletions."""
+        if event.get("channel") != deps.feedback_channel:
+            return
+        team_id = body.get("team_id") or event.get("team")
+        event_id = body.get("event_id")
+        if not team_id or not event_id:
+            return
+        subtype = event.get("subtype")
+        if subtype == "message_changed":
+            _follow_edit(deps, team_id=team_id, event_id=event_id, event=event)
+        elif subtype == "message_deleted":
+            _follow_deletion(deps, team_id=team_id, event_id=event_id, event=event)
+        elif subtype in HUMAN_REPLY_SUBTYPES:
+            _store_reply(deps, team_id=team_id, event_id=event_id, event=event)
+
+    return handle_message_event
+
+
+def thread_reply_from_event(
+    *, team_id: str, event_id: str, event: dict[str, Any]
+) -> ThreadReply | None:
+    """A person's reply inside a thread, or None for anything else."""
+    thread_ts, ts, user = event.get("thread_ts"), event.get("ts"), event.get("user")
+    if event.get("bot_id") or not (thread_ts and ts and user) or thread_ts == ts:
+        return None
+    sent_at = slack_ts_to_datetime(ts)
+    if sent_at is None:
+        return None
+    return ThreadReply(
+        team_id=team_id,
+        event_id=event_id,
+        channel=event["channel"],
+        thread_ts=thread_ts,
+        ts=ts,
+        user_id=user,
+        text=unescape_slack(event.get("text") or ""),
+        sent_at=sent_at,
+    )
+
+
+def _store_reply(deps: Deps, *, team_id: str, event_id: str, event: dict[str, Any]) -> None:
+    reply = thread_reply_from_event(team_id=team_id, event_id=event_id, event=event)
+    if reply is None:
+        return
+    with deps.session_factory() as session:
+        result = record_thread_reply(session, reply=reply, now=deps.clock())
+        session.commit()
+    if result.outcome is ReplyOutcome.DUPLICATE:
+        logger.info("event %s was already handled; Slack retried it", event_id)
+    if result.notice_message_id is not None:
+        deps.deliverer.deliver(result.notice_message_id)
+
+
+def _follow_edit(deps: Deps, *, team_id: str, event_id: str, event: dict[str, Any]) -> None:
+    message = event.get("message") or {}
+    if message.get("bot_id") or not message.get("ts"):
+        return
+    with deps.session_factory() as session:
+        record_reply_edit(
+            session,
+            team_id=team_id,
+            event_id=event_id,
+            channel=event["channel"],
+            ts=message["ts"],
+            text=unescape_slack(message.get("text") or ""),
+            now=deps.clock(),
+        )
+        session.commit()
+
+
+def _follow_deletion(deps: Deps, *, team_id: str, event_id: str, event: dict[str, Any]) -> None:
+    deleted_ts = event.get("deleted_ts")
+    if not deleted_ts:
+        return
+    with deps.session_factory() as session:
+        record_reply_deletion(
+            session,
+            team_id=team_id,
+            event_id=event_id,
+            channel=event["channel"],
+            ts=deleted_ts,
+            now=deps.clock(),
+        )
+        session.commit()

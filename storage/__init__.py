@@ -1,0 +1,1 @@
+"""Persistence for leadloop: SQLModel tables, the engine, queries and migrations."""

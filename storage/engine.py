@@ -1,0 +1,89 @@
+"""One engine per process and a session factory: one session per unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, create_engine
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/leadloop.db"
+READ_ONLY_OPTION = "leadloop_read_only"
+
+SessionFactory = Callable[[], Session]
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for ``postgresql://`` URLs, which SQLAlchemy would send to psycopg2."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """Build the engine for ``url``; a SQLite file's folder is created on first use."""
+    url = normalise_database_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _create_sqlite_engine(url, parsed.database)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+
+
+def _create_sqlite_engine(url: str, database: str | None) -> Engine:
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module, which would otherwise
+        # commit at the first SAVEPOINT's release; SQLAlchemy emits BEGIN itself below.
+        dbapi_connection.isolation_level = None
+        # WAL lets readers go on while one writer writes; the busy timeout makes a second
+        # writer wait its turn instead of failing with "database is locked".
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        # A deferred transaction that reads and then writes cannot wait for the write lock
+        # (SQLite answers "database is locked" at once), so writers take it up front.
+        # Long readers (exports) ask for a read-only connection and do not block writers.
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> SessionFactory:
+    """Sessions that keep loaded values readable after commit."""
+
+    def session_factory() -> Session:
+        return Session(engine, expire_on_commit=False)
+
+    return session_factory
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine for long reads that must not hold SQLite's write lock."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
+def database_answers(engine: Engine) -> bool:
+    """True when the database accepts a trivial query; used by the health check."""
+    try:
+        with read_only(engine).connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means "not healthy"
+        return False
+    return True

@@ -1,0 +1,151 @@
+"""SQLModel tables. Every row belongs to one Slack workspace (``team_id``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+RATING_VIA = ("command", "modal", "button")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite keeps no offset, so without this a value would come back naive.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; leadloop stores timezone-aware UTC times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _timestamp_column(*, nullable: bool = False) -> Column[datetime]:
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class Lead(SQLModel, table=True):
+    """A lead marketing handed to sales, known by its CRM reference."""
+
+    __tablename__ = "lead"
+    __table_args__ = (UniqueConstraint("team_id", "external_ref", name="uq_lead_team_ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    external_ref: str = Field(max_length=200)
+    name: str | None = Field(default=None, max_length=300)
+    email: str | None = Field(default=None, max_length=320)
+    company: str | None = Field(default=None, max_length=300)
+    campaign: str | None = Field(default=None, max_length=200)
+    source: str | None = Field(default=None, max_length=200)
+    owner_id: str | None = Field(default=None, max_length=32)
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    updated_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+
+
+class Rating(SQLModel, table=True):
+    """One rep's verdict on one lead's quality; a lead keeps every rating ever given."""
+
+    __tablename__ = "rating"
+    __table_args__ = (
+        Index("ix_rating_team_created", "team_id", "created_at"),
+        Index("ix_rating_team_lead_rater", "team_id", "lead_id", "rater_id", "created_at"),
+        Index("ix_rating_team_post", "team_id", "post_channel", "post_ts", unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    lead_id: int = Field(foreign_key="lead.id")
+    rater_id: str = Field(max_length=32)
+    score: int
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    via: str = Field(max_length=16)
+    origin_channel: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    post_channel: str | None = Field(default=None, max_length=32)
+    post_ts: str | None = Field(default=None, max_length=32)
+    posted_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
+
+
+class Response(SQLModel, table=True):
+    """A reply in a rating post's thread: marketing's answer to sales' verdict."""
+
+    __tablename__ = "response"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel", "ts", name="uq_response_team_channel_ts"),
+        Index("ix_response_team_rating", "team_id", "rating_id", "created_at"),
+        Index("ix_response_team_created", "team_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    rating_id: int = Field(foreign_key="rating.id")
+    user_id: str = Field(max_length=32)
+    channel: str = Field(max_length=32)
+    ts: str = Field(max_length=32)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    is_answer: bool = Field(default=True)
+    created_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    edited_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
+    deleted: bool = Field(default=False)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """An Events API delivery already handled; Slack's retries reuse the ``event_id``."""
+
+    __tablename__ = "processed_event"
+    __table_args__ = (UniqueConstraint("team_id", "event_id", name="uq_event_team_event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    event_id: str = Field(max_length=64)
+    received_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A Slack post we owe someone; kept until Slack confirms it, retried by a background job.
+
+    The row names what to send (``kind`` and the row it is about), never the Slack payload:
+    the message is rendered when it is delivered.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        UniqueConstraint("team_id", "dedupe_key", name="uq_outbox_team_dedupe"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    kind: str = Field(max_length=32)
+    dedupe_key: str = Field(max_length=200)
+    rating_id: int | None = Field(default=None, foreign_key="rating.id")
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    next_attempt_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    claimed_until: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))

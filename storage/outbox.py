@@ -1,0 +1,132 @@
+"""The persisted outbox: Slack posts owed, claimed by one process at a time, kept until sent."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage.models import OutboxMessage
+
+PENDING = "pending"
+SENT = "sent"
+DROPPED = "dropped"
+
+
+def enqueue(
+    session: Session,
+    *,
+    team_id: str,
+    kind: str,
+    dedupe_key: str,
+    rating_id: int | None,
+    now: datetime,
+) -> OutboxMessage | None:
+    """Owe a post; None when a post with the same key is already owed or sent."""
+    message = OutboxMessage(
+        team_id=team_id,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        rating_id=rating_id,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        return None
+    return message
+
+
+def claim(session: Session, *, message_id: int, now: datetime, lease: timedelta) -> bool:
+    """Take the message for delivery; False if it is not due or another process holds it.
+
+    One conditional UPDATE decides, so two instances never both win the same message; a
+    process that dies mid-delivery loses its claim when the lease runs out.
+    """
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id) == message_id,
+            col(OutboxMessage.status) == PENDING,
+            col(OutboxMessage.next_attempt_at) <= now,
+            or_(
+                col(OutboxMessage.claimed_until).is_(None),
+                col(OutboxMessage.claimed_until) < now,
+            ),
+        )
+        .values(claimed_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def get_message(session: Session, *, message_id: int) -> OutboxMessage | None:
+    """One outbox row by id (its ``team_id`` scopes everything done with it)."""
+    return session.get(OutboxMessage, message_id, populate_existing=True)
+
+
+def mark_sent(session: Session, *, message_id: int, now: datetime) -> None:
+    """Slack confirmed the post."""
+    _finish(session, message_id=message_id, status=SENT, now=now, error=None)
+
+
+def mark_dropped(session: Session, *, message_id: int, now: datetime, reason: str) -> None:
+    """Nothing can ever be sent for this message (what it was about is gone)."""
+    _finish(session, message_id=message_id, status=DROPPED, now=now, error=reason)
+
+
+def _finish(
+    session: Session, *, message_id: int, status: str, now: datetime, error: str | None
+) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(status=status, sent_at=now, claimed_until=None, last_error=error)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_failed(session: Session, *, message_id: int, error: str, retry_at: datetime) -> None:
+    """Slack refused or was unreachable: release the claim and try again at ``retry_at``."""
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(claimed_until=None, last_error=error[:500], next_attempt_at=retry_at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def due_message_ids(session: Session, *, now: datetime, limit: int = 100) -> list[int]:
+    """Ids of pending messages whose retry time has come, oldest first, across workspaces.
+
+    The background sweep is the one reader that spans workspaces; it only reads ids, and each
+    message is then delivered under its own ``team_id``.
+    """
+    statement = (
+        select(OutboxMessage.id)
+        .where(
+            col(OutboxMessage.status) == PENDING,
+            col(OutboxMessage.next_attempt_at) <= now,
+            or_(
+                col(OutboxMessage.claimed_until).is_(None),
+                col(OutboxMessage.claimed_until) < now,
+            ),
+        )
+        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        .limit(limit)
+    )
+    return [message_id for message_id in session.exec(statement).all() if message_id is not None]
+
+
+def pending_messages(session: Session, *, team_id: str) -> list[OutboxMessage]:
+    """The workspace's posts still owed, oldest first."""
+    statement = (
+        select(OutboxMessage)
+        .where(OutboxMessage.team_id == team_id, OutboxMessage.status == PENDING)
+        .order_by(col(OutboxMessage.id))
+    )
+    return list(session.exec(statement).all())
