@@ -318,6 +318,7 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
+            "chat.getPermalink": self._chat_get_permalink,
             "views.open": self._views,
             "views.update": self._views,
             "views.push": self._views,
@@ -616,6 +617,14 @@ class FakeSlack:
 
     def _chat_delete(self, params: JsonDict) -> JsonDict:
         return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+
+    def _chat_get_permalink(self, params: JsonDict) -> JsonDict:
+        channel, ts = params.get("channel"), str(params.get("message_ts", ""))
+        return {
+            "ok": True,
+            "channel": channel,
+            "permalink": f"https://test.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+        }
 
     def _views(self, params: JsonDict) -> JsonDict:
         view = _maybe_json(params.get("view"))

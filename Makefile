@@ -1,0 +1,45 @@
+# leadloop: `make run` starts the bot, `make test` runs the whole suite, `make bench` measures.
+# Each target creates .venv and installs the project first when needed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The suite runs on SQLite always and on PostgreSQL at this URL; `make test TEST_DATABASE_URL=`
+# runs it on SQLite only.
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export TEST_DATABASE_URL
+
+.PHONY: install run test lint format bench postgres clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/leadloop run
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: install lint postgres
+	$(BIN)/pytest
+
+bench: install postgres
+	$(BIN)/python -m bench
+
+# Starts the local PostgreSQL cluster when the suite needs it and it is not running.
+postgres:
+	@if [ -n "$(TEST_DATABASE_URL)" ]; then bash .ci/ensure-postgres; fi
+
+clean:
+	rm -rf $(VENV) build *.egg-info .hypothesis

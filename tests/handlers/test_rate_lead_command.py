@@ -1,0 +1,214 @@
+"""``/rate-lead`` through signed HTTP requests to the running app and the fake Slack server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlmodel import select
+
+from bot.delivery import Deliverer
+from bot.scheduler import sweep_outbox
+from storage.engine import SessionFactory
+from storage.models import Lead, OutboxMessage, Rating
+from tests import slack_payloads as payloads
+from tests.conftest import FakeClock, SleepRecorder
+from tests.fake_slack import FakeSlack
+from tests.slack_app_client import SlackAppClient
+
+
+def all_ratings(session_factory: SessionFactory) -> list[Rating]:
+    with session_factory() as session:
+        return list(session.exec(select(Rating).order_by(Rating.id)).all())
+
+
+def all_leads(session_factory: SessionFactory) -> list[Lead]:
+    with session_factory() as session:
+        return list(session.exec(select(Lead).order_by(Lead.id)).all())
+
+
+def outbox_rows(session_factory: SessionFactory) -> list[OutboxMessage]:
+    with session_factory() as session:
+        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
+
+
+def test_rating_is_stored_posted_to_feedback_channel_and_confirmed(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+) -> None:
+    answer = slack.command(
+        "ACME-1042 2 wrong industry, no budget", response_url=fake_slack.response_url()
+    )
+
+    assert answer.status == 200
+    [rating] = all_ratings(session_factory)
+    assert (rating.team_id, rating.rater_id, rating.score) == ("T0TEST", "URATER", 2)
+    assert (rating.reason, rating.via, rating.created_at) == (
+        "wrong industry, no budget",
+        "command",
+        clock.now,
+    )
+    [post] = fake_slack.calls_to("chat.postMessage")
+    assert post.params["channel"] == payloads.FEEDBACK_CHANNEL
+    assert "ACME-1042" in post.params["text"]
+    blocks = str(post.params["blocks"])
+    assert "★★☆☆☆" in blocks and "wrong industry, no budget" in blocks and "<@URATER>" in blocks
+    assert rating.post_channel == payloads.FEEDBACK_CHANNEL
+    assert rating.post_ts is not None and rating.post_ts.startswith("1700000000.")
+    [confirmation] = fake_slack.calls_to("response_url")
+    assert confirmation.params["response_type"] == "ephemeral"
+    assert "ACME-1042" in confirmation.params["text"]
+    assert f"<#{payloads.FEEDBACK_CHANNEL}>" in confirmation.params["text"]
+
+
+def test_slack_gets_its_answer_before_the_post_to_the_channel_finishes(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    release = fake_slack.hold("chat.postMessage")
+
+    answer = slack.command("ACME-1 4", response_url=fake_slack.response_url(), wait=False)
+
+    assert answer.status == 200  # answered while the post to Slack is still held
+    fake_slack.wait_for("chat.postMessage")
+    release.set()
+    slack.executor.wait_idle()
+    assert len(all_ratings(session_factory)) == 1
+    assert len(fake_slack.calls_to("response_url")) == 1
+
+
+def test_rating_the_same_lead_again_adds_to_its_history(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    slack.command("ACME-7 2 too small", response_url=fake_slack.response_url())
+    slack.command("ACME-7 4 actually they grew", response_url=fake_slack.response_url())
+
+    assert [lead.external_ref for lead in all_leads(session_factory)] == ["ACME-7"]
+    assert [rating.score for rating in all_ratings(session_factory)] == [2, 4]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("ACME-1042 7 great", "`7` is not a score"),
+        ("ACME-1042 two", "`two` is not a score"),
+        ("ACME-1042 2.5", "`2.5` is not a score"),
+        ("ACME-1042", "What score?"),
+        ("3 ACME-1042", "score came first"),
+        ("X" * 201 + " 3", "201 characters"),
+        ("ACME-1042 3 " + "x" * 2001, "2,001 characters"),
+        ("ACME-1042 3 bad\x07bell", "control characters"),
+    ],
+)
+def test_bad_input_gets_a_usage_message_and_changes_nothing(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    text: str,
+    problem: str,
+) -> None:
+    answer = slack.command(text, response_url=fake_slack.response_url())
+
+    assert answer.status == 200
+    body = answer.json()
+    assert body["response_type"] == "ephemeral"
+    assert problem in body["text"]
+    assert "/rate-lead ACME-1042 2 wrong industry, no budget" in body["text"]
+    assert all_ratings(session_factory) == []
+    assert all_leads(session_factory) == []
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_help_prints_usage(slack: SlackAppClient, fake_slack: FakeSlack) -> None:
+    answer = slack.command("help", response_url=fake_slack.response_url())
+
+    assert "How to rate a lead" in answer.json()["text"]
+
+
+def test_no_text_opens_the_rating_form(slack: SlackAppClient, fake_slack: FakeSlack) -> None:
+    answer = slack.command("", response_url=fake_slack.response_url(), trigger_id="trig-42")
+
+    assert answer.status == 200
+    [opened] = fake_slack.calls_to("views.open")
+    assert opened.params["trigger_id"] == "trig-42"
+    view = opened.params["view"]
+    assert view["callback_id"] == "rate_lead_modal"
+    assert {block["block_id"] for block in view["blocks"]} == {"lead", "score", "tags", "reason"}
+    assert '"channel": "CSALES"' in view["private_metadata"]
+
+
+def test_request_with_a_bad_signature_is_refused_and_stores_nothing(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    body = payloads.form_body(
+        payloads.slash_command("ACME-1 3", response_url=fake_slack.response_url())
+    )
+
+    answer = slack.post_signed(
+        body, content_type="application/x-www-form-urlencoded", secret="not-the-secret"
+    )
+
+    assert answer.status == 401
+    assert all_ratings(session_factory) == []
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_request_with_a_stale_timestamp_is_refused_and_stores_nothing(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    body = payloads.form_body(
+        payloads.slash_command("ACME-1 3", response_url=fake_slack.response_url())
+    )
+
+    answer = slack.post_signed(
+        body,
+        content_type="application/x-www-form-urlencoded",
+        timestamp=int(time.time()) - 10 * 60,
+    )
+
+    assert answer.status == 401
+    assert all_ratings(session_factory) == []
+
+
+def test_rate_limited_post_is_retried_after_slacks_wait_and_posted_once(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    sleeps: SleepRecorder,
+) -> None:
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=2)
+
+    slack.command("ACME-9 5 perfect fit", response_url=fake_slack.response_url())
+
+    assert len(fake_slack.calls_to("chat.postMessage")) == 2
+    assert 2 <= sleeps.waits[0] < 3
+    [rating] = all_ratings(session_factory)
+    assert rating.post_ts is not None
+    assert [row.status for row in outbox_rows(session_factory)] == ["sent"]
+
+
+def test_rating_survives_a_slack_outage_and_is_posted_once_slack_recovers(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+    deliverer: Deliverer,
+) -> None:
+    fake_slack.fail_next("chat.postMessage", status=500, times=3)
+
+    slack.command("ACME-3 1 fake email", response_url=fake_slack.response_url())
+
+    [rating] = all_ratings(session_factory)
+    assert rating.post_ts is None
+    [confirmation] = fake_slack.calls_to("response_url")
+    assert "will appear in the channel as soon as Slack accepts it" in confirmation.params["text"]
+    [owed] = outbox_rows(session_factory)
+    assert owed.status == "pending"
+
+    assert sweep_outbox(deliverer) == 0  # not due yet: back-off
+    clock.advance(minutes=1)
+    assert sweep_outbox(deliverer) == 1
+    assert len(fake_slack.calls_to("chat.postMessage")) == 4
+    assert all_ratings(session_factory)[0].post_ts is not None
+    assert sweep_outbox(deliverer) == 0

@@ -1,0 +1,102 @@
+"""Submitting the rating form, through signed requests to the running app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from storage.engine import SessionFactory
+from storage.models import Rating
+from tests import slack_payloads as payloads
+from tests.fake_slack import FakeSlack
+from tests.slack_app_client import SlackAppClient
+
+
+def all_ratings(session_factory: SessionFactory) -> list[Rating]:
+    with session_factory() as session:
+        return list(session.exec(select(Rating).order_by(Rating.id)).all())
+
+
+def test_valid_form_stores_the_rating_posts_it_and_confirms_in_the_origin_channel(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    submission = payloads.view_submission(
+        lead="ACME-1042", score="2", tags=["no_budget", "wrong_fit"], reason="Tiny team."
+    )
+
+    answer = slack.interact(submission)
+
+    assert answer.status == 200
+    assert answer.body in (b"", b"{}")  # an empty ack closes the form
+    [rating] = all_ratings(session_factory)
+    assert (rating.score, rating.reason, rating.tags, rating.via) == (
+        2,
+        "Tiny team.",
+        ["no_budget", "wrong_fit"],
+        "modal",
+    )
+    assert rating.origin_channel == payloads.SALES_CHANNEL
+    [post] = fake_slack.calls_to("chat.postMessage")
+    assert post.params["channel"] == payloads.FEEDBACK_CHANNEL
+    assert "No budget" in str(post.params["blocks"])
+    [note] = fake_slack.calls_to("chat.postEphemeral")
+    assert (note.params["channel"], note.params["user"]) == (
+        payloads.SALES_CHANNEL,
+        payloads.RATER_ID,
+    )
+
+
+def test_confirmation_falls_back_to_a_dm_when_the_ephemeral_note_fails(
+    slack: SlackAppClient, fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail_next("chat.postEphemeral", error="channel_not_found")
+
+    slack.interact(payloads.view_submission())
+
+    channels = [call.params["channel"] for call in fake_slack.calls_to("chat.postMessage")]
+    assert channels == [payloads.FEEDBACK_CHANNEL, payloads.RATER_ID]
+
+
+@pytest.mark.parametrize(
+    ("fields", "block", "problem"),
+    [
+        ({"lead": ""}, "lead", "Which lead?"),
+        ({"lead": None}, "lead", "Which lead?"),
+        ({"lead": "X" * 201}, "lead", "201 characters"),
+        ({"score": None}, "score", "What score?"),
+        ({"score": "9"}, "score", "`9` is not a score"),
+        ({"reason": "r" * 2001}, "reason", "2,001 characters"),
+        ({"reason": "nul\x00here"}, "reason", "control characters"),
+        ({"tags": ["free_lunch"]}, "tags", "Unknown reason tag"),
+    ],
+)
+def test_invalid_form_shows_the_error_on_its_field_and_stores_nothing(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    fields: dict[str, Any],
+    block: str,
+    problem: str,
+) -> None:
+    answer = slack.interact(payloads.view_submission(**fields))
+
+    assert answer.status == 200
+    body = answer.json()
+    assert body["response_action"] == "errors"
+    assert problem in body["errors"][block]
+    assert all_ratings(session_factory) == []
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_tampered_form_without_state_gets_field_errors(
+    slack: SlackAppClient, session_factory: SessionFactory
+) -> None:
+    submission = payloads.view_submission()
+    del submission["view"]["state"]
+
+    answer = slack.interact(submission)
+
+    assert set(answer.json()["errors"]) == {"lead", "score"}
+    assert all_ratings(session_factory) == []
