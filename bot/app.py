@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -23,33 +23,38 @@ def create_app(
     client: WebClient,
     clock: Clock = system_clock,
     listener_executor: Executor | None = None,
+    work_executor: Executor | None = None,
 ) -> App:
-    """Build the Bolt app; Slack signatures are verified on every request it serves."""
+    """Build the Bolt app; Slack signatures are verified on every request it serves.
+
+    ``listener_executor`` runs listeners up to their ``ack()``; ``work_executor`` runs what
+    they do after it (storing, posting). The caller shuts the latter down on exit so that
+    accepted work finishes.
+    """
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,
         logger=logging.getLogger("leadloop.bolt"),
-        listener_executor=listener_executor,
+        listener_executor=listener_executor or ThreadPoolExecutor(max_workers=16),
     )
-    deps = build_deps(settings, session_factory=session_factory, client=client, clock=clock)
-    rate_lead.register(app, deps)
-    thread_replies.register(app, deps)
-    errors.register(app)
-    return app
-
-
-def build_deps(
-    settings: Settings, *, session_factory: SessionFactory, client: WebClient, clock: Clock
-) -> Deps:
-    """The listeners' shared dependencies."""
-    return Deps(
+    deps = Deps(
         session_factory=session_factory,
         deliverer=build_deliverer(
             settings, session_factory=session_factory, client=client, clock=clock
         ),
         clock=clock,
         feedback_channel=settings.feedback_channel,
+        work_executor=work_executor or default_work_executor(),
     )
+    rate_lead.register(app, deps)
+    thread_replies.register(app, deps)
+    errors.register(app)
+    return app
+
+
+def default_work_executor() -> ThreadPoolExecutor:
+    """The pool that does listeners' work after Slack has its answer."""
+    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="leadloop-work")
 
 
 def build_deliverer(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -14,7 +15,7 @@ from slack_bolt.error import BoltError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app import build_deliverer, create_app
+from bot.app import build_deliverer, create_app, default_work_executor
 from bot.clock import system_clock
 from bot.config import Settings
 from bot.scheduler import build_scheduler
@@ -36,6 +37,7 @@ class Runtime:
     engine: Engine
     app: App
     scheduler: BackgroundScheduler
+    work_executor: ThreadPoolExecutor
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
     _stopped: threading.Event = field(default_factory=threading.Event)
 
@@ -52,8 +54,14 @@ class Runtime:
             ) from None
         session_factory = make_session_factory(engine)
         client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        work_executor = default_work_executor()
         try:
-            app = create_app(settings, session_factory=session_factory, client=client)
+            app = create_app(
+                settings,
+                session_factory=session_factory,
+                client=client,
+                work_executor=work_executor,
+            )
         except BoltError as error:
             raise on_error(
                 "Slack did not accept SLACK_BOT_TOKEN (or could not be reached at "
@@ -66,7 +74,13 @@ class Runtime:
             deliverer=deliverer, session_factory=session_factory, clock=system_clock
         )
         scheduler.start()
-        return cls(settings=settings, engine=engine, app=app, scheduler=scheduler)
+        return cls(
+            settings=settings,
+            engine=engine,
+            app=app,
+            scheduler=scheduler,
+            work_executor=work_executor,
+        )
 
     def serve(self, *, host: str, port: int) -> None:
         """Serve until ``stop`` is called: Socket Mode or HTTP, as configured."""
@@ -112,6 +126,7 @@ class Runtime:
             stop()
 
     def _stop_background(self) -> None:
+        self.work_executor.shutdown(wait=True)  # accepted ratings and replies are finished
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.engine.dispose()

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 
+from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.delivery import Deliverer
+from handlers.errors import report_failure
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -19,3 +26,22 @@ class Deps:
     deliverer: Deliverer
     clock: Clock
     feedback_channel: str
+    work_executor: Executor
+
+    def after_ack(
+        self, work: Callable[[], None], *, body: dict[str, Any], client: WebClient
+    ) -> None:
+        """Run ``work`` on the work pool once Slack has its answer.
+
+        Bolt's own pool only has to reach ``ack()``, so a burst of slow work never delays
+        the next acknowledgement. A failure is logged with its traceback and reported to
+        the user, as Bolt's error handler would.
+        """
+
+        def guarded() -> None:
+            try:
+                work()
+            except Exception as error:
+                report_failure(error, body=body, client=client)
+
+        self.work_executor.submit(guarded)

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
+from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import SQLAlchemyError
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,12 @@ def register(app: App) -> None:
 
 
 def handle_error(error: Exception, body: dict[str, Any], client: WebClient) -> None:
-    """Log any listener failure with its traceback and tell the user, if there is one."""
+    """Bolt's global error handler: every listener failure goes through ``report_failure``."""
+    report_failure(error, body=body, client=client)
+
+
+def report_failure(error: BaseException, *, body: dict[str, Any], client: WebClient) -> None:
+    """Log a failure with its traceback and tell the user, if there is one."""
     logger.error("listener failed: %s", type(error).__name__, exc_info=error)
     text = user_message_for(error)
     try:
@@ -45,8 +51,6 @@ def handle_error(error: Exception, body: dict[str, Any], client: WebClient) -> N
 def _tell_user(body: dict[str, Any], client: WebClient, text: str) -> None:
     response_url = body.get("response_url")
     if response_url:
-        from slack_sdk.webhook import WebhookClient
-
         WebhookClient(response_url).send(
             text=text, response_type="ephemeral", replace_original=False
         )

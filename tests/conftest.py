@@ -199,6 +199,7 @@ def serve_app(
         client=client,
         clock=clock,
         listener_executor=executor,
+        work_executor=executor,
     )
     server = make_http_server(build_wsgi_app(app, is_healthy=is_healthy), host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)

@@ -28,13 +28,18 @@ class TrackingExecutor(ThreadPoolExecutor):
         return future
 
     def wait_idle(self, timeout: float = 10.0) -> None:
-        """Block until all submitted listener runs are done (work after ``ack`` included)."""
-        with self._lock:
-            pending = list(self._futures)
-        done, not_done = wait(pending, timeout=timeout)
-        assert not not_done, f"{len(not_done)} listener run(s) still busy after {timeout}s"
-        for future in done:
-            future.result()
+        """Block until everything submitted is done, including work submitted by that work."""
+        seen = 0
+        while True:
+            with self._lock:
+                pending = self._futures[seen:]
+                seen = len(self._futures)
+            if not pending:
+                return
+            done, not_done = wait(pending, timeout=timeout)
+            assert not not_done, f"{len(not_done)} task(s) still busy after {timeout}s"
+            for future in done:
+                future.result()
 
 
 @dataclass

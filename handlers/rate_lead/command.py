@@ -36,18 +36,21 @@ def build_handle_rate_lead(deps: Deps) -> Listener:
             ack(response_type="ephemeral", text=parsed.message)
             return
         ack()
-        card, posted = save_and_post_rating(
-            deps,
-            team_id=command["team_id"],
-            rater_id=command["user_id"],
-            rating=parsed,
-            via="command",
-            origin_channel=command.get("channel_id"),
-        )
-        respond(
-            response_type="ephemeral",
-            text=confirmation_text(card, posted=posted, feedback_channel=deps.feedback_channel),
-        )
+        rating = parsed
+
+        def save_and_confirm() -> None:
+            card, posted = save_and_post_rating(
+                deps,
+                team_id=command["team_id"],
+                rater_id=command["user_id"],
+                rating=rating,
+                via="command",
+                origin_channel=command.get("channel_id"),
+            )
+            text = confirmation_text(card, posted=posted, feedback_channel=deps.feedback_channel)
+            respond(response_type="ephemeral", text=text)
+
+        deps.after_ack(save_and_confirm, body=command, client=client)
 
     return handle_rate_lead
 

@@ -11,7 +11,7 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from bot.rating_input import rating_field_problems, validate_rating
+from bot.rating_input import UsageError, rating_field_problems, validate_rating
 from handlers import ids
 from handlers.deps import Deps
 from handlers.rate_lead.command import confirmation_text
@@ -71,21 +71,28 @@ def build_handle_rating_submission(deps: Deps) -> Callable[..., None]:
                 errors={FIELD_BLOCKS[field]: text for field, text in problems.items()},
             )
             return
-        ack()
         rating = validate_rating(**form)
-        assert not hasattr(rating, "problem")
+        if isinstance(rating, UsageError):  # cannot happen: the problems were checked above
+            ack(response_action="errors", errors={ids.LEAD_BLOCK: rating.problem})
+            return
+        ack()
         user_id = body["user"]["id"]
+        team_id = (body.get("team") or {}).get("id") or view["team_id"]
         channel = origin_channel_of(view)
-        card, posted = save_and_post_rating(
-            deps,
-            team_id=body["team"]["id"] if body.get("team") else view["team_id"],
-            rater_id=user_id,
-            rating=rating,  # type: ignore[arg-type]
-            via="modal",
-            origin_channel=channel,
-        )
-        text = confirmation_text(card, posted=posted, feedback_channel=deps.feedback_channel)
-        _tell_rater(client, user_id=user_id, channel=channel, text=text)
+
+        def save_and_confirm() -> None:
+            card, posted = save_and_post_rating(
+                deps,
+                team_id=team_id,
+                rater_id=user_id,
+                rating=rating,
+                via="modal",
+                origin_channel=channel,
+            )
+            text = confirmation_text(card, posted=posted, feedback_channel=deps.feedback_channel)
+            _tell_rater(client, user_id=user_id, channel=channel, text=text)
+
+        deps.after_ack(save_and_confirm, body=body, client=client)
 
     return handle_rating_submission
 

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from slack_sdk import WebClient
+
 from bot.clock import slack_ts_to_datetime
 from bot.feedback import (
     ReplyOutcome,
@@ -27,7 +29,9 @@ HUMAN_REPLY_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
 def build_handle_message_event(deps: Deps) -> Callable[..., None]:
     """The listener for ``message`` events, bound to ``deps``."""
 
-    def handle_message_event(body: dict[str, Any], event: dict[str, Any]) -> None:
+    def handle_message_event(
+        body: dict[str, Any], event: dict[str, Any], client: WebClient
+    ) -> None:
         """Store thread replies to rating posts once; follow their edits and deletions."""
         if event.get("channel") != deps.feedback_channel:
             return
@@ -37,11 +41,18 @@ def build_handle_message_event(deps: Deps) -> Callable[..., None]:
             return
         subtype = event.get("subtype")
         if subtype == "message_changed":
-            _follow_edit(deps, team_id=team_id, event_id=event_id, event=event)
+            follow = _follow_edit
         elif subtype == "message_deleted":
-            _follow_deletion(deps, team_id=team_id, event_id=event_id, event=event)
+            follow = _follow_deletion
         elif subtype in HUMAN_REPLY_SUBTYPES:
-            _store_reply(deps, team_id=team_id, event_id=event_id, event=event)
+            follow = _store_reply
+        else:
+            return
+        deps.after_ack(
+            lambda: follow(deps, team_id=team_id, event_id=event_id, event=event),
+            body=body,
+            client=client,
+        )
 
     return handle_message_event
 

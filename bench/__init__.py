@@ -1,0 +1,1 @@
+"""leadloop's benchmarks: ``make bench`` (or ``python -m bench``) runs them all."""

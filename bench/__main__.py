@@ -1,0 +1,17 @@
+"""Run every benchmark and print each figure next to its goal."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import ack_latency
+
+
+def main() -> int:
+    """Run the benchmarks; exit 1 if any misses its goal."""
+    results = [ack_latency.run()]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
