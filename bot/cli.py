@@ -171,11 +171,13 @@ def command_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
     runtime = Runtime.start(settings, on_error=CliError)
     port = args.port or settings.port
-    stop = _stop_on_signals(runtime.stop)
+    restore_signals = _stop_on_signals(runtime.stop)
     try:
         runtime.serve(host=args.host, port=port)
+    except OSError as error:
+        raise CliError(f"could not listen on {args.host}:{port}: {error.strerror}") from None
     finally:
-        stop()
+        restore_signals()
     return EXIT_OK
 
 
@@ -183,9 +185,15 @@ def _stop_on_signals(stop: Callable[[], None]) -> Callable[[], None]:
     """Stop gracefully on SIGTERM and SIGINT; returns a function restoring the old handlers."""
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
+    def shut_down(signal_name: str) -> None:
+        logger.info("received %s; finishing requests in flight", signal_name)
+        stop()
+
     def handle(signum: int, _frame: object) -> None:
-        logger.info("received %s; finishing requests in flight", signal.Signals(signum).name)
-        threading.Thread(target=stop, name="leadloop-shutdown").start()
+        # A signal handler interrupts the main thread anywhere, even mid-write to stderr:
+        # it only starts the shutdown; logging and waiting happen on the new thread.
+        name = signal.Signals(signum).name
+        threading.Thread(target=shut_down, args=(name,), name="leadloop-shutdown").start()
 
     for sig in previous:
         signal.signal(sig, handle)

@@ -34,6 +34,18 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class DropBoltClientTokenNotice(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN is unused whenever a client is given; leadloop always
+    gives its own client (to set SLACK_API_URL and retries), so the notice only confuses."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("As you gave `client` as well")
+
+
+# Libraries whose INFO lines are noise for someone running leadloop.
+QUIET_LOGGERS = ("apscheduler", "alembic")
+
+
 def configure_logging(*, level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Log to stderr through the redacting filter; called once by the CLI, never on import."""
     handler = logging.StreamHandler()
@@ -44,3 +56,6 @@ def configure_logging(*, level: str = "INFO", secrets: Iterable[str] = ()) -> No
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    handler.addFilter(DropBoltClientTokenNotice())
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

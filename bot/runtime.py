@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_bolt.error import BoltError
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,6 +39,7 @@ class Runtime:
     app: App
     scheduler: BackgroundScheduler
     work_executor: ThreadPoolExecutor
+    on_error: ErrorFactory
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
     _stopped: threading.Event = field(default_factory=threading.Event)
 
@@ -80,6 +82,7 @@ class Runtime:
             app=app,
             scheduler=scheduler,
             work_executor=work_executor,
+            on_error=on_error,
         )
 
     def serve(self, *, host: str, port: int) -> None:
@@ -91,7 +94,11 @@ class Runtime:
 
     def _serve_http(self, *, host: str, port: int) -> None:
         application = build_wsgi_app(self.app, is_healthy=lambda: database_answers(self.engine))
-        server = make_http_server(application, host=host, port=port)
+        try:
+            server = make_http_server(application, host=host, port=port)
+        except OSError:
+            self._stop_background()
+            raise
         self._stoppers.append(server.shutdown)
         logger.info(
             "leadloop is listening on http://%s:%s (Slack requests at /slack/events)",
@@ -113,7 +120,14 @@ class Runtime:
         )
         logger.info("leadloop is connecting to Slack over Socket Mode")
         try:
-            handler.connect()
+            try:
+                handler.connect()
+            except SlackApiError as error:
+                raise self.on_error(
+                    "Slack refused the Socket Mode connection "
+                    f"({error.response.get('error')}): check SLACK_APP_TOKEN and that "
+                    "Socket Mode is on in the Slack app."
+                ) from None
             self._stopped.wait()
             handler.close()
         finally:

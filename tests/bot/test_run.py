@@ -1,0 +1,195 @@
+"""``leadloop run`` as a real process: the entry point users and deployments start."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests import slack_payloads as payloads
+from tests.fake_slack import FakeSlack
+from tests.slack_app_client import http_request
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def bot_env(fake_slack: FakeSlack, database: Path, **extra: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "LEADLOOP_ENV_FILE": os.devnull,
+        "SLACK_BOT_TOKEN": "xoxb-run-test-token",
+        "SLACK_SIGNING_SECRET": payloads.SIGNING_SECRET,
+        "FEEDBACK_CHANNEL": payloads.FEEDBACK_CHANNEL,
+        "SLACK_API_URL": fake_slack.api_url,
+        "DATABASE_URL": f"sqlite:///{database}",
+        **extra,
+    }
+
+
+def wait_for_log_line(process: subprocess.Popen[str], needle: str) -> list[str]:
+    """Read the process's stderr until a line contains ``needle`` (or the process ends)."""
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if needle in line:
+            return seen
+    raise AssertionError(f"process ended before logging {needle!r}: {''.join(seen)}")
+
+
+@pytest.fixture
+def running_bot(fake_slack: FakeSlack, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """``python -m bot run`` on a free port with an empty SQLite database."""
+    port = free_port()
+    database = tmp_path / "data" / "leadloop.db"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=bot_env(fake_slack, database),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_log_line(process, "leadloop is listening")
+        yield f"http://127.0.0.1:{port}", database
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+        assert process.stderr is not None
+        process.stderr.close()
+
+
+def test_run_migrates_an_empty_database_serves_slack_and_stops_cleanly_on_sigterm(
+    running_bot: tuple[str, Path], fake_slack: FakeSlack
+) -> None:
+    base_url, database = running_bot
+    assert http_request(base_url + "/healthz").status == 200
+    body = payloads.form_body(
+        payloads.slash_command("ACME-1042 2 no budget", response_url=fake_slack.response_url())
+    )
+    headers = payloads.signed_headers(body, content_type="application/x-www-form-urlencoded")
+
+    answer = http_request(
+        base_url + "/slack/events", method="POST", body=body.encode(), headers=headers
+    )
+
+    assert answer.status == 200
+    fake_slack.wait_for("response_url")
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT lead_id, score FROM rating")).all() == [(1, 2)]
+    engine.dispose()
+
+
+def test_sigterm_stops_the_bot_with_exit_code_0(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", str(free_port())],
+        cwd=ROOT,
+        env=bot_env(fake_slack, tmp_path / "x.db"),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_log_line(process, "leadloop is listening")
+
+    process.send_signal(signal.SIGTERM)
+
+    assert process.wait(timeout=30) == 0
+    assert process.stderr is not None
+    rest = process.stderr.read()
+    process.stderr.close()
+    assert "leadloop stopped" in rest
+    assert "Traceback" not in rest
+
+
+def test_tokens_never_reach_the_log(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--port", str(free_port()), "--log-level", "DEBUG"],
+        cwd=ROOT,
+        env=bot_env(fake_slack, tmp_path / "x.db"),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = wait_for_log_line(process, "leadloop is listening")
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    assert process.stderr is not None
+    log = "".join(seen) + process.stderr.read()
+    process.stderr.close()
+
+    assert "auth.test" in log  # debug logging of Slack calls was on
+    assert "xoxb-run-test-token" not in log
+    assert payloads.SIGNING_SECRET not in log
+
+
+def test_refused_bot_token_exits_2_with_a_clear_message(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    fake_slack.fail_next("auth.test", error="invalid_auth")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--port", str(free_port())],
+        cwd=ROOT,
+        env=bot_env(fake_slack, tmp_path / "x.db"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_socket_mode_is_used_when_an_app_token_is_set(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    fake_slack.fail_next("apps.connections.open", error="invalid_auth")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=ROOT,
+        env=bot_env(fake_slack, tmp_path / "x.db", SLACK_APP_TOKEN="xapp-socket-token"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    [call] = fake_slack.calls_to("apps.connections.open")
+    assert call.token == "xapp-socket-token"
+    assert result.returncode == 2
+    assert "Socket Mode" in result.stderr
+    assert "xapp-socket-token" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_port_in_use_exits_with_a_clear_message(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=bot_env(fake_slack, tmp_path / "x.db"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert result.returncode == 2
+    assert f"could not listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
