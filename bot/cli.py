@@ -9,16 +9,23 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TextIO
 
 from dotenv import load_dotenv
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import ConfigError, Settings, database_url_from_env
 from bot.export import parse_since, write_csv, write_json
 from bot.logging_setup import configure_logging
 from storage import export as export_rows
-from storage.engine import create_db_engine, make_session_factory, read_only
+from storage.engine import (
+    create_db_engine,
+    make_session_factory,
+    read_only,
+    sqlite_file_missing,
+)
 from storage.migrate import upgrade_to_head
 
 logger = logging.getLogger("leadloop")
@@ -111,14 +118,17 @@ def command_migrate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """``leadloop migrate``."""
     configure_logging(level="INFO")
     engine = create_db_engine(database_url_from_env(env))
-    _migrate(engine)
+    try:
+        _migrate(engine)
+    finally:
+        engine.dispose()
     print("leadloop: the database schema is up to date.")
     return EXIT_OK
 
 
-def _migrate(engine: object) -> None:
+def _migrate(engine: Engine) -> None:
     try:
-        upgrade_to_head(engine)  # type: ignore[arg-type]
+        upgrade_to_head(engine)
     except SQLAlchemyError as error:
         raise CliError(
             f"could not open or update the database ({type(error).__name__}). Check "
@@ -136,11 +146,28 @@ def command_export(
         since = parse_since(args.since) if args.since else None
     except ValueError as error:
         raise CliError(f"--since: {error}") from None
-    engine = create_db_engine(database_url_from_env(env))
-    _migrate(engine)
-    session_factory = make_session_factory(read_only(engine))
+    database_url = database_url_from_env(env)
+    missing = sqlite_file_missing(database_url)
+    if missing:
+        raise CliError(
+            f"there is no database at {missing}. Run the export where the bot runs, or set "
+            "DATABASE_URL to the bot's database.",
+            EXIT_FAILURE,
+        )
+    engine = create_db_engine(database_url)
+    try:
+        _migrate(engine)
+        _write_export(engine, args, since=since, out=out)
+    finally:
+        engine.dispose()
+    return EXIT_OK
+
+
+def _write_export(
+    engine: Engine, args: argparse.Namespace, *, since: datetime | None, out: TextIO
+) -> None:
     rows_for, columns = EXPORTS[args.what]
-    with session_factory() as session:
+    with make_session_factory(read_only(engine))() as session:
         team_id = _pick_workspace(export_rows.workspaces(session), args.workspace)
         rows = rows_for(session, team_id=team_id, since=since)
         if args.format == "json":
@@ -148,7 +175,6 @@ def command_export(
         else:
             write_csv(rows, columns, out)
     out.flush()
-    return EXIT_OK
 
 
 def _pick_workspace(known: list[str], wanted: str | None) -> str:

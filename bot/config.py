@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from storage.engine import DEFAULT_DATABASE_URL
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from storage.engine import DEFAULT_DATABASE_URL, normalise_database_url
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
@@ -34,7 +37,7 @@ class Settings:
     feedback_channel: str
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
     report_channel: str | None = None
     timezone: str = "UTC"
     port: int = DEFAULT_PORT
@@ -47,7 +50,12 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never be written to a log."""
-        values = (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token)
+        values = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            database_password(self.database_url),
+        )
         return tuple(value for value in values if value)
 
     @classmethod
@@ -64,6 +72,14 @@ class Settings:
             timezone=_timezone(env, "LEADLOOP_TZ"),
             port=_port(env, "PORT"),
         )
+
+
+def database_password(url: str) -> str | None:
+    """The password inside a database URL, so that logs can redact it."""
+    try:
+        return make_url(normalise_database_url(url)).password
+    except ArgumentError:
+        return None
 
 
 def database_url_from_env(env: Mapping[str, str]) -> str:
@@ -88,7 +104,10 @@ def database_url_from_env(env: Mapping[str, str]) -> str:
 def slack_api_url_from_env(env: Mapping[str, str]) -> str:
     """``SLACK_API_URL`` with a trailing slash, as slack-sdk expects."""
     value = _value(env, "SLACK_API_URL") or DEFAULT_SLACK_API_URL
-    parsed = urlparse(value)
+    try:
+        parsed = urlparse(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parsed = urlparse("")
     if parsed.scheme not in {"http", "https"} or not parsed.netloc:
         raise ConfigError(
             "SLACK_API_URL", f"must be an http(s) URL such as {DEFAULT_SLACK_API_URL}."
@@ -146,7 +165,7 @@ def _timezone(env: Mapping[str, str], name: str) -> str:
     value = _value(env, name) or "UTC"
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder, not a zone
         raise ConfigError(
             name, f"'{value}' is not an IANA time zone; write one like Europe/Berlin."
         ) from None
@@ -157,6 +176,6 @@ def _port(env: Mapping[str, str], name: str) -> int:
     value = _value(env, name)
     if value is None:
         return DEFAULT_PORT
-    if not value.isdigit() or not 1 <= int(value) <= 65535:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 65535:
         raise ConfigError(name, f"must be a port number from 1 to 65535, not '{value}'.")
     return int(value)

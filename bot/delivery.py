@@ -54,7 +54,8 @@ def card_for(rating: Rating, lead: Lead) -> RatingCard:
 
 def retry_delay(attempts: int, *, retry_after: int | None = None) -> timedelta:
     """Exponential back-off from 30 s to 30 min, never sooner than Slack's Retry-After."""
-    delay = min(FIRST_RETRY_DELAY * (2 ** max(attempts - 1, 0)), MAX_RETRY_DELAY)
+    doublings = min(max(attempts - 1, 0), 16)  # 30 s * 2**16 is far past the cap already
+    delay = min(FIRST_RETRY_DELAY * 2**doublings, MAX_RETRY_DELAY)
     if retry_after is not None:
         delay = max(delay, timedelta(seconds=retry_after))
     return delay
@@ -80,28 +81,41 @@ class Deliverer:
         return sum(1 for message_id in due if self.deliver(message_id))
 
     def deliver(self, message_id: int) -> bool:
-        """Claim, send and record one message; False if not sent now (it stays owed)."""
-        with self.session_factory() as session:
-            if not outbox.claim(
-                session, message_id=message_id, now=self.clock(), lease=CLAIM_LEASE
-            ):
-                return False
-            session.commit()
-            message = outbox.get_message(session, message_id=message_id)
-            assert message is not None
+        """Claim, send and record one message; False if not sent now (it stays owed).
+
+        Never raises: whatever goes wrong, the message stays in the outbox and the
+        background sweep tries it again once its claim has lapsed.
+        """
+        try:
+            message = self._claim(message_id)
+        except Exception:
+            logger.exception("could not claim outbox message %s; it will be retried", message_id)
+            return False
+        if message is None:
+            return False
         try:
             self._send(message)
         except SlackApiError as error:
             self._record_failure(message, error.response.get("error") or str(error), error)
-            return False
         except (SlackClientError, OSError) as error:
             self._record_failure(message, f"{type(error).__name__}: {error}", None)
-            return False
         except _Undeliverable as error:
             logger.warning("outbox message %s dropped: %s", message_id, error)
-            self._mark_sent(message_id)
-            return False
-        return True
+            self._drop(message_id, str(error))
+        except Exception as error:
+            logger.exception("unexpected error sending outbox message %s", message_id)
+            self._record_failure(message, type(error).__name__, None)
+        else:
+            return True
+        return False
+
+    def _claim(self, message_id: int) -> OutboxMessage | None:
+        with self.session_factory() as session:
+            now = self.clock()
+            if not outbox.claim(session, message_id=message_id, now=now, lease=CLAIM_LEASE):
+                return None
+            session.commit()
+            return outbox.get_message(session, message_id=message_id)
 
     def _send(self, message: OutboxMessage) -> None:
         with self.session_factory() as session:
@@ -174,8 +188,8 @@ class Deliverer:
         if error is not None and error.response.status_code == 429:
             retry_after = _retry_after(error)
         retry_at = self.clock() + retry_delay(message.attempts, retry_after=retry_after)
-        log = logger.error if reason in NEEDS_ADMIN else logger.warning
-        log(
+        needs_admin = reason in NEEDS_ADMIN
+        (logger.error if needs_admin else logger.warning)(
             "could not send outbox message %s (%s, attempt %s): %s; retrying at %s%s",
             message.id,
             message.kind,
@@ -183,19 +197,25 @@ class Deliverer:
             reason,
             retry_at.isoformat(timespec="seconds"),
             " - check the channel settings and that the bot is in the channel"
-            if reason in NEEDS_ADMIN
+            if needs_admin
             else "",
         )
-        with self.session_factory() as session:
-            outbox.mark_failed(
-                session, message_id=message.id or -1, error=reason, retry_at=retry_at
-            )
-            session.commit()
+        try:
+            with self.session_factory() as session:
+                outbox.mark_failed(
+                    session, message_id=message.id or -1, error=reason, retry_at=retry_at
+                )
+                session.commit()
+        except Exception:
+            logger.exception("could not record the failure of outbox message %s", message.id)
 
-    def _mark_sent(self, message_id: int) -> None:
-        with self.session_factory() as session:
-            outbox.mark_sent(session, message_id=message_id, now=self.clock())
-            session.commit()
+    def _drop(self, message_id: int, reason: str) -> None:
+        try:
+            with self.session_factory() as session:
+                outbox.mark_dropped(session, message_id=message_id, now=self.clock(), reason=reason)
+                session.commit()
+        except Exception:
+            logger.exception("could not mark outbox message %s dropped", message_id)
 
 
 def _retry_after(error: SlackApiError) -> int | None:

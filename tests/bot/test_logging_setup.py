@@ -1,0 +1,166 @@
+"""Logs never carry a token or a secret (bot/logging_setup.py)."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bot.logging_setup import REDACTED, RedactingFilter, configure_logging
+
+SIGNING_SECRET = "8f1e2d3c4b5a69788f1e2d3c4b5a6978"
+BOT_TOKEN = "xoxb-1111-2222-botTokenValue"
+APP_TOKEN = "xapp-1-A111-3333-appTokenValue"
+USER_TOKEN = "xoxp-4444-5555-userTokenValue"
+UNCONFIGURED_BOT_TOKEN = "xoxb-9999-8888-someOtherWorkspace"
+
+
+@pytest.fixture
+def root_logger() -> Iterator[logging.Logger]:
+    """The root logger, with its handlers, filters and level put back afterwards."""
+    root = logging.getLogger()
+    handlers, filters, level = list(root.handlers), list(root.filters), root.level
+    try:
+        yield root
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.filters[:] = filters
+        root.setLevel(level)
+
+
+@pytest.fixture
+def log_output(root_logger: logging.Logger) -> io.StringIO:
+    """What configure_logging's handler writes, configured with the bot token and secret."""
+    configure_logging(level="DEBUG", secrets=[BOT_TOKEN, SIGNING_SECRET])
+    [handler] = root_logger.handlers
+    assert isinstance(handler, logging.StreamHandler)
+    output = io.StringIO()
+    handler.setStream(output)
+    return output
+
+
+@pytest.fixture
+def logger() -> logging.Logger:
+    """An application logger that propagates to the root."""
+    return logging.getLogger("leadloop.tests.logging")
+
+
+@pytest.mark.parametrize("secret", [BOT_TOKEN, SIGNING_SECRET, APP_TOKEN, USER_TOKEN])
+def test_secret_in_the_message_is_redacted(
+    secret: str, log_output: io.StringIO, logger: logging.Logger
+) -> None:
+    logger.warning(f"calling Slack with {secret} now")
+
+    written = log_output.getvalue()
+    assert secret not in written
+    assert f"calling Slack with {REDACTED} now" in written
+
+
+@pytest.mark.parametrize("secret", [BOT_TOKEN, SIGNING_SECRET, APP_TOKEN, USER_TOKEN])
+def test_secret_in_percent_args_is_redacted(
+    secret: str, log_output: io.StringIO, logger: logging.Logger
+) -> None:
+    logger.info("headers: %s, retry %d", {"Authorization": f"Bearer {secret}"}, 2)
+
+    written = log_output.getvalue()
+    assert secret not in written
+    assert REDACTED in written
+    assert "retry 2" in written
+
+
+def test_secret_in_an_exception_traceback_is_redacted(
+    log_output: io.StringIO, logger: logging.Logger
+) -> None:
+    token = UNCONFIGURED_BOT_TOKEN
+    try:
+        raise RuntimeError(f"invalid_auth for {token} and {SIGNING_SECRET}")
+    except RuntimeError:
+        logger.exception("posting the rating failed")
+
+    written = log_output.getvalue()
+    assert "Traceback (most recent call last)" in written
+    assert "posting the rating failed" in written
+    assert f"RuntimeError: invalid_auth for {REDACTED} and {REDACTED}" in written
+    assert token not in written
+    assert SIGNING_SECRET not in written
+
+
+def test_traceback_already_formatted_by_another_handler_is_redacted_too(
+    log_output: io.StringIO, logger: logging.Logger
+) -> None:
+    record = logger.makeRecord(
+        logger.name, logging.ERROR, __file__, 1, "failed", None, None, func=None
+    )
+    record.exc_text = f"Traceback (most recent call last):\nValueError: {BOT_TOKEN}"
+
+    logger.handle(record)
+
+    written = log_output.getvalue()
+    assert BOT_TOKEN not in written
+    assert f"ValueError: {REDACTED}" in written
+
+
+def test_records_from_libraries_are_redacted_as_well(
+    log_output: io.StringIO,
+) -> None:
+    logging.getLogger("slack_sdk.web.base_client").debug("Sending a request - token: %s", APP_TOKEN)
+
+    written = log_output.getvalue()
+    assert APP_TOKEN not in written
+    assert f"token: {REDACTED}" in written
+
+
+def test_configure_logging_replaces_existing_handlers_and_sets_the_level(
+    root_logger: logging.Logger,
+) -> None:
+    root_logger.addHandler(logging.NullHandler())
+    root_logger.addHandler(logging.NullHandler())
+
+    configure_logging(level="warning")
+
+    [handler] = root_logger.handlers
+    assert isinstance(handler, logging.StreamHandler)
+    assert root_logger.level == logging.WARNING
+    assert any(isinstance(f, RedactingFilter) for f in handler.filters)
+
+
+def test_filter_on_our_own_handler_redacts_configured_secrets_only_when_long_enough() -> None:
+    output = io.StringIO()
+    handler = logging.StreamHandler(output)
+    handler.addFilter(RedactingFilter(secrets=[SIGNING_SECRET, "abc"]))
+    own = logging.Logger("leadloop.tests.own_handler")  # not registered: nothing shared
+    own.addHandler(handler)
+
+    own.error("secret=%s short=%s", SIGNING_SECRET, "abc")
+
+    assert output.getvalue() == f"secret={REDACTED} short=abc\n"
+
+
+def test_longer_secret_is_redacted_whole_when_it_contains_a_shorter_one() -> None:
+    long_secret = SIGNING_SECRET + "-extended"
+    redactor = RedactingFilter(secrets=[SIGNING_SECRET, long_secret])
+
+    assert redactor.redact(f"a {long_secret} b") == f"a {REDACTED} b"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [BOT_TOKEN, APP_TOKEN, USER_TOKEN, "xoxa-2-abc", "xoxr-1-abc", "xoxe-1-abc", "xoxs-1-abc"],
+)
+def test_anything_shaped_like_a_slack_token_is_redacted(token: str) -> None:
+    assert RedactingFilter().redact(f"token={token};") == f"token={REDACTED};"
+
+
+def test_log_call_with_mismatched_args_does_not_raise_into_the_caller(
+    log_output: io.StringIO, logger: logging.Logger
+) -> None:
+    # The standard library reports a broken log call through Handler.handleError and carries
+    # on; a listener must not fail because of a typo in a log statement.
+    logger.warning("two placeholders %s %s, one arg", BOT_TOKEN)
+
+    assert BOT_TOKEN not in log_output.getvalue()
