@@ -92,7 +92,8 @@ def percentile(values: list[float], fraction: float) -> float:
 def run() -> bool:
     """Measure and print; True when leadloop's p99 at every concurrency meets the goal."""
     print(
-        f"/rate-lead ack latency, {REQUESTS} signed requests per run (goal: p99 < {GOAL_P99_MS:.0f} ms)"
+        f"/rate-lead ack latency, {REQUESTS} signed requests per run "
+        f"(goal: p99 < {GOAL_P99_MS:.0f} ms)"
     )
     met = True
     with FakeSlack(team_id=payloads.TEAM_ID) as fake, tempfile.TemporaryDirectory() as tmp:

@@ -21,6 +21,7 @@ SLACK_EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 # Slack's own payloads are a few KB; anything this big is not from Slack.
 MAX_BODY_BYTES = 1024 * 1024
+DRAIN_LIMIT_BYTES = 8 * 1024 * 1024
 
 
 def build_wsgi_app(bolt_app: App, *, is_healthy: Callable[[], bool]) -> WSGIApplication:
@@ -36,12 +37,28 @@ def build_wsgi_app(bolt_app: App, *, is_healthy: Callable[[], bool]) -> WSGIAppl
             body = {"status": "ok" if healthy else "database unavailable"}
             return _json(start_response, status, body)
         if path == SLACK_EVENTS_PATH and method == "POST":
-            if _content_length(environ) > MAX_BODY_BYTES:
+            length = _content_length(environ)
+            if length > MAX_BODY_BYTES:
+                _discard_body(environ, length)
                 return _json(start_response, "413 Payload Too Large", {"error": "body too large"})
             return slack_handler(environ, start_response)
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     return application
+
+
+def _discard_body(environ: WSGIEnvironment, length: int) -> None:
+    """Read what the client is still sending, so it gets our 413 instead of a broken pipe.
+
+    Past a few megabytes the client is not worth waiting for: we answer and close.
+    """
+    remaining = min(length, DRAIN_LIMIT_BYTES)
+    stream = environ["wsgi.input"]
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 64 * 1024))
+        if not chunk:
+            return
+        remaining -= len(chunk)
 
 
 def _content_length(environ: WSGIEnvironment) -> int:

@@ -40,7 +40,9 @@ def retry_after_seconds(response: HttpResponse | None) -> int | None:
 class _SleepInjected(RetryHandler):
     """A retry handler whose waiting goes through an injectable ``sleep``."""
 
-    _sleep: Sleep
+    def __init__(self, *, max_retry_count: int, sleep: Sleep) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self._sleep = sleep
 
     def prepare_for_next_attempt(
         self,
@@ -58,17 +60,9 @@ class _SleepInjected(RetryHandler):
 class PatientConnectionErrorRetryHandler(_SleepInjected, ConnectionErrorRetryHandler):
     """Retries connection resets and refused connections."""
 
-    def __init__(self, *, max_retry_count: int, sleep: Sleep) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self._sleep = sleep
-
 
 class PatientServerErrorRetryHandler(_SleepInjected, ServerErrorRetryHandler):
     """Retries Slack's 500 and 503 answers."""
-
-    def __init__(self, *, max_retry_count: int, sleep: Sleep) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self._sleep = sleep
 
 
 class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.models import OutboxMessage
+from storage.unique import add_unless_duplicate
 
 PENDING = "pending"
 SENT = "sent"
@@ -33,12 +33,7 @@ def enqueue(
         created_at=now,
         next_attempt_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except IntegrityError:
-        return None
-    return message
+    return add_unless_duplicate(session, message)
 
 
 def claim(session: Session, *, message_id: int, now: datetime, lease: timedelta) -> bool:

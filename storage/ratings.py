@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, and_, col, select
 
 from storage.models import Lead, Rating
+from storage.unique import add_unless_duplicate
 
 
 def find_lead(session: Session, *, team_id: str, external_ref: str) -> Lead | None:
@@ -23,15 +23,13 @@ def get_or_create_lead(session: Session, *, team_id: str, external_ref: str, now
     if lead is not None:
         return lead
     lead = Lead(team_id=team_id, external_ref=external_ref, created_at=now, updated_at=now)
-    try:
-        with session.begin_nested():
-            session.add(lead)
-    except IntegrityError:
-        existing = find_lead(session, team_id=team_id, external_ref=external_ref)
-        if existing is None:
-            raise
-        return existing
-    return lead
+    if add_unless_duplicate(session, lead) is not None:
+        return lead
+    # Another request created it between our SELECT and INSERT.
+    existing = find_lead(session, team_id=team_id, external_ref=external_ref)
+    if existing is None:
+        raise LookupError(f"lead {external_ref!r} vanished while being created")
+    return existing
 
 
 def add_rating(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from storage.models import ProcessedEvent, Response
+from storage.unique import add_unless_duplicate
 
 
 def claim_event(session: Session, *, team_id: str, event_id: str, now: datetime) -> bool:
@@ -17,12 +17,8 @@ def claim_event(session: Session, *, team_id: str, event_id: str, now: datetime)
     Claim it in the same transaction as the work it triggers: if that work fails and rolls
     back, the claim goes too, and Slack's retry is processed like a first delivery.
     """
-    try:
-        with session.begin_nested():
-            session.add(ProcessedEvent(team_id=team_id, event_id=event_id, received_at=now))
-    except IntegrityError:
-        return False
-    return True
+    event = ProcessedEvent(team_id=team_id, event_id=event_id, received_at=now)
+    return add_unless_duplicate(session, event) is not None
 
 
 def find_response(session: Session, *, team_id: str, channel: str, ts: str) -> Response | None:
@@ -56,12 +52,7 @@ def add_response(
         is_answer=is_answer,
         created_at=created_at,
     )
-    try:
-        with session.begin_nested():
-            session.add(response)
-    except IntegrityError:
-        return None
-    return response
+    return add_unless_duplicate(session, response)
 
 
 def count_answers(session: Session, *, team_id: str, rating_id: int) -> int:
@@ -78,24 +69,24 @@ def edit_response(
     session: Session, *, team_id: str, channel: str, ts: str, text: str, now: datetime
 ) -> Response | None:
     """Replace a stored reply's text after its author edited it in Slack."""
-    response = find_response(session, team_id=team_id, channel=channel, ts=ts)
-    if response is None:
-        return None
-    response.text = text
-    response.edited_at = now
-    session.add(response)
-    session.flush()
-    return response
+    return _change_response(session, team_id=team_id, channel=channel, ts=ts, now=now, text=text)
 
 
 def mark_response_deleted(
     session: Session, *, team_id: str, channel: str, ts: str, now: datetime
 ) -> Response | None:
     """Flag a reply its author deleted in Slack; the row stays for the record."""
+    return _change_response(session, team_id=team_id, channel=channel, ts=ts, now=now, deleted=True)
+
+
+def _change_response(
+    session: Session, *, team_id: str, channel: str, ts: str, now: datetime, **changes: object
+) -> Response | None:
     response = find_response(session, team_id=team_id, channel=channel, ts=ts)
     if response is None:
         return None
-    response.deleted = True
+    for name, value in changes.items():
+        setattr(response, name, value)
     response.edited_at = now
     session.add(response)
     session.flush()

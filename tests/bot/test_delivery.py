@@ -6,7 +6,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from slack_sdk import WebClient
 from sqlalchemy import delete, update
 from sqlmodel import col
 
@@ -30,19 +29,6 @@ from tests.conftest import FakeClock, SleepRecorder
 from tests.fake_slack import FakeSlack
 
 TEAM = payloads.TEAM_ID
-
-
-@pytest.fixture
-def deliverer(
-    session_factory: SessionFactory, web_client: WebClient, clock: FakeClock
-) -> Deliverer:
-    """The outbox deliverer, posting to the fake Slack server."""
-    return Deliverer(
-        session_factory=session_factory,
-        client=web_client,
-        feedback_channel=payloads.FEEDBACK_CHANNEL,
-        clock=clock,
-    )
 
 
 def submit(

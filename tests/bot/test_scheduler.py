@@ -33,19 +33,6 @@ UNREACHABLE_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:1/none"
 
 
 @pytest.fixture
-def deliverer(
-    session_factory: SessionFactory, web_client: WebClient, clock: FakeClock
-) -> Deliverer:
-    """The outbox deliverer, posting to the fake Slack server."""
-    return Deliverer(
-        session_factory=session_factory,
-        client=web_client,
-        feedback_channel=payloads.FEEDBACK_CHANNEL,
-        clock=clock,
-    )
-
-
-@pytest.fixture
 def unreachable_session_factory() -> Iterator[SessionFactory]:
     """Sessions on a database server that is not there (a closed port)."""
     engine = create_db_engine(UNREACHABLE_DATABASE_URL)
