@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.delivery import Deliverer
-from handlers import errors, rate_lead, thread_replies
+from handlers import errors, meetings, rate_lead, thread_replies
 from handlers.deps import Deps
 from storage.engine import SessionFactory
 
@@ -45,9 +45,12 @@ def create_app(
         clock=clock,
         feedback_channel=settings.feedback_channel,
         work_executor=work_executor or default_work_executor(),
+        default_timezone=settings.timezone,
+        admin_users=settings.admin_users,
     )
     rate_lead.register(app, deps)
     thread_replies.register(app, deps)
+    meetings.register(app, deps)
     errors.register(app)
     return app
 

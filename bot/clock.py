@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 Clock = Callable[[], datetime]
 
@@ -11,6 +12,15 @@ Clock = Callable[[], datetime]
 def system_clock() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+def scaled_clock(*, start: datetime, epoch: float, scale: float) -> Clock:
+    """A clock showing ``start`` at real Unix time ``epoch`` and running ``scale`` times fast."""
+
+    def now() -> datetime:
+        return start + timedelta(seconds=(time.time() - epoch) * scale)
+
+    return now
 
 
 def slack_ts_to_datetime(ts: str) -> datetime | None:

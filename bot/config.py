@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,7 +16,9 @@ from storage.engine import DEFAULT_DATABASE_URL, normalise_database_url
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
+DEFAULT_TICK_SECONDS = 10.0
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 SETUP_HINT = "See .env.example for every setting and manifest.json for creating the Slack app."
 
 
@@ -41,6 +44,9 @@ class Settings:
     report_channel: str | None = None
     timezone: str = "UTC"
     port: int = DEFAULT_PORT
+    admin_users: frozenset[str] = frozenset()
+    scheduler_tick_seconds: float = DEFAULT_TICK_SECONDS
+    simulated_clock: SimulatedClock | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -71,6 +77,9 @@ class Settings:
             report_channel=_channel(env, "REPORT_CHANNEL", required=False),
             timezone=_timezone(env, "LEADLOOP_TZ"),
             port=_port(env, "PORT"),
+            admin_users=_user_ids(env, "ADMIN_USERS"),
+            scheduler_tick_seconds=_tick_seconds(env, "SCHEDULER_TICK_SECONDS"),
+            simulated_clock=_simulated_clock(env),
         )
 
 
@@ -179,3 +188,68 @@ def _port(env: Mapping[str, str], name: str) -> int:
     if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 65535:
         raise ConfigError(name, f"must be a port number from 1 to 65535, not '{value}'.")
     return int(value)
+
+
+@dataclass(frozen=True)
+class SimulatedClock:
+    """A clock that runs ``scale`` times faster than real time, for demos and tests.
+
+    Every process given the same settings reads the same simulated time, so several
+    instances agree on it: at real time ``epoch`` (Unix seconds) it shows ``start``.
+    """
+
+    start: datetime
+    epoch: float
+    scale: float
+
+
+def _user_ids(env: Mapping[str, str], name: str) -> frozenset[str]:
+    value = _value(env, name)
+    if value is None:
+        return frozenset()
+    ids = [part.strip() for part in value.replace(" ", ",").split(",") if part.strip()]
+    bad = [user_id for user_id in ids if not USER_ID.match(user_id)]
+    if bad:
+        raise ConfigError(
+            name,
+            f"must list Slack user IDs like U0123ABCD separated by commas; "
+            f"'{bad[0][:40]}' is not one (open the person's profile, ⋮ > Copy member ID).",
+        )
+    return frozenset(ids)
+
+
+def _tick_seconds(env: Mapping[str, str], name: str) -> float:
+    value = _value(env, name)
+    if value is None:
+        return DEFAULT_TICK_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0.05 <= seconds <= 300:
+        raise ConfigError(name, f"must be a number of seconds from 0.05 to 300, not '{value}'.")
+    return seconds
+
+
+def _simulated_clock(env: Mapping[str, str]) -> SimulatedClock | None:
+    start = _value(env, "LEADLOOP_CLOCK_START")
+    if start is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            "LEADLOOP_CLOCK_START", "must be an ISO 8601 time such as 2026-01-05T09:00:00Z."
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        epoch = float(env.get("LEADLOOP_CLOCK_EPOCH", "") or 0)
+        scale = float(env.get("LEADLOOP_CLOCK_SCALE", "") or 1)
+    except ValueError:
+        raise ConfigError(
+            "LEADLOOP_CLOCK_SCALE", "LEADLOOP_CLOCK_EPOCH and _SCALE must be numbers."
+        ) from None
+    if scale <= 0:
+        raise ConfigError("LEADLOOP_CLOCK_SCALE", "must be a positive number.")
+    return SimulatedClock(start=moment, epoch=epoch, scale=scale)

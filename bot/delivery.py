@@ -12,9 +12,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session
 
+from bot.agenda import build_agenda, reminder_post_for
 from bot.clock import Clock
 from bot.feedback import ANSWER_NOTICE, RATING_POST, load_rating_with_lead
+from bot.meetings import MEETING_REMINDER, SNOOZE, rule_of
 from handlers.blocks import RatingCard, answer_notice, rating_post
+from handlers.meeting_blocks import ReminderCard, meeting_reminder
+from storage import meetings as meeting_store
 from storage import outbox
 from storage.models import Lead, OutboxMessage, Rating
 from storage.ratings import record_post
@@ -119,20 +123,62 @@ class Deliverer:
 
     def _send(self, message: OutboxMessage) -> None:
         with self.session_factory() as session:
-            loaded = load_rating_with_lead(
-                session, team_id=message.team_id, rating_id=message.rating_id or -1
-            )
-            if loaded is None:
-                raise _Undeliverable(f"rating {message.rating_id} no longer exists")
-            rating, lead = loaded
-            if message.kind == RATING_POST:
-                self._post_rating(session, message, rating, lead)
-            elif message.kind == ANSWER_NOTICE:
-                self._notify_rater(session, message, rating, lead)
+            if message.kind == MEETING_REMINDER:
+                self._post_reminder(session, message)
+            elif message.kind in {RATING_POST, ANSWER_NOTICE}:
+                self._send_about_rating(session, message)
             else:
                 raise _Undeliverable(f"unknown outbox kind {message.kind!r}")
             outbox.mark_sent(session, message_id=message.id or -1, now=self.clock())
             session.commit()
+
+    def _send_about_rating(self, session: Session, message: OutboxMessage) -> None:
+        loaded = load_rating_with_lead(
+            session, team_id=message.team_id, rating_id=message.rating_id or -1
+        )
+        if loaded is None:
+            raise _Undeliverable(f"rating {message.rating_id} no longer exists")
+        rating, lead = loaded
+        if message.kind == RATING_POST:
+            self._post_rating(session, message, rating, lead)
+        else:
+            self._notify_rater(session, message, rating, lead)
+
+    def _post_reminder(self, session: Session, message: OutboxMessage) -> None:
+        post = meeting_store.get_scheduled_post(
+            session, team_id=message.team_id, post_id=message.scheduled_post_id or -1
+        )
+        meeting = post and meeting_store.get_meeting(
+            session, team_id=message.team_id, meeting_id=post.subject_id
+        )
+        if post is None or meeting is None:
+            raise _Undeliverable("the meeting was removed before its reminder went out")
+        now = self.clock()
+        agenda, item_ids = build_agenda(
+            session, meeting=meeting, post=post, now=now, permalink=self._permalink
+        )
+        card = ReminderCard(
+            meeting_id=meeting.id or -1,
+            post_id=post.id or -1,
+            title=meeting.title,
+            starts_at=post.occurrence_at,
+            schedule=rule_of(meeting).describe(),
+            late=post.status == meeting_store.LATE,
+            snoozed=post.kind == SNOOZE,
+        )
+        text, blocks = meeting_reminder(card, agenda)
+        result = self._post_joining_if_needed(channel=meeting.channel_id, text=text, blocks=blocks)
+        meeting_store.record_scheduled_post_sent(
+            session,
+            team_id=message.team_id,
+            post_id=post.id or -1,
+            channel=result["channel"],
+            ts=result["ts"],
+        )
+        shown_in = reminder_post_for(session, post)
+        meeting_store.mark_agenda_shown(
+            session, team_id=message.team_id, item_ids=item_ids, shown_in_id=shown_in.id or -1
+        )
 
     def _post_rating(
         self, session: Session, message: OutboxMessage, rating: Rating, lead: Lead

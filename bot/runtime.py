@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import build_deliverer, create_app, default_work_executor
-from bot.clock import system_clock
+from bot.clock import Clock, scaled_clock, system_clock
 from bot.config import Settings
 from bot.scheduler import build_scheduler
 from bot.server import build_wsgi_app, make_http_server
@@ -55,6 +55,7 @@ class Runtime:
                 "DATABASE_URL and that the database server is running."
             ) from None
         session_factory = make_session_factory(engine)
+        clock = clock_for(settings)
         client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
         work_executor = default_work_executor()
         try:
@@ -62,6 +63,7 @@ class Runtime:
                 settings,
                 session_factory=session_factory,
                 client=client,
+                clock=clock,
                 work_executor=work_executor,
             )
         except BoltError as error:
@@ -70,10 +72,13 @@ class Runtime:
                 f"SLACK_API_URL): {_without_secrets(str(error), settings)}"
             ) from None
         deliverer = build_deliverer(
-            settings, session_factory=session_factory, client=client, clock=system_clock
+            settings, session_factory=session_factory, client=client, clock=clock
         )
         scheduler = build_scheduler(
-            deliverer=deliverer, session_factory=session_factory, clock=system_clock
+            deliverer=deliverer,
+            session_factory=session_factory,
+            clock=clock,
+            tick_seconds=settings.scheduler_tick_seconds,
         )
         scheduler.start()
         return cls(
@@ -145,6 +150,20 @@ class Runtime:
             self.scheduler.shutdown(wait=True)
         self.engine.dispose()
         logger.info("leadloop stopped")
+
+
+def clock_for(settings: Settings) -> Clock:
+    """The real clock, or the simulated one when LEADLOOP_CLOCK_START is set."""
+    simulated = settings.simulated_clock
+    if simulated is None:
+        return system_clock
+    logger.warning(
+        "using a simulated clock: %s at Unix time %s, %sx real time",
+        simulated.start.isoformat(),
+        simulated.epoch,
+        simulated.scale,
+    )
+    return scaled_clock(start=simulated.start, epoch=simulated.epoch, scale=simulated.scale)
 
 
 def _without_secrets(text: str, settings: Settings) -> str:

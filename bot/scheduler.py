@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.clock import Clock
+from bot.config import DEFAULT_TICK_SECONDS
 from bot.delivery import Deliverer
+from bot.meetings import MEETING_REMINDER, claim_reminder, claim_snooze, plan_reminders
 from storage.engine import SessionFactory
+from storage.meetings import POSTED, active_meetings, due_pending_posts, last_occurrences
 from storage.responses import prune_processed_events
 
 logger = logging.getLogger(__name__)
@@ -30,6 +33,51 @@ def sweep_outbox(deliverer: Deliverer) -> int:
     return sent
 
 
+def run_scheduled_posts(
+    *, session_factory: SessionFactory, deliverer: Deliverer, clock: Clock
+) -> int:
+    """Claim each due meeting reminder and snooze exactly once, then deliver them.
+
+    What is due comes from the database on every tick, never from job state, so a restart
+    or a second instance changes nothing: the claim rows decide who posts.
+    """
+    now = clock()
+    try:
+        owed = _claim_due_posts(session_factory, now)
+    except Exception:
+        logger.exception("could not check for due meeting reminders; the next tick retries")
+        return 0
+    return sum(1 for message_id in owed if deliverer.deliver(message_id))
+
+
+def _claim_due_posts(session_factory: SessionFactory, now: datetime) -> list[int]:
+    with session_factory() as session:
+        meetings = active_meetings(session)
+        last_claimed = last_occurrences(session, kind=MEETING_REMINDER)
+        snoozes = due_pending_posts(session, now=now)
+    owed: list[int] = []
+    for decision in plan_reminders(meetings, last_claimed, now):
+        with session_factory() as session:
+            message_id = claim_reminder(session, decision, now=now)
+            session.commit()
+        if decision.status != POSTED:
+            logger.info(
+                "meeting %s reminder for %s: %s",
+                decision.meeting.id,
+                decision.occurrence_at.isoformat(),
+                decision.status,
+            )
+        if message_id is not None:
+            owed.append(message_id)
+    for snooze in snoozes:
+        with session_factory() as session:
+            message_id = claim_snooze(session, snooze, now=now)
+            session.commit()
+        if message_id is not None:
+            owed.append(message_id)
+    return owed
+
+
 def forget_old_events(session_factory: SessionFactory, clock: Clock) -> int:
     """Drop handled event ids that Slack can no longer retry."""
     try:
@@ -43,7 +91,11 @@ def forget_old_events(session_factory: SessionFactory, clock: Clock) -> int:
 
 
 def build_scheduler(
-    *, deliverer: Deliverer, session_factory: SessionFactory, clock: Clock
+    *,
+    deliverer: Deliverer,
+    session_factory: SessionFactory,
+    clock: Clock,
+    tick_seconds: float = DEFAULT_TICK_SECONDS,
 ) -> BackgroundScheduler:
     """A scheduler with leadloop's recurring jobs; the caller starts and stops it.
 
@@ -59,6 +111,16 @@ def build_scheduler(
         id="outbox-sweep",
         max_instances=1,
         coalesce=True,
+    )
+    scheduler.add_job(
+        run_scheduled_posts,
+        "interval",
+        seconds=tick_seconds,
+        kwargs={"session_factory": session_factory, "deliverer": deliverer, "clock": clock},
+        id="scheduled-posts",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),  # catch up on what came due while we were down
     )
     scheduler.add_job(
         forget_old_events,

@@ -27,6 +27,8 @@ class Deps:
     clock: Clock
     feedback_channel: str
     work_executor: Executor
+    default_timezone: str = "UTC"
+    admin_users: frozenset[str] = frozenset()
 
     def after_ack(
         self, work: Callable[[], None], *, body: dict[str, Any], client: WebClient

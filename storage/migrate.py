@@ -9,9 +9,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 logger = logging.getLogger(__name__)
+
+# An arbitrary constant naming leadloop's migration lock in PostgreSQL.
+MIGRATION_LOCK = 0x1EAD100B
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -31,6 +34,10 @@ def upgrade_to_head(engine: Engine) -> None:
     config = alembic_config(engine)
     before = current_revision(engine)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several instances starting at once must not run the same migration twice;
+            # the lock is released when this transaction ends.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     after = current_revision(engine)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 RATING_VIA = ("command", "modal", "button")
@@ -142,6 +153,14 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(max_length=32)
     dedupe_key: str = Field(max_length=200)
     rating_id: int | None = Field(default=None, foreign_key="rating.id")
+    scheduled_post_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("scheduled_post.id", name="fk_outbox_scheduled_post"),
+            nullable=True,
+        ),
+    )
     status: str = Field(default="pending", max_length=16)
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, max_length=500)
@@ -149,3 +168,72 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
     claimed_until: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
+
+
+class Meeting(SQLModel, table=True):
+    """A recurring sales and marketing meeting whose reminders leadloop posts.
+
+    The schedule is kept as local wall-clock time plus an IANA zone, so a 10:00 meeting
+    stays at 10:00 local across daylight-saving changes.
+    """
+
+    __tablename__ = "meeting"
+    __table_args__ = (Index("ix_meeting_team", "team_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    channel_id: str = Field(max_length=32)
+    title: str = Field(max_length=200)
+    weekdays: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    every_weeks: int = Field(default=1)
+    anchor_date: date
+    local_time: str = Field(max_length=5)
+    timezone: str = Field(max_length=64)
+    remind_minutes: int = Field(default=15)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    active_since: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    paused: bool = Field(default=False)
+    removed: bool = Field(default=False)
+
+
+class ScheduledPost(SQLModel, table=True):
+    """One occurrence of something posted on a schedule, claimed before it is posted.
+
+    The unique key on (team, kind, subject, occurrence) is what makes a scheduled post go
+    out once however many instances run: only one of them can insert the row.
+    """
+
+    __tablename__ = "scheduled_post"
+    __table_args__ = (
+        UniqueConstraint(
+            "team_id", "kind", "subject_id", "occurrence_at", name="uq_scheduled_post_occurrence"
+        ),
+        Index("ix_scheduled_post_pending", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    kind: str = Field(max_length=32)
+    subject_id: int
+    occurrence_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    due_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    status: str = Field(max_length=16)
+    claimed_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    post_channel: str | None = Field(default=None, max_length=32)
+    post_ts: str | None = Field(default=None, max_length=32)
+
+
+class AgendaItem(SQLModel, table=True):
+    """A topic someone added for a meeting; shown in its next reminder."""
+
+    __tablename__ = "agenda_item"
+    __table_args__ = (Index("ix_agenda_item_meeting", "team_id", "meeting_id", "shown_in_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    meeting_id: int = Field(foreign_key="meeting.id")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    added_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    shown_in_id: int | None = Field(default=None, foreign_key="scheduled_post.id")

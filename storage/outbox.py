@@ -21,15 +21,17 @@ def enqueue(
     team_id: str,
     kind: str,
     dedupe_key: str,
-    rating_id: int | None,
     now: datetime,
+    rating_id: int | None = None,
+    scheduled_post_id: int | None = None,
 ) -> OutboxMessage | None:
-    """Owe a post; None when a post with the same key is already owed or sent."""
+    """Owe a post about a rating or a scheduled post; None when that post is already owed."""
     message = OutboxMessage(
         team_id=team_id,
         kind=kind,
         dedupe_key=dedupe_key,
         rating_id=rating_id,
+        scheduled_post_id=scheduled_post_id,
         created_at=now,
         next_attempt_at=now,
     )

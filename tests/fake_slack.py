@@ -303,6 +303,7 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (users or {}).items()}
         self.usergroups: dict[str, list[str]] = {k: list(v) for k, v in (usergroups or {}).items()}
         self.calls: list[Call] = []
+        self.channels: dict[str, str] = {"C0GENERAL": "general"}
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._faults: dict[str, deque[_Fault]] = {}
@@ -326,6 +327,7 @@ class FakeSlack:
             "conversations.open": self._conversations_open,
             "conversations.join": self._conversations_join,
             "conversations.info": self._conversations_info,
+            "conversations.list": self._conversations_list,
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroups_users_list,
             "files.getUploadURLExternal": self._files_get_upload_url,
@@ -617,6 +619,10 @@ class FakeSlack:
 
     def _chat_delete(self, params: JsonDict) -> JsonDict:
         return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+
+    def _conversations_list(self, params: JsonDict) -> JsonDict:
+        channels = [{"id": cid, "name": name} for cid, name in self.channels.items()]
+        return {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
 
     def _chat_get_permalink(self, params: JsonDict) -> JsonDict:
         channel, ts = params.get("channel"), str(params.get("message_ts", ""))

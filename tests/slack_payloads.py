@@ -154,3 +154,62 @@ def thread_reply(
         "channel_type": "channel",
         **extra,
     }
+
+
+def block_action(
+    *,
+    action_id: str,
+    value: str,
+    team_id: str = TEAM_ID,
+    user_id: str = RATER_ID,
+    channel_id: str = "CMEETINGS",
+    response_url: str = "",
+    trigger_id: str = "trigger-3",
+) -> dict[str, Any]:
+    """A ``block_actions`` payload for a button click on a message."""
+    return {
+        "type": "block_actions",
+        "team": {"id": team_id, "domain": "test"},
+        "user": {"id": user_id, "team_id": team_id},
+        "api_app_id": "A0LEADLOOP",
+        "trigger_id": trigger_id,
+        "channel": {"id": channel_id, "name": "meetings"},
+        "container": {"type": "message", "channel_id": channel_id, "message_ts": "1700.1"},
+        "message": {"type": "message", "ts": "1700.1", "text": "reminder"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b1",
+                "value": value,
+                "action_ts": "1700000000.1",
+            }
+        ],
+    }
+
+
+def agenda_submission(
+    *, meeting_id: str, text: str | None, team_id: str = TEAM_ID, user_id: str = RATER_ID
+) -> dict[str, Any]:
+    """A ``view_submission`` of the agenda item form."""
+    return {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "test"},
+        "user": {"id": user_id, "team_id": team_id},
+        "api_app_id": "A0LEADLOOP",
+        "view": {
+            "id": "V0002",
+            "team_id": team_id,
+            "type": "modal",
+            "callback_id": "meeting_agenda_modal",
+            "private_metadata": meeting_id,
+            "state": {
+                "values": {
+                    "agenda_item": {
+                        "agenda_item_input": {"type": "plain_text_input", "value": text}
+                    }
+                }
+            },
+        },
+    }

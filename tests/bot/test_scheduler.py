@@ -170,7 +170,11 @@ def test_the_scheduler_has_leadloops_recurring_jobs(
     scheduler = build_scheduler(deliverer=deliverer, session_factory=session_factory, clock=clock)
 
     assert scheduler.running is False
-    assert {job.id for job in scheduler.get_jobs()} == {"outbox-sweep", "forget-old-events"}
+    assert {job.id for job in scheduler.get_jobs()} == {
+        "outbox-sweep",
+        "forget-old-events",
+        "scheduled-posts",
+    }
     sweep = scheduler.get_job("outbox-sweep")
     assert sweep is not None
     assert sweep.func is sweep_outbox

@@ -1,0 +1,97 @@
+"""The "Add agenda item" button and its form."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+
+from handlers import ids
+from handlers.deps import Deps
+from handlers.meeting_blocks import MAX_AGENDA_ITEM_LENGTH, agenda_item_modal
+from storage import meetings as store
+
+logger = logging.getLogger(__name__)
+
+
+def build_handle_add_agenda_click(deps: Deps) -> Callable[..., None]:
+    """The listener for the "Add agenda item" button, bound to ``deps``."""
+
+    def handle_add_agenda_click(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """Open the agenda form for the reminder's meeting (this workspace's only)."""
+        ack()
+        team_id = (body.get("team") or {}).get("id") or ""
+        value = str((body.get("actions") or [{}])[0].get("value") or "")
+        meeting = None
+        if value.isdigit():
+            with deps.session_factory() as session:
+                meeting = store.get_meeting(session, team_id=team_id, meeting_id=int(value))
+        if meeting is None:
+            _tell(client, body, "That meeting no longer exists, so it has no agenda to add to.")
+            return
+        view = agenda_item_modal(meeting_id=meeting.id or -1, title=meeting.title)
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    return handle_add_agenda_click
+
+
+def build_handle_agenda_submission(deps: Deps) -> Callable[..., None]:
+    """The listener for the agenda form, bound to ``deps``."""
+
+    def handle_agenda_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Store the topic for the meeting's next reminder, or show what is wrong."""
+        values = (view.get("state") or {}).get("values") or {}
+        text = str(
+            ((values.get(ids.AGENDA_BLOCK) or {}).get(ids.AGENDA_INPUT) or {}).get("value") or ""
+        ).strip()
+        problem = agenda_problem(text)
+        if problem:
+            ack(response_action="errors", errors={ids.AGENDA_BLOCK: problem})
+            return
+        team_id = (body.get("team") or {}).get("id") or ""
+        metadata = str(view.get("private_metadata") or "")
+        with deps.session_factory() as session:
+            meeting = None
+            if metadata.isdigit():
+                meeting = store.get_meeting(session, team_id=team_id, meeting_id=int(metadata))
+            if meeting is None:
+                ack(response_action="errors", errors={ids.AGENDA_BLOCK: "This meeting is gone."})
+                return
+            store.add_agenda_item(
+                session,
+                team_id=team_id,
+                meeting_id=meeting.id or -1,
+                text=text,
+                added_by=body["user"]["id"],
+                now=deps.clock(),
+            )
+            session.commit()
+        ack()
+
+    return handle_agenda_submission
+
+
+def agenda_problem(text: str) -> str | None:
+    """What is wrong with an agenda item, if anything."""
+    if not text:
+        return "Write the topic you want to discuss."
+    if len(text) > MAX_AGENDA_ITEM_LENGTH:
+        return f"Keep it under {MAX_AGENDA_ITEM_LENGTH} characters."
+    if any(not ch.isprintable() and ch not in "\n\t" for ch in text):
+        return "The topic contains control characters. Type it again as plain text."
+    return None
+
+
+def _tell(client: WebClient, body: dict[str, Any], text: str) -> None:
+    channel = (body.get("channel") or {}).get("id")
+    user = (body.get("user") or {}).get("id")
+    if not channel or not user:
+        return
+    try:
+        client.chat_postEphemeral(channel=channel, user=user, text=text)
+    except SlackClientError:
+        logger.info("could not tell %s that the meeting is gone", user)

@@ -1,0 +1,178 @@
+"""The ``/meeting`` slash command: add, list, skip, pause, resume and remove meetings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+from sqlmodel import Session
+
+from bot.meeting_input import (
+    USAGE,
+    AddMeeting,
+    ListMeetings,
+    MeetingAction,
+    MeetingHelp,
+    UsageError,
+    parse_meeting_command,
+)
+from bot.meeting_schedule import next_occurrence
+from bot.meetings import create_meeting, rule_of, skip_next
+from handlers.deps import Deps
+from handlers.meeting_blocks import MeetingLine, meeting_list_text, slack_date
+from handlers.meetings.slack_lookups import channel_id_by_name, user_timezone
+from storage import meetings as store
+from storage.models import Meeting
+
+
+def build_handle_meeting(deps: Deps) -> Callable[..., None]:
+    """The listener for ``/meeting``, bound to ``deps``."""
+
+    def handle_meeting(
+        ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        """Acknowledge, then carry out the subcommand and answer privately."""
+        ack()
+
+        def run() -> None:
+            text = answer_meeting_command(deps, command=command, client=client)
+            respond(response_type="ephemeral", text=text)
+
+        deps.after_ack(run, body=command, client=client)
+
+    return handle_meeting
+
+
+def answer_meeting_command(deps: Deps, *, command: dict[str, Any], client: WebClient) -> str:
+    """Carry out one ``/meeting`` command and return the text to show its author."""
+    user_id, team_id = command["user_id"], command["team_id"]
+    text = command.get("text") or ""
+    zone = deps.default_timezone
+    if text.strip().lower().startswith("add"):
+        zone = user_timezone(client, user_id, default=deps.default_timezone)
+    today = deps.clock().astimezone(ZoneInfo(zone)).date()
+    parsed = parse_meeting_command(text, today=today)
+    if isinstance(parsed, UsageError):
+        return parsed.message
+    if isinstance(parsed, MeetingHelp):
+        return USAGE
+    with deps.session_factory() as session:
+        if isinstance(parsed, ListMeetings):
+            return _list(deps, session, team_id=team_id)
+        if isinstance(parsed, AddMeeting):
+            answer = _add(deps, session, parsed, command=command, client=client, zone=zone)
+        else:
+            answer = _change(deps, session, parsed, team_id=team_id, user_id=user_id)
+        session.commit()
+    return answer
+
+
+def _add(
+    deps: Deps,
+    session: Session,
+    request: AddMeeting,
+    *,
+    command: dict[str, Any],
+    client: WebClient,
+    zone: str,
+) -> str:
+    channel_id = _channel_for(request, command=command, client=client)
+    if channel_id is None:
+        assert request.channel is not None
+        return UsageError(
+            f"I can't find the channel #{request.channel.name}. Pick it from Slack's "
+            "suggestions when you type #, or invite me to it first."
+        ).message
+    meeting = create_meeting(
+        session,
+        team_id=command["team_id"],
+        request=request,
+        channel_id=channel_id,
+        timezone=zone,
+        user_id=command["user_id"],
+        now=deps.clock(),
+    )
+    upcoming = next_occurrence(rule_of(meeting), deps.clock())
+    minutes = meeting.remind_minutes
+    return (
+        f"Added meeting `{meeting.id}`: *{meeting.title}* in <#{channel_id}>, "
+        f"{rule_of(meeting).describe()}. I'll post a reminder with an agenda {minutes} "
+        f"minutes before each one; the first meeting is {slack_date(upcoming)}."
+        if upcoming
+        else f"Added meeting `{meeting.id}`."
+    )
+
+
+def _channel_for(request: AddMeeting, *, command: dict[str, Any], client: WebClient) -> str | None:
+    if request.channel is None:
+        return str(command["channel_id"])
+    if request.channel.channel_id:
+        return request.channel.channel_id
+    try:
+        return channel_id_by_name(client, request.channel.name or "")
+    except (SlackClientError, OSError):
+        return None
+
+
+def _list(deps: Deps, session: Session, *, team_id: str) -> str:
+    now = deps.clock()
+    lines = [
+        MeetingLine(
+            meeting_id=meeting.id or -1,
+            channel_id=meeting.channel_id,
+            title=meeting.title,
+            schedule=rule_of(meeting).describe(),
+            remind_minutes=meeting.remind_minutes,
+            next_at=next_occurrence(rule_of(meeting), now),
+            paused=meeting.paused,
+        )
+        for meeting in store.list_meetings(session, team_id=team_id)
+    ]
+    return meeting_list_text(lines)
+
+
+def _change(
+    deps: Deps, session: Session, request: MeetingAction, *, team_id: str, user_id: str
+) -> str:
+    meeting = store.get_meeting(session, team_id=team_id, meeting_id=request.meeting_id)
+    if meeting is None:
+        return (
+            f"There is no meeting `{request.meeting_id}` in this workspace. "
+            "`/meeting list` shows the IDs."
+        )
+    if user_id != meeting.created_by and user_id not in deps.admin_users:
+        return (
+            f"Only <@{meeting.created_by}> (who added meeting `{meeting.id}`) or a leadloop "
+            "admin can change it."
+        )
+    return _apply(deps, session, meeting, request.action)
+
+
+def _apply(deps: Deps, session: Session, meeting: Meeting, action: str) -> str:
+    now = deps.clock()
+    label = f"meeting `{meeting.id}` (*{meeting.title}*)"
+    if action == "skip":
+        skipped = skip_next(session, meeting, now=now)
+        if skipped is None:
+            return f"{label.capitalize()} has no upcoming date to skip."
+        following = (
+            f" The next one is {slack_date(skipped.following)}." if skipped.following else ""
+        )
+        return f"Skipped {label} on {slack_date(skipped.skipped)}: no reminder for it.{following}"
+    if action == "pause":
+        meeting.paused = True
+        message = f"Paused {label}. `/meeting resume {meeting.id}` brings the reminders back."
+    elif action == "resume":
+        if meeting.paused:
+            meeting.paused = False
+            meeting.active_since = now  # what fell due while paused is not posted afterwards
+        message = f"Resumed {label}."
+    else:
+        meeting.removed = True
+        message = f"Removed {label}. Its reminders have stopped."
+    session.add(meeting)
+    return message

@@ -1,0 +1,44 @@
+"""The "Snooze 10 min" button on a meeting reminder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+from bot.meetings import snooze_reminder
+from handlers.deps import Deps
+from handlers.meeting_blocks import slack_date
+
+
+def build_handle_snooze(deps: Deps) -> Callable[..., None]:
+    """The listener for the snooze button, bound to ``deps``."""
+
+    def handle_snooze(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        """Post the reminder again in ten minutes (once per reminder)."""
+        ack()
+
+        def run() -> None:
+            respond(response_type="ephemeral", replace_original=False, text=snooze(deps, body))
+
+        deps.after_ack(run, body=body, client=client)
+
+    return handle_snooze
+
+
+def snooze(deps: Deps, body: dict[str, Any]) -> str:
+    """Snooze the reminder the button belongs to; the text tells the clicker what happened."""
+    team_id = (body.get("team") or {}).get("id") or ""
+    value = str((body.get("actions") or [{}])[0].get("value") or "")
+    if not value.isdigit():
+        return "That button is not one of leadloop's reminders; nothing was snoozed."
+    with deps.session_factory() as session:
+        result = snooze_reminder(session, team_id=team_id, post_id=int(value), now=deps.clock())
+        session.commit()
+    if result is None:
+        return "I can't find that reminder in this workspace; nothing was snoozed."
+    if result.due_at is None:
+        return "This reminder is already snoozed; it will come back shortly."
+    return f"Snoozed: I'll post this reminder again {slack_date(result.due_at, '{time}')}."
