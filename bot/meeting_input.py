@@ -36,10 +36,11 @@ _DAYS = {
     "sun": 6, "sunday": 6,
 }  # fmt: skip
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
-_DURATION = re.compile(r"^(?:(\d{1,3})h)?(?:(\d{1,4})m(?:in)?)?$", re.IGNORECASE)
+_DURATION = re.compile(r"^(?:([0-9]{1,3})h)?(?:([0-9]{1,4})m(?:in)?)?$", re.IGNORECASE)
+_MINUTES = re.compile(r"^[0-9]{1,5}$")
 _CHANNEL_LINK = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|([^>]*))?>$")
 _PLAIN_CHANNEL = re.compile(r"^#([a-z0-9][a-z0-9._-]{0,79})$")
-_MEETING_ID = re.compile(r"^#?(\d{1,9})$")
+_MEETING_ID = re.compile(r"^#?([0-9]{1,9})$")
 
 
 class UsageError(_UsageError):
@@ -145,7 +146,9 @@ def parse_add(words: list[str], *, today: date) -> AddMeeting | UsageError:
         words = words[1:]
     title = " ".join(words).strip() or DEFAULT_TITLE
     if len(title) > MAX_TITLE_LENGTH:
-        return UsageError(f"The title is too long; keep it under {MAX_TITLE_LENGTH} characters.")
+        return UsageError(
+            f"The title is too long; keep it to {MAX_TITLE_LENGTH} characters or fewer."
+        )
     if any(not ch.isprintable() for ch in title):
         return UsageError("The title contains control characters. Type it again as plain text.")
     return AddMeeting(weekdays, every_weeks, local_time, channel, title, remind)
@@ -157,12 +160,13 @@ def _take_remind(words: list[str]) -> tuple[list[str], timedelta | UsageError]:
     index = 0
     while index < len(words):
         word = words[index]
-        if word.lower().startswith("--remind"):
-            value = word.partition("=")[2]
-            if not value:
+        flag, equals, value = word.partition("=")
+        if flag.lower() == "--remind":
+            if not equals:
                 index += 1
                 value = words[index] if index < len(words) else ""
-            remind = _parse_remind(value)
+            if not isinstance(remind, UsageError):  # the first bad value is the one reported
+                remind = _parse_remind(value)
         else:
             kept.append(word)
         index += 1
@@ -182,7 +186,7 @@ def _parse_remind(value: str) -> timedelta | UsageError:
 def parse_duration(text: str) -> timedelta | None:
     """``30m``, ``1h``, ``1h30m``, ``45min``, or a bare number of minutes."""
     text = text.strip().lower()
-    if text.isascii() and text.isdigit():
+    if _MINUTES.match(text):
         return timedelta(minutes=int(text))
     match = _DURATION.match(text)
     if not text or match is None or not any(match.groups()):
