@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_bolt.error import BoltError
-from slack_sdk.errors import SlackApiError
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,8 +23,14 @@ from bot.config import Settings
 from bot.scheduler import build_scheduler
 from bot.server import build_wsgi_app, make_http_server
 from bot.slack_client import build_web_client
-from storage.engine import create_db_engine, database_answers, make_session_factory
+from storage.engine import (
+    SessionFactory,
+    create_db_engine,
+    database_answers,
+    make_session_factory,
+)
 from storage.migrate import upgrade_to_head
+from storage.workspaces import record_workspace
 
 logger = logging.getLogger("leadloop")
 
@@ -71,6 +78,7 @@ class Runtime:
                 "Slack did not accept SLACK_BOT_TOKEN (or could not be reached at "
                 f"SLACK_API_URL): {_without_secrets(str(error), settings)}"
             ) from None
+        _record_workspace(client, session_factory, clock)
         deliverer = build_deliverer(
             settings, session_factory=session_factory, client=client, clock=clock
         )
@@ -150,6 +158,24 @@ class Runtime:
             self.scheduler.shutdown(wait=True)
         self.engine.dispose()
         logger.info("leadloop stopped")
+
+
+def _record_workspace(client: WebClient, session_factory: SessionFactory, clock: Clock) -> None:
+    """Remember the bot token's workspace, so CLI commands and webhooks can default to it."""
+    try:
+        identity = client.auth_test()
+    except (SlackClientError, OSError):
+        logger.warning("could not read the bot's workspace from Slack; continuing without it")
+        return
+    with session_factory() as session:
+        record_workspace(
+            session,
+            team_id=identity["team_id"],
+            team_name=identity.get("team"),
+            bot_user_id=identity.get("user_id"),
+            now=clock(),
+        )
+        session.commit()
 
 
 def clock_for(settings: Settings) -> Clock:

@@ -39,7 +39,8 @@ def upgrade_to_head(engine: Engine) -> None:
             # the lock is released when this transaction ends.
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        # "heads": features developed side by side add migrations on separate branches.
+        command.upgrade(config, "heads")
     after = current_revision(engine)
     if before != after:
         logger.info("database schema upgraded from %s to %s", before or "empty", after)
@@ -48,9 +49,11 @@ def upgrade_to_head(engine: Engine) -> None:
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None for an empty database."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def head_revision(engine: Engine) -> str | None:
-    """The newest revision leadloop's code knows."""
-    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    """The newest revision leadloop's code knows (several, comma-joined, on branches)."""
+    heads = ScriptDirectory.from_config(alembic_config(engine)).get_heads()
+    return ",".join(sorted(heads)) or None

@@ -70,6 +70,7 @@ class Lead(SQLModel, table=True):
     campaign: str | None = Field(default=None, max_length=200)
     source: str | None = Field(default=None, max_length=200)
     owner_id: str | None = Field(default=None, max_length=32)
+    status: str | None = Field(default=None, max_length=8)
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
     updated_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
@@ -237,3 +238,15 @@ class AgendaItem(SQLModel, table=True):
     added_by: str = Field(max_length=32)
     created_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
     shown_in_id: int | None = Field(default=None, foreign_key="scheduled_post.id")
+
+
+class Workspace(SQLModel, table=True):
+    """A Slack workspace leadloop runs in, recorded when the bot starts or is installed."""
+
+    __tablename__ = "workspace"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    team_name: str | None = Field(default=None, max_length=200)
+    bot_user_id: str | None = Field(default=None, max_length=32)
+    installed_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    updated_at: datetime = Field(sa_column=_timestamp_column(nullable=False))

@@ -92,6 +92,8 @@ def test_run_migrates_an_empty_database_serves_slack_and_stops_cleanly_on_sigter
     engine = create_engine(f"sqlite:///{database}")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT lead_id, score FROM rating")).all() == [(1, 2)]
+        workspaces = connection.execute(text("SELECT team_id, bot_user_id FROM workspace"))
+        assert workspaces.all() == [(payloads.TEAM_ID, "UBOT")]
     engine.dispose()
 
 
