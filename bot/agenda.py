@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot.kpi_input import IsoWeek
 from bot.meetings import MEETING_REMINDER, previous_occurrence
+from bot.report import kpis_furthest_from_target
 from handlers.meeting_blocks import Agenda, AgendaLine
 from storage import meetings as store
 from storage.models import Meeting, ScheduledPost
@@ -62,6 +65,13 @@ def build_agenda(
                 link=permalink(rating.post_channel, rating.post_ts),
             )
             for rating in oldest
+        ),
+        kpis=tuple(
+            kpis_furthest_from_target(
+                session,
+                team_id=team_id,
+                week=IsoWeek.from_date(now.astimezone(ZoneInfo(meeting.timezone)).date()),
+            )
         ),
         items=tuple((item.text, item.added_by) for item in items),
     )

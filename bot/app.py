@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.delivery import Deliverer
-from handlers import errors, meetings, rate_lead, thread_replies
+from handlers import errors, kpi, meetings, rate_lead, thread_replies
 from handlers.deps import Deps
 from storage.engine import SessionFactory
 
@@ -51,6 +51,7 @@ def create_app(
     rate_lead.register(app, deps)
     thread_replies.register(app, deps)
     meetings.register(app, deps)
+    kpi.register(app, deps)
     errors.register(app)
     return app
 
@@ -69,4 +70,6 @@ def build_deliverer(
         client=client,
         feedback_channel=settings.feedback_channel,
         clock=clock,
+        report_channel=settings.report_channel,
+        timezone=settings.timezone,
     )

@@ -16,6 +16,7 @@ from dotenv import load_dotenv
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.cli_reports import ReportCliError, add_report_commands
 from bot.config import ConfigError, Settings, database_url_from_env
 from bot.export import parse_since, write_csv, write_json
 from bot.logging_setup import configure_logging
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", metavar="DATE", help="only rows created on or after DATE (YYYY-MM-DD, UTC)"
     )
     export.set_defaults(handler=command_export)
+    add_report_commands(commands)
     return parser
 
 
@@ -107,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"leadloop: configuration problem: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except CliError as error:
+    except (CliError, ReportCliError) as error:
         print(f"leadloop: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:

@@ -16,6 +16,9 @@ from bot.agenda import build_agenda, reminder_post_for
 from bot.clock import Clock
 from bot.feedback import ANSWER_NOTICE, RATING_POST, load_rating_with_lead
 from bot.meetings import MEETING_REMINDER, SNOOZE, rule_of
+from bot.report import build_report
+from bot.report_upload import upload_report
+from bot.weekly_report import WEEKLY_REPORT, report_rule, reported_week
 from handlers.blocks import RatingCard, answer_notice, rating_post
 from handlers.meeting_blocks import ReminderCard, meeting_reminder
 from storage import meetings as meeting_store
@@ -77,6 +80,8 @@ class Deliverer:
     client: WebClient
     feedback_channel: str
     clock: Clock
+    report_channel: str | None = None
+    timezone: str = "UTC"
 
     def deliver_due(self, *, limit: int = 100) -> int:
         """Try every message whose time has come; returns how many were sent."""
@@ -125,6 +130,8 @@ class Deliverer:
         with self.session_factory() as session:
             if message.kind == MEETING_REMINDER:
                 self._post_reminder(session, message)
+            elif message.kind == WEEKLY_REPORT:
+                self._post_weekly_report(session, message)
             elif message.kind in {RATING_POST, ANSWER_NOTICE}:
                 self._send_about_rating(session, message)
             else:
@@ -178,6 +185,24 @@ class Deliverer:
         shown_in = reminder_post_for(session, post)
         meeting_store.mark_agenda_shown(
             session, team_id=message.team_id, item_ids=item_ids, shown_in_id=shown_in.id or -1
+        )
+
+    def _post_weekly_report(self, session: Session, message: OutboxMessage) -> None:
+        post = meeting_store.get_scheduled_post(
+            session, team_id=message.team_id, post_id=message.scheduled_post_id or -1
+        )
+        if post is None or not self.report_channel:
+            raise _Undeliverable("no report channel is configured for the weekly report")
+        rule = report_rule(session, team_id=message.team_id, default_timezone=self.timezone)
+        week = reported_week(post, rule.timezone)
+        report = build_report(session, team_id=message.team_id, week=week, timezone=self.timezone)
+        upload_report(self.client, report, channel=self.report_channel)
+        meeting_store.record_scheduled_post_sent(
+            session,
+            team_id=message.team_id,
+            post_id=post.id or -1,
+            channel=self.report_channel,
+            ts=None,
         )
 
     def _post_rating(

@@ -11,9 +11,11 @@ from bot.clock import Clock
 from bot.config import DEFAULT_TICK_SECONDS
 from bot.delivery import Deliverer
 from bot.meetings import MEETING_REMINDER, claim_reminder, claim_snooze, plan_reminders
+from bot.weekly_report import WEEKLY_REPORT, claim_report, plan_reports, report_rule
 from storage.engine import SessionFactory
 from storage.meetings import POSTED, active_meetings, due_pending_posts, last_occurrences
 from storage.responses import prune_processed_events
+from storage.workspaces import all_workspaces
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ def sweep_outbox(deliverer: Deliverer) -> int:
 def run_scheduled_posts(
     *, session_factory: SessionFactory, deliverer: Deliverer, clock: Clock
 ) -> int:
-    """Claim each due meeting reminder and snooze exactly once, then deliver them.
+    """Claim each due meeting reminder, snooze and weekly report exactly once; deliver them.
 
     What is due comes from the database on every tick, never from job state, so a restart
     or a second instance changes nothing: the claim rows decide who posts.
@@ -44,8 +46,10 @@ def run_scheduled_posts(
     now = clock()
     try:
         owed = _claim_due_posts(session_factory, now)
+        if deliverer.report_channel:
+            owed += _claim_due_reports(session_factory, now, default_timezone=deliverer.timezone)
     except Exception:
-        logger.exception("could not check for due meeting reminders; the next tick retries")
+        logger.exception("could not check for due scheduled posts; the next tick retries")
         return 0
     return sum(1 for message_id in owed if deliverer.deliver(message_id))
 
@@ -73,6 +77,39 @@ def _claim_due_posts(session_factory: SessionFactory, now: datetime) -> list[int
         with session_factory() as session:
             message_id = claim_snooze(session, snooze, now=now)
             session.commit()
+        if message_id is not None:
+            owed.append(message_id)
+    return owed
+
+
+def _claim_due_reports(
+    session_factory: SessionFactory, now: datetime, *, default_timezone: str
+) -> list[int]:
+    with session_factory() as session:
+        workspaces = all_workspaces(session)
+        rules = {
+            workspace.team_id: report_rule(
+                session, team_id=workspace.team_id, default_timezone=default_timezone
+            )
+            for workspace in workspaces
+        }
+        last_claimed = {
+            team_id: moment
+            for (team_id, _), moment in last_occurrences(session, kind=WEEKLY_REPORT).items()
+        }
+    active_since = {workspace.team_id: workspace.installed_at for workspace in workspaces}
+    owed = []
+    for decision in plan_reports(rules, last_claimed, active_since, now):
+        with session_factory() as session:
+            message_id = claim_report(session, decision, now=now)
+            session.commit()
+        if decision.status != POSTED:
+            logger.info(
+                "weekly report of %s for %s: %s",
+                decision.team_id,
+                decision.occurrence_at.isoformat(),
+                decision.status,
+            )
         if message_id is not None:
             owed.append(message_id)
     return owed

@@ -18,3 +18,10 @@ MEETING_SNOOZE = "meeting_snooze"
 AGENDA_MODAL = "meeting_agenda_modal"
 AGENDA_BLOCK = "agenda_item"
 AGENDA_INPUT = "agenda_item_input"
+
+KPI_COMMAND = "/kpi"
+
+# Hand-off messages: score buttons are HANDOFF_SCORE + "_1" … "_5".
+HANDOFF_ACTIONS_BLOCK = "handoff_actions"
+HANDOFF_SCORE = "handoff_score"
+HANDOFF_REASON = "handoff_rate_with_reason"

@@ -142,7 +142,7 @@ def due_pending_posts(session: Session, *, now: datetime, limit: int = 100) -> l
 
 
 def record_scheduled_post_sent(
-    session: Session, *, team_id: str, post_id: int, channel: str, ts: str
+    session: Session, *, team_id: str, post_id: int, channel: str, ts: str | None
 ) -> None:
     """Remember where a scheduled post landed."""
     post = get_scheduled_post(session, team_id=team_id, post_id=post_id)

@@ -59,7 +59,10 @@ class Lead(SQLModel, table=True):
     """A lead marketing handed to sales, known by its CRM reference."""
 
     __tablename__ = "lead"
-    __table_args__ = (UniqueConstraint("team_id", "external_ref", name="uq_lead_team_ref"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "external_ref", name="uq_lead_team_ref"),
+        Index("ix_lead_team_created", "team_id", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
@@ -249,4 +252,52 @@ class Workspace(SQLModel, table=True):
     team_name: str | None = Field(default=None, max_length=200)
     bot_user_id: str | None = Field(default=None, max_length=32)
     installed_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    updated_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+
+
+class KpiValue(SQLModel, table=True):
+    """A business KPI's actual value for one ISO week."""
+
+    __tablename__ = "kpi_value"
+    __table_args__ = (
+        UniqueConstraint("team_id", "metric", "year", "week", name="uq_kpi_value_week"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    metric: str = Field(max_length=32)
+    year: int
+    week: int
+    value: float
+    set_by: str = Field(max_length=32)
+    updated_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+
+
+class KpiTarget(SQLModel, table=True):
+    """A KPI's agreed target: absolute, relative to a baseline week, or annual growth."""
+
+    __tablename__ = "kpi_target"
+    __table_args__ = (UniqueConstraint("team_id", "metric", name="uq_kpi_target_metric"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    metric: str = Field(max_length=32)
+    kind: str = Field(max_length=16)
+    value: float
+    baseline_year: int | None = None
+    baseline_week: int | None = None
+    set_by: str = Field(max_length=32)
+    updated_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+
+
+class ReportSchedule(SQLModel, table=True):
+    """When a workspace's weekly KPI report is posted (the default applies without a row)."""
+
+    __tablename__ = "report_schedule"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    weekday: int
+    local_time: str = Field(max_length=5)
+    timezone: str = Field(max_length=64)
+    updated_by: str = Field(max_length=32)
     updated_at: datetime = Field(sa_column=_timestamp_column(nullable=False))

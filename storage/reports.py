@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, exists, func
+from sqlalchemy import ColumnElement, Subquery, case, exists, func, literal
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, and_, col, select
 
 from storage.models import Lead, Rating, Response
 
 NO_CAMPAIGN = "(no campaign)"
+NO_SOURCE = "(no source)"
 
 
 @dataclass(frozen=True)
@@ -22,12 +24,18 @@ class CampaignScore:
     ratings: int
 
 
-def latest_rating_ids(team_id: str) -> Select[tuple[int]]:
-    """Ids of each rep's latest rating of each lead (what reports count)."""
-    return (
-        select(func.max(Rating.id))
-        .where(Rating.team_id == team_id)
-        .group_by(col(Rating.lead_id), col(Rating.rater_id))
+def is_latest_rating() -> ColumnElement[bool]:
+    """True for each rep's latest rating of each lead (what reports count).
+
+    A NOT EXISTS probe on (team, lead, rater) costs a few index reads per rating, so the
+    queries using it grow with the period they read, not with the whole history.
+    """
+    later = aliased(Rating)
+    return ~exists().where(
+        later.team_id == Rating.team_id,
+        later.lead_id == Rating.lead_id,
+        later.rater_id == Rating.rater_id,
+        later.id > Rating.id,  # type: ignore[operator]
     )
 
 
@@ -43,7 +51,7 @@ def lowest_scoring_campaigns(
             Rating.team_id == team_id,
             Rating.created_at >= since,
             Rating.created_at < until,
-            col(Rating.id).in_(latest_rating_ids(team_id)),
+            is_latest_rating(),
         )
         .group_by(campaign)
         .order_by(func.avg(Rating.score), campaign)
@@ -98,3 +106,183 @@ def unanswered_ratings(
     )
     oldest = [UnansweredRating(*row) for row in session.execute(statement)]
     return int(total), oldest
+
+
+def _in_period(column: object, start: datetime, end: datetime) -> ColumnElement[bool]:
+    return and_(column >= start, column < end)  # type: ignore[operator]
+
+
+def leads_created(session: Session, *, team_id: str, start: datetime, end: datetime) -> int:
+    """Leads handed to sales in [start, end)."""
+    statement = select(func.count(col(Lead.id))).where(
+        Lead.team_id == team_id, _in_period(Lead.created_at, start, end)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+def leads_rated(session: Session, *, team_id: str, start: datetime, end: datetime) -> int:
+    """Of the leads handed over in [start, end), how many have at least one rating."""
+    rated = exists().where(Rating.team_id == team_id, col(Rating.lead_id) == col(Lead.id))
+    statement = select(func.count(col(Lead.id))).where(
+        Lead.team_id == team_id, _in_period(Lead.created_at, start, end), rated
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+@dataclass(frozen=True)
+class ScoreGroup:
+    """The average latest score of a group (campaign, source, or everything)."""
+
+    name: str
+    average: float
+    ratings: int
+
+
+def average_scores(
+    session: Session,
+    *,
+    team_id: str,
+    start: datetime,
+    end: datetime,
+    by: str | None = None,
+) -> list[ScoreGroup]:
+    """Average latest score of ratings given in [start, end), overall or per lead ``by``."""
+    group = _lead_group(by)
+    statement = (
+        select(group, func.avg(Rating.score), func.count(col(Rating.id)))
+        .join(Lead, col(Lead.id) == col(Rating.lead_id))
+        .where(
+            Rating.team_id == team_id,
+            Lead.team_id == team_id,
+            _in_period(Rating.created_at, start, end),
+            is_latest_rating(),
+        )
+        .group_by(group)
+        .order_by(func.avg(Rating.score), group)
+    )
+    return [
+        ScoreGroup(name=str(name), average=float(average), ratings=int(count))
+        for name, average, count in session.execute(statement)
+        if count
+    ]
+
+
+def _lead_group(by: str | None) -> ColumnElement[str]:
+    if by is None:
+        return literal("all")  # type: ignore[return-value]
+    if by == "campaign":
+        return func.coalesce(Lead.campaign, NO_CAMPAIGN)
+    if by == "source":
+        return func.coalesce(Lead.source, NO_SOURCE)
+    raise ValueError(f"cannot group scores by {by!r}")
+
+
+def _first_answers(team_id: str) -> Subquery:
+    return (
+        select(
+            col(Response.rating_id).label("rating_id"),
+            func.min(Response.created_at).label("answered_at"),
+        )
+        .where(Response.team_id == team_id, col(Response.is_answer).is_(True))
+        .group_by(col(Response.rating_id))
+        .subquery()
+    )
+
+
+@dataclass(frozen=True)
+class AnswerStats:
+    """How marketing answered the ratings given in a period."""
+
+    ratings: int
+    answered: int
+    median_hours: float | None
+
+    @property
+    def answered_share(self) -> float | None:
+        """Answered ratings as a fraction of all ratings, None without ratings."""
+        return self.answered / self.ratings if self.ratings else None
+
+
+def answer_stats(session: Session, *, team_id: str, start: datetime, end: datetime) -> AnswerStats:
+    """Ratings given in [start, end), how many marketing answered, and the median delay."""
+    total = session.execute(
+        select(func.count(col(Rating.id))).where(
+            Rating.team_id == team_id, _in_period(Rating.created_at, start, end)
+        )
+    ).scalar_one()
+    answers = _answer_delays(session, team_id=team_id, start=start, end=end)
+    answered = session.execute(select(func.count()).select_from(answers)).scalar_one()
+    median = _median(session, answers.c.delay_seconds, int(answered))
+    return AnswerStats(
+        ratings=int(total),
+        answered=int(answered),
+        median_hours=None if median is None else median / 3600,
+    )
+
+
+def _answer_delays(session: Session, *, team_id: str, start: datetime, end: datetime) -> Subquery:
+    first = _first_answers(team_id)
+    delay = _seconds_between(session, first.c.answered_at, Rating.created_at)
+    return (
+        select(delay.label("delay_seconds"))
+        .join(first, first.c.rating_id == col(Rating.id))
+        .where(Rating.team_id == team_id, _in_period(Rating.created_at, start, end))
+        .subquery()
+    )
+
+
+def _seconds_between(session: Session, later: object, earlier: object) -> ColumnElement[float]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier)  # type: ignore[operator]
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def _median(session: Session, values: ColumnElement[float], count: int) -> float | None:
+    """The median of a column, computed in the database (SQLite has no percentile function)."""
+    if count == 0:
+        return None
+    middle = (
+        select(values).order_by(values).offset((count - 1) // 2).limit(2 if count % 2 == 0 else 1)
+    )
+    picked = [float(value) for value in session.execute(middle).scalars()]
+    return sum(picked) / len(picked)
+
+
+@dataclass(frozen=True)
+class ScoreOutcome:
+    """For leads rated with one score: how many were won and lost."""
+
+    score: int
+    won: int
+    lost: int
+
+    @property
+    def conversion(self) -> float | None:
+        """Won as a share of decided leads."""
+        decided = self.won + self.lost
+        return self.won / decided if decided else None
+
+
+def outcomes_by_score(
+    session: Session, *, team_id: str, start: datetime, end: datetime
+) -> list[ScoreOutcome]:
+    """Won and lost leads per latest rating score, for ratings given in [start, end)."""
+    won = func.sum(case((Lead.status == "won", 1), else_=0))
+    lost = func.sum(case((Lead.status == "lost", 1), else_=0))
+    statement = (
+        select(Rating.score, won, lost)
+        .join(Lead, col(Lead.id) == col(Rating.lead_id))
+        .where(
+            Rating.team_id == team_id,
+            Lead.team_id == team_id,
+            col(Lead.status).in_(("won", "lost")),
+            _in_period(Rating.created_at, start, end),
+            is_latest_rating(),
+        )
+        .group_by(col(Rating.score))
+        .order_by(col(Rating.score))
+    )
+    return [
+        ScoreOutcome(score=int(score), won=int(won_count or 0), lost=int(lost_count or 0))
+        for score, won_count, lost_count in session.execute(statement)
+    ]

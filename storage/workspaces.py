@@ -29,6 +29,11 @@ def record_workspace(
     return workspace
 
 
+def all_workspaces(session: Session) -> list[Workspace]:
+    """Every recorded workspace (the scheduler's view)."""
+    return list(session.exec(select(Workspace).order_by(col(Workspace.team_id))).all())
+
+
 def known_workspaces(session: Session) -> list[str]:
     """Team IDs of every recorded workspace."""
     return list(session.exec(select(Workspace.team_id).order_by(col(Workspace.team_id))).all())

@@ -1,0 +1,269 @@
+"""``leadloop report``, ``leadloop demo`` and ``leadloop kpi import``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from bot.config import Settings, database_url_from_env
+from bot.demo import DEMO_TEAM, fill_demo_data
+from bot.kpi_input import InputError, IsoWeek, find_metric, parse_value, parse_week
+from bot.report import build_report
+from charts.kpi_report import render_report
+from storage import kpis as kpi_store
+from storage.engine import create_db_engine, make_session_factory, read_only
+from storage.export import workspaces as data_workspaces
+from storage.migrate import upgrade_to_head
+from storage.workspaces import known_workspaces, record_workspace
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+DEMO_DATABASE = "sqlite:///./data/demo.db"
+DEMO_PICTURE = Path("data/demo-report.png")
+
+
+class ReportCliError(Exception):
+    """A problem the user can fix, with the exit code to use."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def add_report_commands(commands: Any) -> None:
+    """Register ``report``, ``demo`` and ``kpi`` on the ``leadloop`` parser."""
+    report = commands.add_parser(
+        "report",
+        help="render the weekly KPI report offline, print its numbers, or post it",
+        description="Render the weekly KPI chart for a week (default: last full week) to a "
+        "PNG, print the numbers behind it as JSON, or post it to REPORT_CHANNEL.",
+    )
+    report.add_argument("--week", help="ISO week like 2026-W45, or 'this'/'last' (default last)")
+    report.add_argument("--out", metavar="FILE.png", help="where to write the chart")
+    report.add_argument("--post", action="store_true", help="post it to REPORT_CHANNEL")
+    report.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    report.add_argument("--workspace", metavar="TEAM_ID", help="when several are stored")
+    report.set_defaults(handler=command_report)
+
+    demo = commands.add_parser(
+        "demo",
+        help="fill a fresh demo database with a quarter of data and render its chart",
+        description=f"Create a fresh demo database ({DEMO_DATABASE} unless --database-url) "
+        "with a realistic quarter of campaigns, leads, ratings, answers and KPIs, and render "
+        f"the weekly chart to {DEMO_PICTURE}. Your real database is not touched.",
+    )
+    demo.add_argument("--database-url", default=DEMO_DATABASE, help=f"default {DEMO_DATABASE}")
+    demo.add_argument("--out", default=str(DEMO_PICTURE), help=f"default {DEMO_PICTURE}")
+    demo.set_defaults(handler=command_demo)
+
+    kpi = commands.add_parser("kpi", help="KPI history", description="Manage KPI history.")
+    kpi_commands = kpi.add_subparsers(dest="kpi_command", metavar="COMMAND", required=True)
+    kpi_import = kpi_commands.add_parser(
+        "import",
+        help="import KPI history from a CSV file (week,metric,value)",
+        description="Import weekly KPI values from a CSV with the header week,metric,value, "
+        "e.g. `2026-W40,conv,12.5%`. Bad rows are reported and skipped; an existing value "
+        "for the same week and metric is replaced.",
+    )
+    kpi_import.add_argument("file", help="the CSV file")
+    kpi_import.add_argument("--workspace", metavar="TEAM_ID", help="when several are stored")
+    kpi_import.add_argument("--dry-run", action="store_true", help="check the file only")
+    kpi_import.set_defaults(handler=command_kpi_import)
+
+
+def command_report(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """``leadloop report``."""
+    timezone = _timezone(env)
+    today = datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
+    week = _week(args.week, today=today)
+    engine = _engine(env)
+    try:
+        with make_session_factory(read_only(engine))() as session:
+            team_id = _workspace(session, args.workspace)
+            report = build_report(session, team_id=team_id, week=week, timezone=timezone)
+    finally:
+        engine.dispose()
+    if args.json:
+        json.dump(report.numbers, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    if args.out or not (args.json or args.post):
+        out = Path(args.out or f"data/report-{week.label}.png")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(render_report(report.data))
+        print(f"leadloop: wrote the {week.label} report to {out}", file=sys.stderr)
+    if args.post:
+        _post(report, env)
+    return EXIT_OK
+
+
+def _post(report: Any, env: Mapping[str, str]) -> None:
+    from bot.report_upload import upload_report
+    from bot.slack_client import build_web_client
+
+    settings = Settings.from_env(env)
+    if not settings.report_channel:
+        raise ReportCliError("REPORT_CHANNEL is not set: where should the report go?")
+    client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    upload_report(client, report, channel=settings.report_channel)
+    print(f"leadloop: posted the {report.week.label} report", file=sys.stderr)
+
+
+def command_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """``leadloop demo``."""
+    _remove_sqlite_file(args.database_url)
+    engine = create_db_engine(args.database_url)
+    last_week = IsoWeek.from_date(datetime.now(UTC).date()).previous()
+    try:
+        upgrade_to_head(engine)
+        with make_session_factory(engine)() as session:
+            if data_workspaces(session):
+                raise ReportCliError(
+                    "that database already holds data; the demo needs a fresh one."
+                )
+            record_workspace(
+                session,
+                team_id=DEMO_TEAM,
+                team_name="Demo",
+                bot_user_id=None,
+                now=datetime.now(UTC),
+            )
+            leads = fill_demo_data(session, last_week=last_week)
+            session.commit()
+            report = build_report(session, team_id=DEMO_TEAM, week=last_week, timezone="UTC")
+    finally:
+        engine.dispose()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(render_report(report.data))
+    print(
+        f"leadloop: demo database {args.database_url} holds {leads} leads over 13 weeks; "
+        f"the {last_week.label} report is in {out}"
+    )
+    return EXIT_OK
+
+
+def _remove_sqlite_file(url: str) -> None:
+    """The demo database is recreated each time (only ever a SQLite file of its own)."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def command_kpi_import(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """``leadloop kpi import FILE.csv``."""
+    today = datetime.now(UTC).date()
+    try:
+        rows = _read_kpi_csv(Path(args.file), today=today)
+    except OSError as error:
+        raise ReportCliError(f"cannot read {args.file}: {error.strerror}") from None
+    good = [row for row in rows if not isinstance(row, str)]
+    problems = [row for row in rows if isinstance(row, str)]
+    engine = _engine(env)
+    try:
+        with make_session_factory(engine)() as session:
+            team_id = _workspace(session, args.workspace)
+            for metric, week, value in good:
+                kpi_store.set_kpi_value(
+                    session,
+                    team_id=team_id,
+                    metric=metric,
+                    week=week,
+                    value=value,
+                    set_by="import",
+                    now=datetime.now(UTC),
+                )
+            if not args.dry_run:
+                session.commit()
+    finally:
+        engine.dispose()
+    verb = "would import" if args.dry_run else "imported"
+    print(f"leadloop: {verb} {len(good)} KPI value(s); skipped {len(problems)} row(s)")
+    for problem in problems:
+        print(f"  {problem}")
+    return EXIT_OK if not problems else EXIT_FAILURE
+
+
+def _read_kpi_csv(path: Path, *, today: Any) -> list[tuple[str, tuple[int, int], float] | str]:
+    with path.open(encoding="utf-8-sig", newline="") as stream:
+        reader = csv.reader(stream)
+        header = [cell.strip().lower() for cell in next(reader, [])]
+        if header[:3] != ["week", "metric", "value"]:
+            raise ReportCliError(
+                f"{path} must start with the header week,metric,value (found "
+                f"{','.join(header) or 'nothing'})."
+            )
+        return [
+            _kpi_row(number, cells, today=today)
+            for number, cells in enumerate(reader, start=2)
+            if any(cell.strip() for cell in cells)
+        ]
+
+
+def _kpi_row(
+    number: int, cells: list[str], *, today: Any
+) -> tuple[str, tuple[int, int], float] | str:
+    if len(cells) < 3:
+        return f"row {number}: expected week,metric,value"
+    week = parse_week(cells[0], today=today)
+    if isinstance(week, InputError):
+        return f"row {number}: {week.message}"
+    metric = find_metric(cells[1])
+    if metric is None:
+        return f"row {number}: `{cells[1][:30]}` is not a KPI (use conv, cac, rev, ret or roi)"
+    value = parse_value(cells[2], metric)
+    if isinstance(value, InputError):
+        return f"row {number}: {value.message}"
+    return metric.key, (week.year, week.week), value
+
+
+def _engine(env: Mapping[str, str]) -> Engine:
+    from storage.engine import sqlite_file_missing
+
+    url = database_url_from_env(env)
+    missing = sqlite_file_missing(url)
+    if missing:
+        raise ReportCliError(
+            f"there is no database at {missing}. Run this where the bot runs, or set "
+            "DATABASE_URL to the bot's database (`leadloop demo` makes a demo one).",
+            EXIT_FAILURE,
+        )
+    engine = create_db_engine(url)
+    upgrade_to_head(engine)
+    return engine
+
+
+def _workspace(session: Any, wanted: str | None) -> str:
+    if wanted:
+        return wanted
+    known = sorted(set(known_workspaces(session)) | set(data_workspaces(session)))
+    if len(known) == 1:
+        return known[0]
+    if not known:
+        raise ReportCliError("the database has no workspace yet: start the bot once first.", 1)
+    raise ReportCliError(
+        "several workspaces are stored; choose one with --workspace: " + ", ".join(known)
+    )
+
+
+def _week(text: str | None, *, today: Any) -> IsoWeek:
+    if not text:
+        return IsoWeek.from_date(today).previous()
+    week = parse_week(text, today=today)
+    if isinstance(week, InputError):
+        raise ReportCliError(f"--week: {week.message}")
+    return week
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    from bot.config import _timezone as validated_timezone
+
+    return validated_timezone(env, "LEADLOOP_TZ")
