@@ -205,11 +205,12 @@ def _numbers(
 ) -> dict[str, Any]:
     week = weeks[-1]
     start, end = week_bounds(week, timezone)
-    window_start, _ = week_bounds(weeks[0], timezone)
     handed_off = reports.leads_created(session, team_id=team_id, start=start, end=end)
     rated = reports.leads_rated(session, team_id=team_id, start=start, end=end)
     overall = reports.average_scores(session, team_id=team_id, start=start, end=end)
     by_source = reports.average_scores(session, team_id=team_id, start=start, end=end, by="source")
+    # Won and lost per score over every week shown: outcomes take weeks to be known.
+    window_start, _ = week_bounds(weeks[0], timezone)
     outcomes = reports.outcomes_by_score(session, team_id=team_id, start=window_start, end=end)
     revenue = next(view for view in business if view.metric.key == "revenue")
     return {

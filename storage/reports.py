@@ -177,18 +177,6 @@ def _lead_group(by: str | None) -> ColumnElement[str]:
     raise ValueError(f"cannot group scores by {by!r}")
 
 
-def _first_answers(team_id: str) -> Subquery:
-    return (
-        select(
-            col(Response.rating_id).label("rating_id"),
-            func.min(Response.created_at).label("answered_at"),
-        )
-        .where(Response.team_id == team_id, col(Response.is_answer).is_(True))
-        .group_by(col(Response.rating_id))
-        .subquery()
-    )
-
-
 @dataclass(frozen=True)
 class AnswerStats:
     """How marketing answered the ratings given in a period."""
@@ -205,14 +193,12 @@ class AnswerStats:
 
 def answer_stats(session: Session, *, team_id: str, start: datetime, end: datetime) -> AnswerStats:
     """Ratings given in [start, end), how many marketing answered, and the median delay."""
-    total = session.execute(
-        select(func.count(col(Rating.id))).where(
-            Rating.team_id == team_id, _in_period(Rating.created_at, start, end)
-        )
-    ).scalar_one()
     answers = _answer_delays(session, team_id=team_id, start=start, end=end)
-    answered = session.execute(select(func.count()).select_from(answers)).scalar_one()
-    median = _median(session, answers.c.delay_seconds, int(answered))
+    total, answered = session.execute(
+        select(func.count(), func.count(answers.c.delay_seconds)).select_from(answers)
+    ).one()
+    delays = select(answers.c.delay_seconds).where(answers.c.delay_seconds.is_not(None))
+    median = _median(session, delays.subquery().c.delay_seconds, int(answered))
     return AnswerStats(
         ratings=int(total),
         answered=int(answered),
@@ -221,11 +207,23 @@ def answer_stats(session: Session, *, team_id: str, start: datetime, end: dateti
 
 
 def _answer_delays(session: Session, *, team_id: str, start: datetime, end: datetime) -> Subquery:
-    first = _first_answers(team_id)
-    delay = _seconds_between(session, first.c.answered_at, Rating.created_at)
+    """Per rating given in the period: seconds until marketing's first answer, or NULL.
+
+    The first answer is looked up per rating through the (team, rating, time) index, so
+    the cost follows the period's ratings, never the whole history of answers.
+    """
+    first_answer = (
+        select(func.min(Response.created_at))
+        .where(
+            Response.team_id == team_id,
+            col(Response.rating_id) == col(Rating.id),
+            col(Response.is_answer).is_(True),
+        )
+        .scalar_subquery()
+    )
+    delay = _seconds_between(session, first_answer, Rating.created_at)
     return (
         select(delay.label("delay_seconds"))
-        .join(first, first.c.rating_id == col(Rating.id))
         .where(Rating.team_id == team_id, _in_period(Rating.created_at, start, end))
         .subquery()
     )
