@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 
 from bot.config import Settings, database_url_from_env
@@ -112,13 +113,24 @@ def _post(report: Any, env: Mapping[str, str]) -> None:
     if not settings.report_channel:
         raise ReportCliError("REPORT_CHANNEL is not set: where should the report go?")
     client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-    upload_report(client, report, channel=settings.report_channel)
+    try:
+        upload_report(client, report, channel=settings.report_channel)
+    except SlackApiError as error:
+        raise ReportCliError(
+            f"Slack refused the report ({error.response.get('error')}); check that the bot "
+            "is in REPORT_CHANNEL (/invite @leadloop).",
+            EXIT_FAILURE,
+        ) from None
+    except (SlackClientError, OSError) as error:
+        raise ReportCliError(
+            f"could not reach Slack at SLACK_API_URL ({type(error).__name__}).", EXIT_FAILURE
+        ) from None
     print(f"leadloop: posted the {report.week.label} report", file=sys.stderr)
 
 
 def command_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """``leadloop demo``."""
-    _remove_sqlite_file(args.database_url)
+    _remove_earlier_demo(args.database_url)
     engine = create_db_engine(args.database_url)
     last_week = IsoWeek.from_date(datetime.now(UTC).date()).previous()
     try:
@@ -150,12 +162,27 @@ def command_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return EXIT_OK
 
 
-def _remove_sqlite_file(url: str) -> None:
-    """The demo database is recreated each time (only ever a SQLite file of its own)."""
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        path = Path(url.removeprefix("sqlite:///"))
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+def _remove_earlier_demo(url: str) -> None:
+    """Recreate an earlier demo's SQLite file; never delete a file holding other data."""
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    if not path.exists():
+        return
+    engine = create_db_engine(url)
+    try:
+        upgrade_to_head(engine)
+        with make_session_factory(read_only(engine))() as session:
+            teams = set(data_workspaces(session)) | set(known_workspaces(session))
+    finally:
+        engine.dispose()
+    if teams - {DEMO_TEAM}:
+        raise ReportCliError(
+            f"{path} holds real data, so the demo will not overwrite it; choose another "
+            "--database-url."
+        )
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
 
 
 def command_kpi_import(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -165,6 +192,10 @@ def command_kpi_import(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         rows = _read_kpi_csv(Path(args.file), today=today)
     except OSError as error:
         raise ReportCliError(f"cannot read {args.file}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ReportCliError(
+            f"{args.file} is not UTF-8 text; save it from your spreadsheet as 'CSV UTF-8'."
+        ) from None
     good = [row for row in rows if not isinstance(row, str)]
     problems = [row for row in rows if isinstance(row, str)]
     engine = _engine(env)

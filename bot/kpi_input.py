@@ -221,7 +221,8 @@ def _percent_points(
         return _value_error(metric, f"{metric.label} is a percentage, not `{_shown(text)}`.")
     if match["percent"] or abs(amount) > 1:
         return amount
-    return amount * 100 + 0.0
+    # Rounded so that 0.14 is stored as 14, not 14.000000000000002.
+    return round(amount * 100, 9) + 0.0
 
 
 def _currency_amount(

@@ -75,21 +75,29 @@ class UnansweredRating:
     created_at: datetime
 
 
-def unanswered_ratings(
-    session: Session, *, team_id: str, limit: int = 5
-) -> tuple[int, list[UnansweredRating]]:
-    """How many posted ratings wait for an answer, and the oldest ``limit`` of them."""
+def _waiting_for_answer(team_id: str) -> ColumnElement[bool]:
     answered = exists().where(
         Response.team_id == team_id,
         col(Response.rating_id) == col(Rating.id),
         col(Response.is_answer).is_(True),
     )
-    waiting = and_(
-        Rating.team_id == team_id,
-        col(Rating.post_ts).is_not(None),
-        ~answered,
-    )
-    total = session.execute(select(func.count(col(Rating.id))).where(waiting)).scalar_one()
+    return and_(Rating.team_id == team_id, col(Rating.post_ts).is_not(None), ~answered)
+
+
+def count_unanswered(session: Session, *, team_id: str, cap: int | None = None) -> int:
+    """How many posted ratings still wait for marketing's answer (counting stops at ``cap``).
+
+    The cap keeps a screen that only needs "1,000+" from scanning years of ratings.
+    """
+    waiting = select(col(Rating.id)).where(_waiting_for_answer(team_id))
+    if cap is not None:
+        waiting = waiting.limit(cap)
+    statement = select(func.count()).select_from(waiting.subquery())
+    return int(session.execute(statement).scalar_one())
+
+
+def oldest_unanswered(session: Session, *, team_id: str, limit: int = 5) -> list[UnansweredRating]:
+    """The ``limit`` oldest posted ratings that marketing has not answered."""
     statement = (
         select(
             Rating.id,
@@ -100,12 +108,20 @@ def unanswered_ratings(
             Rating.created_at,
         )
         .join(Lead, col(Lead.id) == col(Rating.lead_id))
-        .where(waiting)
+        .where(_waiting_for_answer(team_id))
         .order_by(col(Rating.created_at), col(Rating.id))
         .limit(limit)
     )
-    oldest = [UnansweredRating(*row) for row in session.execute(statement)]
-    return int(total), oldest
+    return [UnansweredRating(*row) for row in session.execute(statement)]
+
+
+def unanswered_ratings(
+    session: Session, *, team_id: str, limit: int = 5
+) -> tuple[int, list[UnansweredRating]]:
+    """How many posted ratings wait for an answer, and the oldest ``limit`` of them."""
+    return count_unanswered(session, team_id=team_id), oldest_unanswered(
+        session, team_id=team_id, limit=limit
+    )
 
 
 def _in_period(column: object, start: datetime, end: datetime) -> ColumnElement[bool]:

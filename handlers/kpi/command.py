@@ -23,7 +23,7 @@ from bot.kpi_command import (
     ShowKpis,
     parse_kpi_command,
 )
-from bot.kpi_input import describe_target, format_value
+from bot.kpi_input import IsoWeek, describe_target, format_value
 from bot.report import build_report, business_kpis
 from bot.report_upload import upload_report
 from handlers.deps import Deps
@@ -76,8 +76,15 @@ def answer_kpi_command(deps: Deps, command: dict[str, Any], client: WebClient) -
 
 
 def _show(deps: Deps, *, team_id: str, command: ShowKpis) -> str:
+    return show_kpis_text(deps, team_id=team_id, week=command.week)
+
+
+def show_kpis_text(deps: Deps, *, team_id: str, week: IsoWeek | None) -> str:
+    """The KPI table for ``week`` (default: this week in the workspace's zone)."""
+    if week is None:
+        week = IsoWeek.from_date(deps.clock().astimezone(ZoneInfo(deps.default_timezone)).date())
     with deps.session_factory() as session:
-        views = business_kpis(session, team_id=team_id, week=command.week)
+        views = business_kpis(session, team_id=team_id, week=week)
     rows = [("KPI", "Actual", "Target", "Status")]
     for view in views:
         rows.append(
@@ -93,7 +100,7 @@ def _show(deps: Deps, *, team_id: str, command: ShowKpis) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )
-    return f"*KPIs for {command.week.label}*\n```\n{table}\n```"
+    return f"*KPIs for {week.label}*\n```\n{table}\n```"
 
 
 def _chart(deps: Deps, *, team_id: str, command: PostChart, channel: str, client: WebClient) -> str:

@@ -62,7 +62,7 @@ def answer_meeting_command(deps: Deps, *, command: dict[str, Any], client: WebCl
         return USAGE
     with deps.session_factory() as session:
         if isinstance(parsed, ListMeetings):
-            return _list(deps, session, team_id=team_id)
+            return meeting_list_for(deps, team_id=team_id)
         if isinstance(parsed, AddMeeting):
             answer = _add(deps, session, parsed, command=command, client=client, zone=zone)
         else:
@@ -116,6 +116,12 @@ def _channel_for(request: AddMeeting, *, command: dict[str, Any], client: WebCli
         return channel_id_by_name(client, request.channel.name or "")
     except (SlackClientError, OSError):
         return None
+
+
+def meeting_list_for(deps: Deps, *, team_id: str) -> str:
+    """The workspace's meetings with their next dates, as ``/meeting list`` shows them."""
+    with deps.session_factory() as session:
+        return _list(deps, session, team_id=team_id)
 
 
 def _list(deps: Deps, session: Session, *, team_id: str) -> str:
