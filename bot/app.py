@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 from slack_bolt import App
@@ -11,7 +12,9 @@ from slack_sdk import WebClient
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.delivery import Deliverer
-from handlers import errors, kpi, meetings, rate_lead, thread_replies
+from bot.handoffs import LeadWebhook
+from bot.roles import RoleDirectory, UsergroupCache
+from handlers import admin, errors, handoff, home, kpi, meetings, rate_lead, thread_replies
 from handlers.deps import Deps
 from storage.engine import SessionFactory
 
@@ -46,12 +49,20 @@ def create_app(
         feedback_channel=settings.feedback_channel,
         work_executor=work_executor or default_work_executor(),
         default_timezone=settings.timezone,
-        admin_users=settings.admin_users,
+        roles=RoleDirectory(
+            admin_users=settings.admin_users,
+            sales_usergroup=settings.sales_usergroup,
+            marketing_usergroup=settings.marketing_usergroup,
+            usergroups=UsergroupCache(client),
+        ),
     )
     rate_lead.register(app, deps)
     thread_replies.register(app, deps)
     meetings.register(app, deps)
     kpi.register(app, deps)
+    home.register(app, deps)
+    admin.register(app, deps)
+    handoff.register(app, deps)
     errors.register(app)
     return app
 
@@ -72,4 +83,32 @@ def build_deliverer(
         clock=clock,
         report_channel=settings.report_channel,
         timezone=settings.timezone,
+        handoff_channel=settings.handoff_channel,
+    )
+
+
+def build_lead_webhook(
+    settings: Settings,
+    *,
+    session_factory: SessionFactory,
+    deliverer: Deliverer,
+    clock: Clock,
+    work_executor: Executor,
+) -> LeadWebhook | None:
+    """The lead webhook, or None when LEAD_WEBHOOK_SECRET is not set.
+
+    The hand-offs it owes are posted on the work pool, after the CRM has its answer.
+    """
+    if not settings.lead_webhook_secret:
+        return None
+
+    def deliver(message_ids: Sequence[int]) -> None:
+        for message_id in message_ids:
+            work_executor.submit(deliverer.deliver, message_id)
+
+    return LeadWebhook(
+        secret=settings.lead_webhook_secret,
+        session_factory=session_factory,
+        clock=clock,
+        deliver=deliver,
     )

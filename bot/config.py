@@ -17,8 +17,10 @@ from storage.engine import DEFAULT_DATABASE_URL, normalise_database_url
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_TICK_SECONDS = 10.0
+MIN_WEBHOOK_SECRET_LENGTH = 16
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 SETUP_HINT = "See .env.example for every setting and manifest.json for creating the Slack app."
 
 
@@ -47,6 +49,10 @@ class Settings:
     admin_users: frozenset[str] = frozenset()
     scheduler_tick_seconds: float = DEFAULT_TICK_SECONDS
     simulated_clock: SimulatedClock | None = None
+    handoff_channel: str | None = None
+    sales_usergroup: str | None = None
+    marketing_usergroup: str | None = None
+    lead_webhook_secret: str | None = field(default=None, repr=False)
 
     @property
     def socket_mode(self) -> bool:
@@ -61,6 +67,7 @@ class Settings:
             self.slack_signing_secret,
             self.slack_app_token,
             database_password(self.database_url),
+            self.lead_webhook_secret,
         )
         return tuple(value for value in values if value)
 
@@ -80,6 +87,10 @@ class Settings:
             admin_users=_user_ids(env, "ADMIN_USERS"),
             scheduler_tick_seconds=_tick_seconds(env, "SCHEDULER_TICK_SECONDS"),
             simulated_clock=_simulated_clock(env),
+            handoff_channel=_channel(env, "HANDOFF_CHANNEL", required=False),
+            sales_usergroup=_usergroup(env, "SALES_USERGROUP"),
+            marketing_usergroup=_usergroup(env, "MARKETING_USERGROUP"),
+            lead_webhook_secret=_webhook_secret(env, "LEAD_WEBHOOK_SECRET"),
         )
 
 
@@ -147,6 +158,32 @@ def _signing_secret(env: Mapping[str, str]) -> str:
         raise ConfigError(
             "SLACK_SIGNING_SECRET",
             "is not set. Copy it from your Slack app's Basic Information page.",
+        )
+    return value
+
+
+def _usergroup(env: Mapping[str, str], name: str) -> str | None:
+    value = _value(env, name)
+    if value is None:
+        return None
+    if not USERGROUP_ID.match(value):
+        raise ConfigError(
+            name,
+            f"must be a user group ID like S0123ABCD, not '{value[:40]}' (open the group in "
+            "Slack's People > User groups; the ID is in the link).",
+        )
+    return value
+
+
+def _webhook_secret(env: Mapping[str, str], name: str) -> str | None:
+    value = _value(env, name)
+    if value is not None and len(value) < MIN_WEBHOOK_SECRET_LENGTH:
+        # Never echo the value: it is a secret, even a weak one.
+        raise ConfigError(
+            name,
+            f"is too short to be safe: use at least {MIN_WEBHOOK_SECRET_LENGTH} random "
+            'characters, e.g. the output of: python -c "import secrets; '
+            'print(secrets.token_hex(32))"',
         )
     return value
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -15,14 +15,24 @@ from sqlmodel import Session
 from bot.agenda import build_agenda, reminder_post_for
 from bot.clock import Clock
 from bot.feedback import ANSWER_NOTICE, RATING_POST, load_rating_with_lead
+from bot.handoffs import (
+    HANDOFF_POST,
+    HANDOFF_REFRESH,
+    RATING_UPDATE,
+    handoff_view,
+    owe_handoff_refresh,
+    owed_handoff,
+)
 from bot.meetings import MEETING_REMINDER, SNOOZE, rule_of
 from bot.report import build_report
 from bot.report_upload import upload_report
 from bot.weekly_report import WEEKLY_REPORT, report_rule, reported_week
 from handlers.blocks import RatingCard, answer_notice, rating_post
+from handlers.handoff_blocks import handoff_message
 from handlers.meeting_blocks import ReminderCard, meeting_reminder
 from storage import meetings as meeting_store
 from storage import outbox
+from storage.leads import handoff_messages, record_handoff_message
 from storage.models import Lead, OutboxMessage, Rating
 from storage.ratings import record_post
 from storage.responses import first_answer
@@ -42,6 +52,10 @@ NEEDS_ADMIN = {
     "token_revoked",
     "missing_scope",
 }
+# A hand-off DM to an owner who cannot get one is skipped, not retried forever.
+UNREACHABLE_USER = {"channel_not_found", "user_not_found", "user_disabled", "cannot_dm_bot"}
+# A message someone deleted (or whose channel is gone) cannot be updated; skip it.
+GONE_MESSAGE = {"message_not_found", "cant_update_message", "channel_not_found", "is_archived"}
 
 
 def card_for(rating: Rating, lead: Lead) -> RatingCard:
@@ -68,6 +82,13 @@ def retry_delay(attempts: int, *, retry_after: int | None = None) -> timedelta:
     return delay
 
 
+Recorder = Callable[[Session], None]
+
+
+def _nothing_to_record(session: Session) -> None:
+    """For posts whose success changes nothing but the outbox row itself."""
+
+
 class _Undeliverable(Exception):
     """The row the message is about is gone; nothing can ever be sent for it."""
 
@@ -82,6 +103,8 @@ class Deliverer:
     clock: Clock
     report_channel: str | None = None
     timezone: str = "UTC"
+    handoff_channel: str | None = None
+    _team_url: str | None = field(default=None, init=False, repr=False)
 
     def deliver_due(self, *, limit: int = 100) -> int:
         """Try every message whose time has come; returns how many were sent."""
@@ -127,43 +150,91 @@ class Deliverer:
             return outbox.get_message(session, message_id=message_id)
 
     def _send(self, message: OutboxMessage) -> None:
+        """Read what the message needs, call Slack, then record the result.
+
+        No database transaction stays open during a Slack call: on SQLite a writer holds
+        the only write lock, and a slow Slack would hold up every rating meanwhile.
+        """
+        senders: dict[str, Callable[[OutboxMessage], Recorder]] = {
+            RATING_POST: self._post_rating,
+            ANSWER_NOTICE: self._notify_rater,
+            MEETING_REMINDER: self._post_reminder,
+            WEEKLY_REPORT: self._post_weekly_report,
+            HANDOFF_POST: self._post_handoff,
+            HANDOFF_REFRESH: self._refresh_handoff,
+            RATING_UPDATE: self._update_rating_post,
+        }
+        sender = senders.get(message.kind)
+        if sender is None:
+            raise _Undeliverable(f"unknown outbox kind {message.kind!r}")
+        record = sender(message)
         with self.session_factory() as session:
-            if message.kind == MEETING_REMINDER:
-                self._post_reminder(session, message)
-            elif message.kind == WEEKLY_REPORT:
-                self._post_weekly_report(session, message)
-            elif message.kind in {RATING_POST, ANSWER_NOTICE}:
-                self._send_about_rating(session, message)
-            else:
-                raise _Undeliverable(f"unknown outbox kind {message.kind!r}")
+            record(session)
             outbox.mark_sent(session, message_id=message.id or -1, now=self.clock())
             session.commit()
 
-    def _send_about_rating(self, session: Session, message: OutboxMessage) -> None:
-        loaded = load_rating_with_lead(
-            session, team_id=message.team_id, rating_id=message.rating_id or -1
-        )
+    def _rating_and_lead(self, message: OutboxMessage) -> tuple[Rating, Lead]:
+        with self.session_factory() as session:
+            loaded = load_rating_with_lead(
+                session, team_id=message.team_id, rating_id=message.rating_id or -1
+            )
         if loaded is None:
             raise _Undeliverable(f"rating {message.rating_id} no longer exists")
-        rating, lead = loaded
-        if message.kind == RATING_POST:
-            self._post_rating(session, message, rating, lead)
-        else:
-            self._notify_rater(session, message, rating, lead)
+        return loaded
 
-    def _post_reminder(self, session: Session, message: OutboxMessage) -> None:
-        post = meeting_store.get_scheduled_post(
-            session, team_id=message.team_id, post_id=message.scheduled_post_id or -1
+    def _post_rating(self, message: OutboxMessage) -> Recorder:
+        rating, lead = self._rating_and_lead(message)
+        text, blocks = rating_post(card_for(rating, lead))
+        result = self._post_joining_if_needed(
+            channel=self.feedback_channel, text=text, blocks=blocks
         )
-        meeting = post and meeting_store.get_meeting(
-            session, team_id=message.team_id, meeting_id=post.subject_id
+
+        def record(session: Session) -> None:
+            record_post(
+                session,
+                team_id=message.team_id,
+                rating_id=rating.id or -1,
+                channel=result["channel"],
+                ts=result["ts"],
+                now=self.clock(),
+            )
+            # A /rate-lead or form rating of a handed-off lead shows on its hand-off too
+            # (later, from the outbox: nothing may fail here once the post is out).
+            owe_handoff_refresh(session, rating, now=self.clock())
+
+        return record
+
+    def _notify_rater(self, message: OutboxMessage) -> Recorder:
+        rating, lead = self._rating_and_lead(message)
+        with self.session_factory() as session:
+            answer = first_answer(session, team_id=message.team_id, rating_id=rating.id or -1)
+        if answer is None:
+            raise _Undeliverable(f"rating {rating.id} has no answer to announce")
+        text, blocks = answer_notice(
+            card_for(rating, lead),
+            answerer_id=answer.user_id,
+            answer_text=answer.text,
+            permalink=self._permalink(answer.channel, answer.ts, thread_ts=rating.post_ts),
         )
-        if post is None or meeting is None:
-            raise _Undeliverable("the meeting was removed before its reminder went out")
-        now = self.clock()
-        agenda, item_ids = build_agenda(
-            session, meeting=meeting, post=post, now=now, permalink=self._permalink
-        )
+        # Posting to a user ID lands in the app's DM with that user.
+        self.client.chat_postMessage(channel=rating.rater_id, text=text, blocks=blocks)
+        return _nothing_to_record
+
+    def _post_reminder(self, message: OutboxMessage) -> Recorder:
+        self._workspace_url()  # looked up before the read below, never inside it
+        with self.session_factory() as session:
+            post = meeting_store.get_scheduled_post(
+                session, team_id=message.team_id, post_id=message.scheduled_post_id or -1
+            )
+            meeting = post and meeting_store.get_meeting(
+                session, team_id=message.team_id, meeting_id=post.subject_id
+            )
+            if post is None or meeting is None:
+                raise _Undeliverable("the meeting was removed before its reminder went out")
+            agenda, item_ids = build_agenda(
+                session, meeting=meeting, post=post, now=self.clock(), permalink=self._permalink
+            )
+            shown_in = reminder_post_for(session, post)
         card = ReminderCard(
             meeting_id=meeting.id or -1,
             post_id=post.id or -1,
@@ -175,66 +246,114 @@ class Deliverer:
         )
         text, blocks = meeting_reminder(card, agenda)
         result = self._post_joining_if_needed(channel=meeting.channel_id, text=text, blocks=blocks)
-        meeting_store.record_scheduled_post_sent(
-            session,
-            team_id=message.team_id,
-            post_id=post.id or -1,
-            channel=result["channel"],
-            ts=result["ts"],
-        )
-        shown_in = reminder_post_for(session, post)
-        meeting_store.mark_agenda_shown(
-            session, team_id=message.team_id, item_ids=item_ids, shown_in_id=shown_in.id or -1
-        )
 
-    def _post_weekly_report(self, session: Session, message: OutboxMessage) -> None:
-        post = meeting_store.get_scheduled_post(
-            session, team_id=message.team_id, post_id=message.scheduled_post_id or -1
-        )
-        if post is None or not self.report_channel:
-            raise _Undeliverable("no report channel is configured for the weekly report")
-        rule = report_rule(session, team_id=message.team_id, default_timezone=self.timezone)
-        week = reported_week(post, rule.timezone)
-        report = build_report(session, team_id=message.team_id, week=week, timezone=self.timezone)
-        upload_report(self.client, report, channel=self.report_channel)
-        meeting_store.record_scheduled_post_sent(
-            session,
-            team_id=message.team_id,
-            post_id=post.id or -1,
-            channel=self.report_channel,
-            ts=None,
-        )
+        def record(session: Session) -> None:
+            meeting_store.record_scheduled_post_sent(
+                session,
+                team_id=message.team_id,
+                post_id=post.id or -1,
+                channel=result["channel"],
+                ts=result["ts"],
+            )
+            meeting_store.mark_agenda_shown(
+                session,
+                team_id=message.team_id,
+                item_ids=item_ids,
+                shown_in_id=shown_in.id or -1,
+            )
 
-    def _post_rating(
-        self, session: Session, message: OutboxMessage, rating: Rating, lead: Lead
-    ) -> None:
-        text, blocks = rating_post(card_for(rating, lead))
-        result = self._post_joining_if_needed(
-            channel=self.feedback_channel, text=text, blocks=blocks
-        )
-        record_post(
-            session,
-            team_id=message.team_id,
-            rating_id=rating.id or -1,
-            channel=result["channel"],
-            ts=result["ts"],
-            now=self.clock(),
-        )
+        return record
 
-    def _notify_rater(
-        self, session: Session, message: OutboxMessage, rating: Rating, lead: Lead
-    ) -> None:
-        answer = first_answer(session, team_id=message.team_id, rating_id=rating.id or -1)
-        if answer is None:
-            raise _Undeliverable(f"rating {rating.id} has no answer to announce")
-        text, blocks = answer_notice(
-            card_for(rating, lead),
-            answerer_id=answer.user_id,
-            answer_text=answer.text,
-            permalink=self._permalink(answer.channel, answer.ts),
-        )
-        # Posting to a user ID lands in the app's DM with that user.
-        self.client.chat_postMessage(channel=rating.rater_id, text=text, blocks=blocks)
+    def _post_weekly_report(self, message: OutboxMessage) -> Recorder:
+        channel = self.report_channel
+        with self.session_factory() as session:
+            post = meeting_store.get_scheduled_post(
+                session, team_id=message.team_id, post_id=message.scheduled_post_id or -1
+            )
+            if post is None or not channel:
+                raise _Undeliverable("no report channel is configured for the weekly report")
+            rule = report_rule(session, team_id=message.team_id, default_timezone=self.timezone)
+            week = reported_week(post, rule.timezone)
+            report = build_report(
+                session, team_id=message.team_id, week=week, timezone=self.timezone
+            )
+        upload_report(self.client, report, channel=channel)
+
+        def record(session: Session) -> None:
+            meeting_store.record_scheduled_post_sent(
+                session, team_id=message.team_id, post_id=post.id or -1, channel=channel, ts=None
+            )
+
+        return record
+
+    def _post_handoff(self, message: OutboxMessage) -> Recorder:
+        with self.session_factory() as session:
+            owed = owed_handoff(
+                session,
+                team_id=message.team_id,
+                outbox_message_id=message.id or -1,
+                handoff_channel=self.handoff_channel,
+            )
+        if owed is None:
+            raise _Undeliverable("the handed-off lead no longer exists")
+        text, blocks = handoff_message(owed.card, owed.scores)
+        for target in owed.targets:
+            result = self._post_handoff_to(target, text=text, blocks=blocks)
+            if result is None:
+                continue
+            # Kept at once: when a later target fails, the retry does not post this one again.
+            with self.session_factory() as session:
+                record_handoff_message(
+                    session,
+                    team_id=message.team_id,
+                    lead_id=owed.lead_id,
+                    target=target,
+                    channel=result["channel"],
+                    ts=result["ts"],
+                    now=self.clock(),
+                )
+                session.commit()
+        return _nothing_to_record
+
+    def _refresh_handoff(self, message: OutboxMessage) -> Recorder:
+        _, lead = self._rating_and_lead(message)
+        with self.session_factory() as session:
+            view = handoff_view(session, team_id=message.team_id, lead=lead)
+            posts = handoff_messages(session, team_id=message.team_id, lead_id=lead.id or -1)
+        text, blocks = handoff_message(*view)
+        for post in posts:
+            self._update_message(channel=post.channel, ts=post.ts, text=text, blocks=blocks)
+        return _nothing_to_record
+
+    def _update_rating_post(self, message: OutboxMessage) -> Recorder:
+        rating, lead = self._rating_and_lead(message)
+        if rating.post_channel and rating.post_ts:
+            # A rating whose post is still owed needs no update: the post shows the new score.
+            text, blocks = rating_post(card_for(rating, lead))
+            self._update_message(
+                channel=rating.post_channel, ts=rating.post_ts, text=text, blocks=blocks
+            )
+        return _nothing_to_record
+
+    def _post_handoff_to(self, target: str, **kwargs: Any) -> Any:
+        if target.startswith(("C", "G")):
+            return self._post_joining_if_needed(channel=target, **kwargs)
+        try:
+            return self.client.chat_postMessage(channel=target, **kwargs)
+        except SlackApiError as error:
+            reason = error.response.get("error")
+            if reason not in UNREACHABLE_USER:
+                raise
+        logger.warning("could not DM the hand-off to %s (%s); skipping them", target, reason)
+        return None
+
+    def _update_message(self, *, channel: str, ts: str, **kwargs: Any) -> None:
+        try:
+            self.client.chat_update(channel=channel, ts=ts, **kwargs)
+        except SlackApiError as error:
+            if error.response.get("error") not in GONE_MESSAGE:
+                raise
+            logger.info("message %s in %s is gone; it is not updated", ts, channel)
 
     def _post_joining_if_needed(self, *, channel: str, **kwargs: Any) -> Any:
         try:
@@ -246,11 +365,22 @@ class Deliverer:
         self.client.conversations_join(channel=channel)
         return self.client.chat_postMessage(channel=channel, **kwargs)
 
-    def _permalink(self, channel: str, ts: str) -> str | None:
-        try:
-            return self.client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
-        except (SlackClientError, OSError):
+    def _workspace_url(self) -> str | None:
+        """The workspace's base URL (from auth.test, asked once), for message links."""
+        if self._team_url is None:
+            try:
+                self._team_url = str(self.client.auth_test().get("url") or "")
+            except (SlackClientError, OSError):
+                return None
+        return self._team_url or None
+
+    def _permalink(self, channel: str, ts: str, thread_ts: str | None = None) -> str | None:
+        """A link to a message, built like Slack's own permalinks (no API call per link)."""
+        base = self._workspace_url()
+        if not base:
             return None
+        link = f"{base.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
+        return f"{link}?thread_ts={thread_ts}&cid={channel}" if thread_ts else link
 
     def _record_failure(
         self, message: OutboxMessage, reason: str, error: SlackApiError | None

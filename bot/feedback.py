@@ -6,6 +6,7 @@ caller commits once, so one interaction is one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -106,8 +107,26 @@ class ThreadReply:
     sent_at: datetime
 
 
-def record_thread_reply(session: Session, *, reply: ThreadReply, now: datetime) -> ReplyResult:
-    """Store a reply to a rating post once, and owe the rater a note on marketing's first answer."""
+AnswerRule = Callable[[Session, str, str, str], bool]
+
+
+def any_one_but_the_rater(session: Session, team_id: str, user_id: str, rater_id: str) -> bool:
+    """Without roles, a reply from anyone other than the rater answers the rating."""
+    return user_id != rater_id
+
+
+def record_thread_reply(
+    session: Session,
+    *,
+    reply: ThreadReply,
+    now: datetime,
+    counts_as_answer: AnswerRule = any_one_but_the_rater,
+) -> ReplyResult:
+    """Store a reply to a rating post once, and owe the rater a note on marketing's first answer.
+
+    ``counts_as_answer(session, team_id, author, rater)`` says whether the reply is
+    marketing's answer; other replies are kept but not counted.
+    """
     rating = find_rating_by_post(
         session, team_id=reply.team_id, channel=reply.channel, ts=reply.thread_ts
     )
@@ -116,8 +135,7 @@ def record_thread_reply(session: Session, *, reply: ThreadReply, now: datetime) 
     if not claim_event(session, team_id=reply.team_id, event_id=reply.event_id, now=now):
         return ReplyResult(ReplyOutcome.DUPLICATE)
     assert rating.id is not None
-    # The rater's own follow-ups are kept, but only someone else's reply answers the rating.
-    is_answer = reply.user_id != rating.rater_id
+    is_answer = counts_as_answer(session, reply.team_id, reply.user_id, rating.rater_id)
     response = add_response(
         session,
         team_id=reply.team_id,

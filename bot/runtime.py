@@ -1,13 +1,20 @@
 """A running leadloop: database, Slack client, Bolt app, scheduler and server, started and
-stopped in the right order."""
+stopped in the right order.
+
+``prepare`` runs once per ``leadloop run`` (migrations, the bot token check); a ``Runtime``
+is built in each process that serves: the one Socket Mode process, or every HTTP worker.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
@@ -17,11 +24,13 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app import build_deliverer, create_app, default_work_executor
+from bot.app import build_deliverer, build_lead_webhook, create_app, default_work_executor
 from bot.clock import Clock, scaled_clock, system_clock
 from bot.config import Settings
+from bot.handoffs import LeadWebhook
 from bot.scheduler import build_scheduler
-from bot.server import build_wsgi_app, make_http_server
+from bot.server import build_wsgi_app
+from bot.serving import ServeOptions, serve
 from bot.slack_client import build_web_client
 from storage.engine import (
     SessionFactory,
@@ -32,28 +41,22 @@ from storage.engine import (
 from storage.migrate import upgrade_to_head
 from storage.workspaces import record_workspace
 
+if TYPE_CHECKING:
+    from wsgiref.types import WSGIApplication
+
 logger = logging.getLogger("leadloop")
 
 ErrorFactory = Callable[[str], Exception]
 
 
-@dataclass
-class Runtime:
-    """Everything a ``leadloop run`` process holds."""
+def prepare(settings: Settings, *, on_error: ErrorFactory) -> None:
+    """Once per ``leadloop run``, before anything serves: migrate, check the bot token.
 
-    settings: Settings
-    engine: Engine
-    app: App
-    scheduler: BackgroundScheduler
-    work_executor: ThreadPoolExecutor
-    on_error: ErrorFactory
-    _stoppers: list[Callable[[], None]] = field(default_factory=list)
-    _stopped: threading.Event = field(default_factory=threading.Event)
-
-    @classmethod
-    def start(cls, settings: Settings, *, on_error: ErrorFactory) -> Runtime:
-        """Migrate the database, connect to Slack and start the background jobs."""
-        engine = create_db_engine(settings.database_url)
+    Raises ``on_error(message)`` with a message the user can act on. Nothing it opens
+    stays open, so HTTP workers forked afterwards inherit no connection.
+    """
+    engine = create_db_engine(settings.database_url)
+    try:
         try:
             upgrade_to_head(engine)
         except SQLAlchemyError as error:
@@ -61,9 +64,71 @@ class Runtime:
                 f"could not open or update the database ({type(error).__name__}); check "
                 "DATABASE_URL and that the database server is running."
             ) from None
-        session_factory = make_session_factory(engine)
-        clock = clock_for(settings)
         client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        identity = _check_bot_token(client, settings, on_error)
+        clock = clock_for(settings)
+        _record_workspace(identity, make_session_factory(engine), clock)
+    finally:
+        engine.dispose()
+
+
+def _check_bot_token(
+    client: WebClient, settings: Settings, on_error: ErrorFactory
+) -> dict[str, str]:
+    """``auth.test``: who the bot is, or a friendly error when Slack refuses the token."""
+    try:
+        return dict(client.auth_test().data)  # type: ignore[arg-type]
+    except SlackApiError as error:
+        problem = error.response.get("error")
+    except (SlackClientError, OSError) as error:
+        problem = type(error).__name__
+    raise on_error(
+        "Slack did not accept SLACK_BOT_TOKEN (or could not be reached at "
+        f"SLACK_API_URL): {_without_secrets(str(problem), settings)}"
+    ) from None
+
+
+def serve_http(
+    settings: Settings,
+    *,
+    listener: socket.socket,
+    options: ServeOptions,
+    on_error: ErrorFactory,
+) -> int:
+    """Serve Slack's HTTP requests with gunicorn until SIGTERM; returns the exit status.
+
+    Every worker builds its own ``Runtime``, scheduler included: the claims in the
+    database make each scheduled post and outbox delivery happen once across workers.
+    """
+
+    def start_worker() -> Runtime:
+        return Runtime.start(settings, on_error=on_error)
+
+    return serve(start_worker, options, listener)
+
+
+@dataclass
+class Runtime:
+    """Everything one serving process holds."""
+
+    settings: Settings
+    engine: Engine
+    app: App
+    scheduler: BackgroundScheduler
+    listener_executor: ThreadPoolExecutor
+    work_executor: ThreadPoolExecutor
+    on_error: ErrorFactory
+    lead_webhook: LeadWebhook | None = None
+    _stopped: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def start(cls, settings: Settings, *, on_error: ErrorFactory) -> Runtime:
+        """Connect to the (already migrated) database and Slack; start the background jobs."""
+        engine = create_db_engine(settings.database_url)
+        session_factory = make_session_factory(engine)
+        clock = _clock(settings)
+        client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        listener_executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="leadloop-ack")
         work_executor = default_work_executor()
         try:
             app = create_app(
@@ -71,14 +136,15 @@ class Runtime:
                 session_factory=session_factory,
                 client=client,
                 clock=clock,
+                listener_executor=listener_executor,
                 work_executor=work_executor,
             )
         except BoltError as error:
+            engine.dispose()
             raise on_error(
                 "Slack did not accept SLACK_BOT_TOKEN (or could not be reached at "
                 f"SLACK_API_URL): {_without_secrets(str(error), settings)}"
             ) from None
-        _record_workspace(client, session_factory, clock)
         deliverer = build_deliverer(
             settings, session_factory=session_factory, client=client, clock=clock
         )
@@ -94,37 +160,28 @@ class Runtime:
             engine=engine,
             app=app,
             scheduler=scheduler,
+            listener_executor=listener_executor,
             work_executor=work_executor,
             on_error=on_error,
+            lead_webhook=build_lead_webhook(
+                settings,
+                session_factory=session_factory,
+                deliverer=deliverer,
+                clock=clock,
+                work_executor=work_executor,
+            ),
         )
 
-    def serve(self, *, host: str, port: int) -> None:
-        """Serve until ``stop`` is called: Socket Mode or HTTP, as configured."""
-        if self.settings.socket_mode:
-            self._serve_socket_mode()
-        else:
-            self._serve_http(host=host, port=port)
-
-    def _serve_http(self, *, host: str, port: int) -> None:
-        application = build_wsgi_app(self.app, is_healthy=lambda: database_answers(self.engine))
-        try:
-            server = make_http_server(application, host=host, port=port)
-        except OSError:
-            self._stop_background()
-            raise
-        self._stoppers.append(server.shutdown)
-        logger.info(
-            "leadloop is listening on http://%s:%s (Slack requests at /slack/events)",
-            host,
-            server.server_port,
+    def wsgi_app(self) -> WSGIApplication:
+        """Slack's requests, the health check and the lead webhook, as one WSGI app."""
+        return build_wsgi_app(
+            self.app,
+            is_healthy=lambda: database_answers(self.engine),
+            lead_webhook=self.lead_webhook,
         )
-        try:
-            server.serve_forever()
-        finally:
-            server.server_close()
-            self._stop_background()
 
-    def _serve_socket_mode(self) -> None:
+    def serve_socket_mode(self) -> None:
+        """Take Slack's requests over Socket Mode until ``stop`` is called."""
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         web_client = build_web_client(token=None, base_url=self.settings.slack_api_url)
@@ -133,40 +190,40 @@ class Runtime:
         )
         logger.info("leadloop is connecting to Slack over Socket Mode")
         try:
-            try:
-                handler.connect()
-            except SlackApiError as error:
-                raise self.on_error(
-                    "Slack refused the Socket Mode connection "
-                    f"({error.response.get('error')}): check SLACK_APP_TOKEN and that "
-                    "Socket Mode is on in the Slack app."
-                ) from None
-            self._stopped.wait()
-            handler.close()
-        finally:
-            self._stop_background()
+            handler.connect()
+        except SlackApiError as error:
+            raise self.on_error(
+                "Slack refused the Socket Mode connection "
+                f"({error.response.get('error')}): check SLACK_APP_TOKEN and that "
+                "Socket Mode is on in the Slack app."
+            ) from None
+        self._stopped.wait()
+        handler.close()
 
     def stop(self) -> None:
-        """Stop taking requests; in-flight requests finish, then the scheduler stops."""
+        """Make ``serve_socket_mode`` return; ``close`` then finishes the work."""
         self._stopped.set()
-        for stop in list(self._stoppers):
-            stop()
 
-    def _stop_background(self) -> None:
-        self.work_executor.shutdown(wait=True)  # accepted ratings and replies are finished
+    def close(self) -> None:
+        """Finish accepted work and running jobs, then let go of the database.
+
+        Listeners finish first, since they hand their work to the work pool after the ack;
+        then the scheduler's running jobs; then the work pool, so accepted ratings and
+        replies are stored and posted. A delivery cut short leaves its outbox row pending:
+        it is marked sent only once Slack accepted it.
+        """
+        self.listener_executor.shutdown(wait=True)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        self.work_executor.shutdown(wait=True)
         self.engine.dispose()
-        logger.info("leadloop stopped")
+        logger.debug("leadloop process %s closed its runtime", os.getpid())
 
 
-def _record_workspace(client: WebClient, session_factory: SessionFactory, clock: Clock) -> None:
+def _record_workspace(
+    identity: dict[str, str], session_factory: SessionFactory, clock: Clock
+) -> None:
     """Remember the bot token's workspace, so CLI commands and webhooks can default to it."""
-    try:
-        identity = client.auth_test()
-    except (SlackClientError, OSError):
-        logger.warning("could not read the bot's workspace from Slack; continuing without it")
-        return
     with session_factory() as session:
         record_workspace(
             session,
@@ -179,16 +236,22 @@ def _record_workspace(client: WebClient, session_factory: SessionFactory, clock:
 
 
 def clock_for(settings: Settings) -> Clock:
-    """The real clock, or the simulated one when LEADLOOP_CLOCK_START is set."""
+    """The real clock, or the simulated one when LEADLOOP_CLOCK_START is set (said once)."""
+    simulated = settings.simulated_clock
+    if simulated is not None:
+        logger.warning(
+            "using a simulated clock: %s at Unix time %s, %sx real time",
+            simulated.start.isoformat(),
+            simulated.epoch,
+            simulated.scale,
+        )
+    return _clock(settings)
+
+
+def _clock(settings: Settings) -> Clock:
     simulated = settings.simulated_clock
     if simulated is None:
         return system_clock
-    logger.warning(
-        "using a simulated clock: %s at Unix time %s, %sx real time",
-        simulated.start.isoformat(),
-        simulated.epoch,
-        simulated.scale,
-    )
     return scaled_clock(start=simulated.start, epoch=simulated.epoch, scale=simulated.scale)
 
 

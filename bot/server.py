@@ -1,16 +1,22 @@
-"""The HTTP side: Slack's requests at POST /slack/events, and GET /healthz."""
+"""The HTTP side: Slack's requests at POST /slack/events, GET /healthz and the lead webhook."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.handoffs import WebhookAnswer, WebhookRequest
+from bot.lead_intake import MAX_WEBHOOK_BYTES
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -19,13 +25,24 @@ logger = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+LEAD_WEBHOOK_PATH = "/webhooks/leads"
 # Slack's own payloads are a few KB; anything this big is not from Slack.
 MAX_BODY_BYTES = 1024 * 1024
 DRAIN_LIMIT_BYTES = 8 * 1024 * 1024
 
+LeadWebhookHandler = Callable[[WebhookRequest], WebhookAnswer]
 
-def build_wsgi_app(bolt_app: App, *, is_healthy: Callable[[], bool]) -> WSGIApplication:
-    """Route Slack's requests to Bolt and answer the health check."""
+
+def build_wsgi_app(
+    bolt_app: App,
+    *,
+    is_healthy: Callable[[], bool],
+    lead_webhook: LeadWebhookHandler | None = None,
+) -> WSGIApplication:
+    """Route Slack's requests to Bolt, answer the health check and the lead webhook.
+
+    ``lead_webhook`` is None when LEAD_WEBHOOK_SECRET is not set: the path then answers 404.
+    """
     slack_handler = SlackRequestHandler(bolt_app, path=SLACK_EVENTS_PATH)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -42,9 +59,71 @@ def build_wsgi_app(bolt_app: App, *, is_healthy: Callable[[], bool]) -> WSGIAppl
                 _discard_body(environ, length)
                 return _json(start_response, "413 Payload Too Large", {"error": "body too large"})
             return slack_handler(environ, start_response)
+        if path == LEAD_WEBHOOK_PATH:
+            return _lead_webhook(environ, start_response, lead_webhook)
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     return application
+
+
+def _lead_webhook(
+    environ: WSGIEnvironment, start_response: StartResponse, handler: LeadWebhookHandler | None
+) -> list[bytes]:
+    """POST /webhooks/leads: size checks here, the rest in ``handler``."""
+    if handler is None:
+        return _answer(start_response, 404, {"error": "lead webhook is not configured"})
+    if environ.get("REQUEST_METHOD") != "POST":
+        return _answer(start_response, 405, {"error": "send the leads with POST"})
+    length = _declared_length(environ)
+    if length is None:
+        return _answer(start_response, 400, {"error": "Content-Length header required"})
+    if length > MAX_WEBHOOK_BYTES:
+        _discard_body(environ, length)  # read no further than the drain limit
+        return _answer(start_response, 413, {"error": "body too large"})
+    request = WebhookRequest(
+        body=_read_body(environ, length),
+        timestamp=environ.get("HTTP_X_LEADLOOP_TIMESTAMP"),
+        signature=environ.get("HTTP_X_LEADLOOP_SIGNATURE"),
+        workspace=_query_value(environ, "workspace"),
+    )
+    try:
+        answer = handler(request)
+    except SQLAlchemyError:
+        logger.exception("lead webhook: the database failed; nothing was stored")
+        return _answer(start_response, 503, {"error": "database unavailable; try again"})
+    except Exception:
+        logger.exception("lead webhook failed")
+        return _answer(start_response, 500, {"error": "internal error"})
+    return _answer(start_response, answer.status, answer.body)
+
+
+def _declared_length(environ: WSGIEnvironment) -> int | None:
+    """The Content-Length the client declared; None when missing or malformed."""
+    value = str(environ.get("CONTENT_LENGTH") or "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+def _read_body(environ: WSGIEnvironment, length: int) -> bytes:
+    """Exactly ``length`` bytes of body, or fewer if the client hangs up."""
+    stream = environ["wsgi.input"]
+    chunks: list[bytes] = []
+    remaining = length
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 64 * 1024))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _query_value(environ: WSGIEnvironment, name: str) -> str | None:
+    values = parse_qs(environ.get("QUERY_STRING", "")).get(name)
+    return values[0] if values else None
+
+
+def _answer(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
+    return _json(start_response, f"{status} {HTTPStatus(status).phrase}", body)
 
 
 def _discard_body(environ: WSGIEnvironment, length: int) -> None:

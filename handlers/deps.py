@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.delivery import Deliverer
+from bot.roles import RoleDirectory
 from handlers.errors import report_failure
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,18 @@ class Deps:
     feedback_channel: str
     work_executor: Executor
     default_timezone: str = "UTC"
-    admin_users: frozenset[str] = frozenset()
+    roles: RoleDirectory = field(
+        default_factory=lambda: RoleDirectory(frozenset(), None, None, None)
+    )
+
+    def is_admin(self, user_id: str, *, team_id: str) -> bool:
+        """Admins come from ADMIN_USERS and from ``/leadloop role @person admin``.
+
+        Opens its own session: call it only where no other session is open (SQLite lets
+        one writer at a time, even within a thread).
+        """
+        with self.session_factory() as session:
+            return self.roles.is_admin(session, team_id=team_id, user_id=user_id)
 
     def after_ack(
         self, work: Callable[[], None], *, body: dict[str, Any], client: WebClient

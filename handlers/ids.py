@@ -25,3 +25,9 @@ KPI_COMMAND = "/kpi"
 HANDOFF_ACTIONS_BLOCK = "handoff_actions"
 HANDOFF_SCORE = "handoff_score"
 HANDOFF_REASON = "handoff_rate_with_reason"
+
+HOME_RATE_LEAD = "home_rate_lead"
+HOME_REPORT = "home_report"
+HOME_MEETINGS = "home_meetings"
+
+ADMIN_COMMAND = "/leadloop"

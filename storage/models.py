@@ -62,6 +62,7 @@ class Lead(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "external_ref", name="uq_lead_team_ref"),
         Index("ix_lead_team_created", "team_id", "created_at"),
+        Index("ix_lead_team_owner", "team_id", "owner_id", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -87,6 +88,7 @@ class Rating(SQLModel, table=True):
         Index("ix_rating_team_created", "team_id", "created_at"),
         Index("ix_rating_team_lead_rater", "team_id", "lead_id", "rater_id", "created_at"),
         Index("ix_rating_team_post", "team_id", "post_channel", "post_ts", unique=True),
+        Index("ix_rating_team_rater", "team_id", "rater_id", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -300,4 +302,58 @@ class ReportSchedule(SQLModel, table=True):
     local_time: str = Field(max_length=5)
     timezone: str = Field(max_length=64)
     updated_by: str = Field(max_length=32)
+    updated_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+
+
+class Handoff(SQLModel, table=True):
+    """A new lead handed to sales; the outbox row named here owes its hand-off message.
+
+    One per lead (the unique key), so re-importing a lead never hands it off twice.
+    """
+
+    __tablename__ = "handoff"
+    __table_args__ = (
+        UniqueConstraint("team_id", "lead_id", name="uq_handoff_team_lead"),
+        UniqueConstraint("outbox_message_id", name="uq_handoff_outbox"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    lead_id: int = Field(foreign_key="lead.id")
+    outbox_message_id: int = Field(foreign_key="outbox_message.id")
+    created_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+
+
+class HandoffMessage(SQLModel, table=True):
+    """A posted hand-off message, kept so that rating clicks can update it in place.
+
+    ``target`` is where it was addressed (the owner's user ID or a channel ID); ``channel``
+    is where Slack put it (a DM's own ID for the owner), which ``chat.update`` needs.
+    """
+
+    __tablename__ = "handoff_message"
+    __table_args__ = (
+        UniqueConstraint("team_id", "lead_id", "target", name="uq_handoff_message_target"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    lead_id: int = Field(foreign_key="lead.id")
+    target: str = Field(max_length=32)
+    channel: str = Field(max_length=32)
+    ts: str = Field(max_length=32)
+    posted_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+
+
+class MemberRole(SQLModel, table=True):
+    """A role an admin gave someone with ``/leadloop role`` (user groups give roles too)."""
+
+    __tablename__ = "member_role"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "role", name="uq_member_role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    user_id: str = Field(max_length=32)
+    role: str = Field(max_length=16)
+    set_by: str = Field(max_length=32)
     updated_at: datetime = Field(sa_column=_timestamp_column(nullable=False))

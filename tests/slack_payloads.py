@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.lead_intake import sign_webhook
+
 SIGNING_SECRET = "test-signing-secret-0123456789"
 TEAM_ID = "T0TEST"
 OTHER_TEAM_ID = "T0OTHER"
@@ -212,4 +214,55 @@ def agenda_submission(
                 }
             },
         },
+    }
+
+
+OWNER_ID = "UOWNER"
+HANDOFF_CHANNEL = "CHANDOFF"
+LEAD_WEBHOOK_SECRET = "test-lead-webhook-secret-0123456789"
+
+
+def handoff_click(
+    *,
+    action_id: str,
+    value: str,
+    response_url: str,
+    team_id: str = TEAM_ID,
+    user_id: str = RATER_ID,
+    channel_id: str = HANDOFF_CHANNEL,
+    message_ts: str = "1700000000.000100",
+    trigger_id: str = "trigger-handoff",
+) -> dict[str, Any]:
+    """A ``block_actions`` payload for a click on a hand-off message's button."""
+    return {
+        "type": "block_actions",
+        "team": {"id": team_id, "domain": "test"},
+        "user": {"id": user_id, "team_id": team_id},
+        "api_app_id": "A0LEADLOOP",
+        "trigger_id": trigger_id,
+        "channel": {"id": channel_id, "name": "handoffs"},
+        "container": {"type": "message", "channel_id": channel_id, "message_ts": message_ts},
+        "message": {"type": "message", "ts": message_ts, "text": "New lead"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "handoff_actions",
+                "value": value,
+                "action_ts": "1700000001.000200",
+            }
+        ],
+    }
+
+
+def lead_webhook_headers(
+    body: bytes, *, secret: str = LEAD_WEBHOOK_SECRET, timestamp: int | None = None
+) -> dict[str, str]:
+    """The headers a CRM workflow sends with a lead: JSON, a timestamp and its signature."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "Content-Type": "application/json",
+        "X-Leadloop-Timestamp": str(stamp),
+        "X-Leadloop-Signature": sign_webhook(body, secret=secret, timestamp=stamp),
     }

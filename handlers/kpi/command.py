@@ -58,7 +58,7 @@ def answer_kpi_command(deps: Deps, command: dict[str, Any], client: WebClient) -
         return parsed.message
     if isinstance(parsed, KpiHelp):
         return USAGE
-    if isinstance(parsed, ADMIN_COMMANDS) and user_id not in deps.admin_users:
+    if isinstance(parsed, ADMIN_COMMANDS) and not deps.is_admin(user_id, team_id=team_id):
         return (
             "Only leadloop admins can change KPIs, targets or the report schedule. Ask "
             "whoever runs leadloop to add your member ID to ADMIN_USERS."

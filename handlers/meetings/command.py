@@ -150,7 +150,8 @@ def _change(
             f"There is no meeting `{request.meeting_id}` in this workspace. "
             "`/meeting list` shows the IDs."
         )
-    if user_id != meeting.created_by and user_id not in deps.admin_users:
+    is_admin = deps.roles.is_admin(session, team_id=team_id, user_id=user_id)
+    if user_id != meeting.created_by and not is_admin:
         return (
             f"Only <@{meeting.created_by}> (who added meeting `{meeting.id}`) or a leadloop "
             "admin can change it."

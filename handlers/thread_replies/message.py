@@ -7,9 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
+from sqlmodel import Session
 
 from bot.clock import slack_ts_to_datetime
 from bot.feedback import (
+    AnswerRule,
     ReplyOutcome,
     ThreadReply,
     record_reply_deletion,
@@ -84,12 +86,23 @@ def _store_reply(deps: Deps, *, team_id: str, event_id: str, event: dict[str, An
     if reply is None:
         return
     with deps.session_factory() as session:
-        result = record_thread_reply(session, reply=reply, now=deps.clock())
+        result = record_thread_reply(
+            session, reply=reply, now=deps.clock(), counts_as_answer=_answer_rule(deps)
+        )
         session.commit()
     if result.outcome is ReplyOutcome.DUPLICATE:
         logger.info("event %s was already handled; Slack retried it", event_id)
     if result.notice_message_id is not None:
         deps.deliverer.deliver(result.notice_message_id)
+
+
+def _answer_rule(deps: Deps) -> AnswerRule:
+    def counts_as_answer(session: Session, team_id: str, user_id: str, rater_id: str) -> bool:
+        return deps.roles.counts_as_answer(
+            session, team_id=team_id, user_id=user_id, rater_id=rater_id
+        )
+
+    return counts_as_answer
 
 
 def _follow_edit(deps: Deps, *, team_id: str, event_id: str, event: dict[str, Any]) -> None:

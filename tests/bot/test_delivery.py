@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, update
-from sqlmodel import col
+from sqlmodel import col, select
 
 from bot.config import Settings
 from bot.delivery import Deliverer, retry_delay
@@ -427,3 +427,35 @@ def test_the_rater_is_told_in_a_dm_when_marketing_answers(
     assert outbox_row(session_factory, result.notice_message_id).status == "sent"
     assert deliverer.deliver(result.notice_message_id) is False
     assert len(fake_slack.calls_to("chat.postMessage")) == 2
+
+
+def test_no_database_lock_is_held_while_slack_is_slow(
+    session_factory: SessionFactory,
+    deliverer: Deliverer,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+) -> None:
+    """A slow Slack must not hold up new ratings (SQLite has one writer at a time)."""
+    message_id = submit(session_factory, clock, lead_ref="SLOW-1").post_message_id
+    release = fake_slack.hold("chat.postMessage")
+    delivery = threading.Thread(target=deliverer.deliver, args=(message_id,))
+    delivery.start()
+    fake_slack.wait_for("chat.postMessage")  # the delivery is now inside its Slack call
+
+    stored = threading.Event()
+
+    def rate_another() -> None:
+        submit(session_factory, clock, lead_ref="FAST-2")
+        stored.set()
+
+    writer = threading.Thread(target=rate_another)
+    writer.start()
+    writer_done = stored.wait(timeout=10)  # far below the 15 s lock wait it would need
+    release.set()
+    delivery.join()
+    writer.join()
+
+    assert writer_done
+    with session_factory() as session:
+        posted = session.exec(select(Rating).where(col(Rating.post_ts).is_not(None))).all()
+    assert len(posted) == 1

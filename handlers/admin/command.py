@@ -1,0 +1,79 @@
+"""The ``/leadloop`` admin command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+from bot.admin_input import (
+    USAGE,
+    AdminHelp,
+    AdminUsageError,
+    ListRoles,
+    SetRole,
+    parse_admin_command,
+)
+from handlers.deps import Deps
+from storage import roles as store
+
+
+def build_handle_admin(deps: Deps) -> Callable[..., None]:
+    """The listener for ``/leadloop``, bound to ``deps``."""
+
+    def handle_admin(
+        ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        """Acknowledge, then carry out the admin command and answer privately."""
+        ack()
+
+        def run() -> None:
+            respond(response_type="ephemeral", text=answer_admin_command(deps, command))
+
+        deps.after_ack(run, body=command, client=client)
+
+    return handle_admin
+
+
+def answer_admin_command(deps: Deps, command: dict[str, Any]) -> str:
+    """Carry out one ``/leadloop`` command and return the text for its author."""
+    parsed = parse_admin_command(command.get("text") or "")
+    if isinstance(parsed, AdminUsageError):
+        return parsed.message
+    if isinstance(parsed, AdminHelp):
+        return USAGE
+    team_id, user_id = command["team_id"], command["user_id"]
+    with deps.session_factory() as session:
+        if not deps.roles.is_admin(session, team_id=team_id, user_id=user_id):
+            return "Only leadloop admins can do that. ADMIN_USERS lists the first admins."
+        if isinstance(parsed, ListRoles):
+            return _list(session, team_id=team_id)
+        answer = _set(session, parsed, team_id=team_id, by=user_id, now=deps.clock())
+        session.commit()
+    return answer
+
+
+def _set(session: Any, request: SetRole, *, team_id: str, by: str, now: Any) -> str:
+    if request.role is None:
+        removed = store.clear_roles(session, team_id=team_id, user_id=request.user_id)
+        return f"Took away {removed} role(s) from <@{request.user_id}>."
+    added = store.give_role(
+        session, team_id=team_id, user_id=request.user_id, role=request.role, set_by=by, now=now
+    )
+    if not added:
+        return f"<@{request.user_id}> already has the {request.role} role."
+    return f"<@{request.user_id}> now has the {request.role} role."
+
+
+def _list(session: Any, *, team_id: str) -> str:
+    rows = store.all_roles(session, team_id=team_id)
+    if not rows:
+        return "No roles given with `/leadloop role` yet (user groups and ADMIN_USERS apply)."
+    by_user: dict[str, list[str]] = {}
+    for row in rows:
+        by_user.setdefault(row.user_id, []).append(row.role)
+    return "*Roles given here*\n" + "\n".join(
+        f"• <@{user}>: {', '.join(roles)}" for user, roles in by_user.items()
+    )

@@ -1,0 +1,40 @@
+"""The "Rate with reason" button on a hand-off message: the rating form, prefilled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+from handlers.blocks import rating_modal
+from handlers.deps import Deps
+from handlers.handoff.click import read_click
+from handlers.handoff_blocks import LEAD_NOT_FOUND, NOT_A_RATING_BUTTON, parse_lead_value
+from storage.ratings import get_lead
+
+
+def build_handle_handoff_reason(deps: Deps) -> Callable[..., None]:
+    """The listener for "Rate with reason", bound to ``deps``."""
+
+    def handle_handoff_reason(
+        ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        """Open the rating form with the lead filled in (this workspace's leads only)."""
+        ack()
+        click = read_click(body)
+        lead_id = parse_lead_value(click.value)
+        if lead_id is None:
+            respond(text=NOT_A_RATING_BUTTON, response_type="ephemeral", replace_original=False)
+            return
+        # A quick lookup before views.open: its trigger_id expires 3 s after the click.
+        with deps.session_factory() as session:
+            lead = get_lead(session, team_id=click.team_id, lead_id=lead_id)
+        if lead is None:
+            respond(text=LEAD_NOT_FOUND, response_type="ephemeral", replace_original=False)
+            return
+        view = rating_modal(origin_channel=click.channel_id, lead_ref=lead.external_ref)
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    return handle_handoff_reason

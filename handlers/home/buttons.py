@@ -1,0 +1,62 @@
+"""The home tab's buttons: rate a lead, this week's KPIs, the meeting schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+from slack_sdk.models.views import View
+
+from handlers.blocks import rating_modal, truncate
+from handlers.deps import Deps
+from handlers.kpi.command import show_kpis_text
+from handlers.meetings.command import meeting_list_for
+
+
+def build_handle_home_rate_lead(deps: Deps) -> Callable[..., None]:
+    """The listener for "Rate a lead"."""
+
+    def handle_home_rate_lead(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """Open the rating form (trigger IDs expire in 3 s, so before anything else)."""
+        ack()
+        client.views_open(trigger_id=body["trigger_id"], view=rating_modal(origin_channel=None))
+
+    return handle_home_rate_lead
+
+
+def build_handle_home_report(deps: Deps) -> Callable[..., None]:
+    """The listener for "This week's KPIs"."""
+
+    def handle_home_report(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """Show this week's KPI table in a modal."""
+        ack()
+        team_id = (body.get("team") or {}).get("id") or ""
+        text = show_kpis_text(deps, team_id=team_id, week=None)
+        client.views_open(trigger_id=body["trigger_id"], view=_text_modal("KPIs", text))
+
+    return handle_home_report
+
+
+def build_handle_home_meetings(deps: Deps) -> Callable[..., None]:
+    """The listener for "Meeting schedule"."""
+
+    def handle_home_meetings(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """Show the workspace's meetings in a modal."""
+        ack()
+        team_id = (body.get("team") or {}).get("id") or ""
+        text = meeting_list_for(deps, team_id=team_id)
+        client.views_open(trigger_id=body["trigger_id"], view=_text_modal("Meetings", text))
+
+    return handle_home_meetings
+
+
+def _text_modal(title: str, text: str) -> View:
+    return View(
+        type="modal",
+        title=title,
+        close="Close",
+        blocks=[SectionBlock(text=MarkdownTextObject(text=truncate(text)))],
+    )

@@ -1,0 +1,43 @@
+"""``app_home_opened``: publish the person's home tab."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.home import home_for
+from handlers.deps import Deps
+from handlers.home_blocks import home_view
+
+
+def build_handle_app_home_opened(deps: Deps) -> Callable[..., None]:
+    """The listener for ``app_home_opened``, bound to ``deps``."""
+
+    def handle_app_home_opened(
+        body: dict[str, Any], event: dict[str, Any], client: WebClient
+    ) -> None:
+        """Build the tab for whoever opened it and publish it with views.publish."""
+        if event.get("tab", "home") != "home":
+            return  # the Messages tab needs nothing from us
+        team_id = body.get("team_id") or ""
+        user_id = event.get("user") or ""
+        if not team_id or not user_id:
+            return
+
+        def publish() -> None:
+            with deps.session_factory() as session:
+                data = home_for(
+                    session,
+                    team_id=team_id,
+                    user_id=user_id,
+                    roles=deps.roles,
+                    now=deps.clock(),
+                    timezone=deps.default_timezone,
+                )
+            client.views_publish(user_id=user_id, view=home_view(data))
+
+        deps.after_ack(publish, body=body, client=client)
+
+    return handle_app_home_opened

@@ -1,0 +1,173 @@
+"""Posting hand-off messages from the outbox: to the owner's DM and the hand-off channel, once."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import delete
+from sqlmodel import select
+
+from bot.config import Settings
+from bot.delivery import Deliverer
+from bot.handoffs import fold_records, intake_leads
+from bot.lead_intake import LeadRecord
+from storage import outbox
+from storage.engine import SessionFactory
+from storage.leads import handoff_messages, record_handoff_message
+from storage.models import Handoff, Lead
+from tests import slack_payloads as payloads
+from tests.conftest import FakeClock
+from tests.fake_slack import FakeSlack
+
+TEAM = payloads.TEAM_ID
+ACME = LeadRecord(
+    external_ref="ACME-1042",
+    name="Ann Lee",
+    company="Acme",
+    campaign="Spring 2026",
+    source="webinar",
+    owner_slack_id=payloads.OWNER_ID,
+    attributes={"Notes": "Downloaded the pricing guide"},
+)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The usual test settings, with a hand-off channel."""
+    return replace(settings, handoff_channel=payloads.HANDOFF_CHANNEL)
+
+
+def hand_off(session_factory: SessionFactory, clock: FakeClock, record: LeadRecord) -> int:
+    """Store a new lead; the id of the outbox message owing its hand-off."""
+    with session_factory() as session:
+        counts = intake_leads(session, team_id=TEAM, leads=fold_records([record]), now=clock())
+        session.commit()
+    [message_id] = counts.handoff_message_ids
+    return message_id
+
+
+def lead_id_of(session_factory: SessionFactory, ref: str) -> int:
+    with session_factory() as session:
+        lead = session.exec(select(Lead).where(Lead.external_ref == ref)).one()
+    assert lead.id is not None
+    return lead.id
+
+
+def status_of(session_factory: SessionFactory, message_id: int) -> str:
+    with session_factory() as session:
+        message = outbox.get_message(session, message_id=message_id)
+    assert message is not None
+    return message.status
+
+
+def test_a_new_lead_is_posted_to_its_owner_and_the_handoff_channel(
+    deliverer: Deliverer, fake_slack: FakeSlack, session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    message_id = hand_off(session_factory, clock, ACME)
+
+    assert deliverer.deliver(message_id) is True
+
+    dm, channel_post = fake_slack.calls_to("chat.postMessage")
+    assert (dm.params["channel"], channel_post.params["channel"]) == (
+        payloads.OWNER_ID,
+        payloads.HANDOFF_CHANNEL,
+    )
+    blocks = json.dumps(dm.params["blocks"])
+    for shown in ("ACME-1042", "Ann Lee", "Acme", "Spring 2026", "webinar", "pricing guide"):
+        assert shown in blocks
+    assert "ACME-1042" in dm.params["text"]
+    actions = [b for b in dm.params["blocks"] if b["type"] == "actions"][0]["elements"]
+    lead_id = lead_id_of(session_factory, "ACME-1042")
+    assert [a["value"] for a in actions] == [f"{lead_id}:{n}" for n in range(1, 6)] + [str(lead_id)]
+    with session_factory() as session:
+        posted = handoff_messages(session, team_id=TEAM, lead_id=lead_id)
+    assert [(m.target, m.channel) for m in posted] == [
+        (payloads.OWNER_ID, payloads.OWNER_ID),
+        (payloads.HANDOFF_CHANNEL, payloads.HANDOFF_CHANNEL),
+    ]
+    assert all(m.ts.startswith("1700000000.") for m in posted)
+    assert status_of(session_factory, message_id) == "sent"
+
+
+def test_a_lead_without_owner_and_without_a_channel_is_not_posted(
+    deliverer: Deliverer, fake_slack: FakeSlack, session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    no_channel = replace(deliverer, handoff_channel=None)
+    message_id = hand_off(session_factory, clock, replace(ACME, owner_slack_id=None))
+
+    assert no_channel.deliver(message_id) is True
+
+    assert fake_slack.calls_to("chat.postMessage") == []
+    assert status_of(session_factory, message_id) == "sent"
+
+
+def test_a_retry_skips_the_targets_already_posted(
+    deliverer: Deliverer, fake_slack: FakeSlack, session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    message_id = hand_off(session_factory, clock, ACME)
+    # As if a first attempt had posted the DM and then failed on the channel.
+    with session_factory() as session:
+        record_handoff_message(
+            session,
+            team_id=TEAM,
+            lead_id=lead_id_of(session_factory, "ACME-1042"),
+            target=payloads.OWNER_ID,
+            channel="D0OWNER",
+            ts="1699999999.000100",
+            now=clock(),
+        )
+        session.commit()
+
+    assert deliverer.deliver(message_id) is True
+
+    [post] = fake_slack.calls_to("chat.postMessage")
+    assert post.params["channel"] == payloads.HANDOFF_CHANNEL
+
+
+def test_a_failed_post_stays_owed_and_is_retried(
+    deliverer: Deliverer, fake_slack: FakeSlack, session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    message_id = hand_off(session_factory, clock, ACME)
+    fake_slack.fail_next("chat.postMessage", error="fatal_error")
+
+    assert deliverer.deliver(message_id) is False
+    assert status_of(session_factory, message_id) == "pending"
+
+    clock.advance(minutes=1)
+    assert deliverer.deliver_due() == 1
+    channels = [call.params["channel"] for call in fake_slack.calls_to("chat.postMessage")]
+    assert channels == [payloads.OWNER_ID, payloads.OWNER_ID, payloads.HANDOFF_CHANNEL]
+
+
+def test_an_owner_who_cannot_get_a_dm_is_skipped_and_the_channel_still_gets_it(
+    deliverer: Deliverer, fake_slack: FakeSlack, session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    message_id = hand_off(session_factory, clock, ACME)
+    fake_slack.fail_next("chat.postMessage", error="user_not_found")
+
+    assert deliverer.deliver(message_id) is True
+
+    channels = [call.params["channel"] for call in fake_slack.calls_to("chat.postMessage")]
+    assert channels == [payloads.OWNER_ID, payloads.HANDOFF_CHANNEL]
+    with session_factory() as session:
+        posted = handoff_messages(
+            session, team_id=TEAM, lead_id=lead_id_of(session_factory, "ACME-1042")
+        )
+    assert [m.target for m in posted] == [payloads.HANDOFF_CHANNEL]
+
+
+def test_a_handoff_whose_lead_is_gone_is_dropped(
+    deliverer: Deliverer, fake_slack: FakeSlack, session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    message_id = hand_off(session_factory, clock, ACME)
+    with session_factory() as session:
+        session.execute(delete(Handoff))
+        session.execute(delete(Lead))
+        session.commit()
+
+    assert deliverer.deliver(message_id) is False
+
+    assert status_of(session_factory, message_id) == "dropped"
+    assert fake_slack.calls_to("chat.postMessage") == []

@@ -1,0 +1,426 @@
+"""``leadloop import`` end to end on real databases: the CLI, the upsert, the hand-offs owed."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot.cli import build_parser, command_import, main
+from bot.delivery import Deliverer
+from bot.lead_intake import EXPECTED_HEADER
+from storage.engine import SessionFactory
+from storage.models import Handoff, Lead, OutboxMessage
+from storage.workspaces import record_workspace
+from tests import slack_payloads as payloads
+from tests.conftest import FakeClock
+from tests.fake_slack import FakeSlack
+
+TEAM = payloads.TEAM_ID
+OTHER_TEAM = payloads.OTHER_TEAM_ID
+HEADER = f"{EXPECTED_HEADER},region,notes"
+GOOD_ROWS = [
+    "ACME-1,Ann Lee,ann@acme.example,Acme,Spring 2026,webinar,U0ANN,EMEA,called twice",
+    'ACME-2,Bo Chen,bo@acme.example,"Acme, Inc.",Spring 2026,webinar,U0BO,APAC,',
+    "ACME-3,Cy Diaz,cy@acme.example,Acme,Spring 2026,ads,,,",
+]
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one ``leadloop import`` returned and printed."""
+
+    exit_code: int
+    out: str
+    err: str
+
+
+class Terminal(io.StringIO):
+    """stderr as an interactive terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def cli_database(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """The test database as the CLI's DATABASE_URL, with no developer's .env read."""
+    monkeypatch.setenv("LEADLOOP_ENV_FILE", str(tmp_path / "no-such.env"))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return database_url
+
+
+@pytest.fixture
+def workspace(cli_database: str, session_factory: SessionFactory, clock: FakeClock) -> str:
+    """The bot's workspace, recorded as ``leadloop run`` records it."""
+    record(session_factory, clock, TEAM)
+    return TEAM
+
+
+def record(session_factory: SessionFactory, clock: FakeClock, team_id: str) -> None:
+    with session_factory() as session:
+        record_workspace(session, team_id=team_id, team_name=None, bot_user_id=None, now=clock())
+        session.commit()
+
+
+def csv_file(
+    tmp_path: Path, rows: list[str], *, header: str = HEADER, name: str = "leads.csv"
+) -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def run_import(capsys: pytest.CaptureFixture[str], *args: str | Path) -> Run:
+    """Run ``leadloop import ARGS`` in this process."""
+    capsys.readouterr()
+    exit_code = main(["import", *(str(arg) for arg in args)])
+    captured = capsys.readouterr()
+    return Run(exit_code=exit_code, out=captured.out, err=captured.err)
+
+
+def count_line(label: str, count: int) -> str:
+    return f"  {label + ':':<11}{count:>9,}"
+
+
+def leads(session_factory: SessionFactory, team_id: str = TEAM) -> dict[str, Lead]:
+    with session_factory() as session:
+        found = session.exec(select(Lead).where(Lead.team_id == team_id)).all()
+    return {lead.external_ref: lead for lead in found}
+
+
+def outbox_rows(session_factory: SessionFactory) -> list[OutboxMessage]:
+    with session_factory() as session:
+        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
+
+
+def test_a_good_file_creates_each_lead_and_owes_each_one_handoff(
+    workspace: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    result = run_import(capsys, csv_file(tmp_path, GOOD_ROWS))
+
+    assert result.exit_code == 0, result.err
+    assert f"Imported {tmp_path / 'leads.csv'} into workspace {TEAM}." in result.out
+    assert count_line("created", 3) in result.out
+    assert count_line("skipped", 0) in result.out
+    assert "3 hand-off message(s) queued" in result.out
+    stored = leads(session_factory)
+    ann = stored["ACME-1"]
+    assert (ann.name, ann.email, ann.company, ann.campaign, ann.source, ann.owner_id) == (
+        "Ann Lee",
+        "ann@acme.example",
+        "Acme",
+        "Spring 2026",
+        "webinar",
+        "U0ANN",
+    )
+    assert ann.attributes == {"region": "EMEA", "notes": "called twice"}
+    assert stored["ACME-2"].company == "Acme, Inc."
+    assert stored["ACME-3"].owner_id is None
+    owed = outbox_rows(session_factory)
+    assert [(row.kind, row.status) for row in owed] == [("handoff_post", "pending")] * 3
+    with session_factory() as session:
+        handed_off = {handoff.lead_id for handoff in session.exec(select(Handoff)).all()}
+    assert handed_off == {lead.id for lead in stored.values()}
+
+
+def test_malformed_rows_are_reported_by_row_number_and_the_rest_is_imported(
+    workspace: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    rows = [
+        GOOD_ROWS[0],
+        "ACME-4,Di,not-an-email,Acme,Spring,ads,U0DI,,",
+        ",Eve,eve@acme.example,Acme,Spring,ads,U0EVE,,",
+        GOOD_ROWS[1],
+        "ACME-5,Fay,fay@acme.example,Acme,Spring,ads,nobody,,",
+    ]
+
+    result = run_import(capsys, csv_file(tmp_path, rows))
+
+    assert result.exit_code == 1
+    assert count_line("created", 2) in result.out
+    assert count_line("skipped", 3) in result.out
+    assert "    row 3: email 'not-an-email' is not an email address" in result.out
+    assert "    row 4: external_ref is empty" in result.out
+    assert "    row 6: owner_slack_id 'nobody' is not a Slack user ID" in result.out
+    assert set(leads(session_factory)) == {"ACME-1", "ACME-2"}
+    assert len(outbox_rows(session_factory)) == 2
+
+
+def test_a_file_with_a_byte_order_mark_and_windows_line_ends_imports_normally(
+    workspace: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\r\n".join([HEADER, *GOOD_ROWS]).encode("utf-8-sig") + b"\r\n")
+
+    result = run_import(capsys, path)
+
+    assert result.exit_code == 0, result.err
+    assert set(leads(session_factory)) == {"ACME-1", "ACME-2", "ACME-3"}
+    assert "external_ref" not in leads(session_factory)["ACME-1"].attributes
+
+
+def test_reimporting_the_same_file_changes_nothing_and_posts_nothing_twice(
+    workspace: str,
+    session_factory: SessionFactory,
+    deliverer: Deliverer,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    path = csv_file(tmp_path, GOOD_ROWS)
+    run_import(capsys, path)
+    clock.now = datetime.now(UTC)  # the CLI stamps what it owes with the real time
+    deliverer.deliver_due()
+    first_posts = fake_slack.calls_to("chat.postMessage")
+    before = {ref: lead.updated_at for ref, lead in leads(session_factory).items()}
+    clock.advance(hours=1)
+
+    again = run_import(capsys, path)
+    deliverer.deliver_due()
+
+    assert again.exit_code == 0
+    assert count_line("created", 0) in again.out
+    assert count_line("updated", 0) in again.out
+    assert count_line("unchanged", 3) in again.out
+    assert "hand-off" not in again.out
+    assert {ref: lead.updated_at for ref, lead in leads(session_factory).items()} == before
+    assert [row.status for row in outbox_rows(session_factory)] == ["sent"] * 3
+    # Two leads have an owner to DM; the third has none and no hand-off channel is set.
+    assert sorted(call.params["channel"] for call in first_posts) == ["U0ANN", "U0BO"]
+    assert fake_slack.calls_to("chat.postMessage") == first_posts
+
+
+def test_a_changed_row_updates_its_lead_and_a_blank_cell_keeps_the_stored_value(
+    workspace: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    run_import(capsys, csv_file(tmp_path, GOOD_ROWS))
+    changed = [
+        "ACME-1,Ann Lee-Park,,,,,,,",  # new name; blank cells keep the rest
+        GOOD_ROWS[1],
+        "ACME-3,Cy Diaz,cy@acme.example,Acme,Spring 2026,ads,U0CY,LATAM,",
+        "ACME-6,Gil,gil@acme.example,Acme,Spring 2026,ads,U0GIL,,",
+    ]
+
+    result = run_import(capsys, csv_file(tmp_path, changed, name="changed.csv"))
+
+    assert result.exit_code == 0
+    assert count_line("created", 1) in result.out
+    assert count_line("updated", 2) in result.out
+    assert count_line("unchanged", 1) in result.out
+    stored = leads(session_factory)
+    ann = stored["ACME-1"]
+    assert (ann.name, ann.email, ann.owner_id) == ("Ann Lee-Park", "ann@acme.example", "U0ANN")
+    assert ann.attributes == {"region": "EMEA", "notes": "called twice"}
+    assert (stored["ACME-3"].owner_id, stored["ACME-3"].attributes) == ("U0CY", {"region": "LATAM"})
+    assert len(outbox_rows(session_factory)) == 4  # only the new lead owes a hand-off
+
+
+def test_a_reference_repeated_in_a_file_is_one_lead_with_the_later_values(
+    workspace: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    rows = [GOOD_ROWS[0], GOOD_ROWS[1], "ACME-1,Ann Park,,,,,,,"]
+    path = csv_file(tmp_path, rows)
+
+    first = run_import(capsys, path)
+    again = run_import(capsys, path)
+
+    assert count_line("created", 2) in first.out
+    assert "1 row(s) repeated an earlier row's external_ref" in first.out
+    assert leads(session_factory)["ACME-1"].name == "Ann Park"
+    assert count_line("unchanged", 2) in again.out
+    assert count_line("updated", 0) in again.out
+    assert len(outbox_rows(session_factory)) == 2
+
+
+def test_a_ten_thousand_row_file_imports_every_row(
+    workspace: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    rows = [
+        f"BIG-{i:05d},Lead {i},l{i}@example.com,Co {i % 97},Q4,ads,U{i:06d},,"
+        for i in range(10_000)
+    ]
+
+    result = run_import(capsys, csv_file(tmp_path, rows))
+
+    assert result.exit_code == 0, result.err
+    assert count_line("created", 10_000) in result.out
+    assert len(leads(session_factory)) == 10_000
+    assert len(outbox_rows(session_factory)) == 10_000
+
+
+def test_a_dry_run_reports_what_would_happen_and_writes_nothing(
+    workspace: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    run_import(capsys, csv_file(tmp_path, GOOD_ROWS[:1]))
+    rows = ["ACME-1,Ann Park,,,,,,,", *GOOD_ROWS[1:], "ACME-7,Bad,nope,,,,,,"]
+
+    result = run_import(capsys, csv_file(tmp_path, rows, name="next.csv"), "--dry-run")
+
+    assert result.exit_code == 1
+    assert "nothing was written" in result.out
+    assert count_line("created", 2) in result.out
+    assert count_line("updated", 1) in result.out
+    assert "row 5: email 'nope'" in result.out
+    assert set(leads(session_factory)) == {"ACME-1"}
+    assert leads(session_factory)["ACME-1"].name == "Ann Lee"
+    assert len(outbox_rows(session_factory)) == 1
+
+
+def test_an_import_into_one_workspace_never_touches_anothers_leads(
+    workspace: str,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    record(session_factory, clock, OTHER_TEAM)
+    run_import(capsys, csv_file(tmp_path, GOOD_ROWS[:1]), "--workspace", TEAM)
+    theirs = ["ACME-1,Zed,zed@other.example,Other,Fall,ads,U0ZED,,"]
+
+    result = run_import(capsys, csv_file(tmp_path, theirs, name="b.csv"), "--workspace", OTHER_TEAM)
+
+    assert result.exit_code == 0
+    assert count_line("created", 1) in result.out
+    assert leads(session_factory, TEAM)["ACME-1"].name == "Ann Lee"
+    assert leads(session_factory, OTHER_TEAM)["ACME-1"].name == "Zed"
+
+
+@pytest.mark.parametrize(
+    ("recorded", "args", "message"),
+    [
+        ([], [], "pass --workspace TEAM_ID"),
+        ([TEAM, OTHER_TEAM], [], f"several workspaces ({OTHER_TEAM}, {TEAM})"),
+        (
+            [TEAM],
+            ["--workspace", "T0NOPE"],
+            f"T0NOPE is not a workspace leadloop runs in (it knows {TEAM})",
+        ),
+        ([TEAM], ["--workspace", "acme"], "'acme' is not a Slack workspace ID"),
+    ],
+    ids=["none-recorded", "several", "unknown", "malformed"],
+)
+def test_a_workspace_that_cannot_be_chosen_exits_2_and_imports_nothing(
+    cli_database: str,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    recorded: list[str],
+    args: list[str],
+    message: str,
+) -> None:
+    for team_id in recorded:
+        record(session_factory, clock, team_id)
+
+    result = run_import(capsys, csv_file(tmp_path, GOOD_ROWS), *args)
+
+    assert result.exit_code == 2
+    assert message in result.err
+    assert "Traceback" not in result.err
+    assert leads(session_factory) == {}
+
+
+def test_the_workspace_given_is_used_when_none_is_recorded_yet(
+    cli_database: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    result = run_import(capsys, csv_file(tmp_path, GOOD_ROWS[:1]), "--workspace", OTHER_TEAM)
+
+    assert result.exit_code == 0
+    assert set(leads(session_factory, OTHER_TEAM)) == {"ACME-1"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        (b"name,email\nAnn,ann@acme.example\n", "the header has no external_ref column"),
+        (b"", "the file is empty"),
+        (HEADER.encode() + b"\nACME-1,Ren\xe9,,,,,,,\n", "not UTF-8 text"),
+    ],
+    ids=["missing", "no-external-ref", "empty", "latin-1"],
+)
+def test_a_file_that_cannot_be_imported_exits_2_without_a_traceback(
+    workspace: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    content: bytes | None,
+    message: str,
+) -> None:
+    path = tmp_path / "leads.csv"
+    if content is not None:
+        path.write_bytes(content)
+
+    result = run_import(capsys, path)
+
+    assert result.exit_code == 2
+    assert message in result.err
+    assert "Traceback" not in result.err
+    assert leads(session_factory) == {}
+
+
+def test_an_owner_id_too_long_to_store_skips_that_lead_by_name(
+    workspace: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    long_owner = "U" + "A" * 40
+    rows = [GOOD_ROWS[0], f"ACME-8,Hal,hal@acme.example,Acme,Q4,ads,{long_owner},,"]
+
+    result = run_import(capsys, csv_file(tmp_path, rows))
+
+    assert result.exit_code == 1
+    assert "the lead 'ACME-8': owner_slack_id is 41 characters long" in result.out
+    assert set(leads(session_factory)) == {"ACME-1"}
+
+
+def test_a_progress_bar_is_drawn_on_a_terminal_only(
+    workspace: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    rows = [f"P-{i},Lead {i},p{i}@example.com,Co,Q4,ads,U0REP,," for i in range(2_500)]
+    path = csv_file(tmp_path, rows)
+    args = build_parser().parse_args(["import", str(path), "--dry-run"])
+    terminal, out = Terminal(), io.StringIO()
+
+    exit_code = command_import(args, os.environ, out=out, err=terminal)
+    piped = run_import(capsys, path, "--dry-run")
+
+    assert exit_code == 0
+    drawn = terminal.getvalue()
+    assert "\rimporting [############------------------]  40%  1,000 of 2,500 rows" in drawn
+    assert "80%  2,000 of 2,500 rows" in drawn
+    assert drawn.endswith("\r")  # erased before the summary
+    assert count_line("created", 2_500) in out.getvalue()
+    assert "importing [" not in piped.err

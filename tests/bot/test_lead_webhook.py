@@ -1,0 +1,448 @@
+"""``POST /webhooks/leads`` over real HTTP: signed leads stored once; refusals change nothing."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from sqlmodel import select
+
+from bot.app import build_deliverer, build_lead_webhook, create_app
+from bot.config import Settings
+from bot.delivery import Deliverer
+from bot.server import DRAIN_LIMIT_BYTES, build_wsgi_app, make_http_server
+from storage.engine import SessionFactory
+from storage.models import Lead, OutboxMessage
+from storage.workspaces import record_workspace
+from tests import slack_payloads as payloads
+from tests.conftest import FakeClock
+from tests.fake_slack import FakeSlack
+from tests.slack_app_client import HttpAnswer, SlackAppClient, TrackingExecutor, http_request
+
+TEAM = payloads.TEAM_ID
+OTHER_TEAM = payloads.OTHER_TEAM_ID
+ANN = {
+    "external_ref": "CRM-1",
+    "name": "Ann Lee",
+    "email": "ann@acme.example",
+    "company": "Acme",
+    "campaign": "Spring 2026",
+    "source": "hubspot",
+    "owner_slack_id": payloads.OWNER_ID,
+    "marketing_notes": "Asked for a demo twice",
+}
+BO = {"external_ref": "CRM-2", "name": "Bo Chen", "email": "bo@acme.example"}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The usual test settings, with the webhook secret and a hand-off channel."""
+    return replace(
+        settings,
+        lead_webhook_secret=payloads.LEAD_WEBHOOK_SECRET,
+        handoff_channel=payloads.HANDOFF_CHANNEL,
+    )
+
+
+@pytest.fixture
+def webhook_url(
+    settings: Settings,
+    session_factory: SessionFactory,
+    web_client: WebClient,
+    clock: FakeClock,
+    executor: TrackingExecutor,
+) -> Iterator[str]:
+    """The app served over HTTP with the lead webhook wired as ``leadloop run`` wires it."""
+    deliverer = build_deliverer(
+        settings, session_factory=session_factory, client=web_client, clock=clock
+    )
+    lead_webhook = build_lead_webhook(
+        settings,
+        session_factory=session_factory,
+        deliverer=deliverer,
+        clock=clock,
+        work_executor=executor,
+    )
+    app = create_app(
+        settings,
+        session_factory=session_factory,
+        client=web_client,
+        clock=clock,
+        listener_executor=executor,
+        work_executor=executor,
+    )
+    application = build_wsgi_app(app, is_healthy=lambda: True, lead_webhook=lead_webhook)
+    server = make_http_server(application, host="127.0.0.1", port=0)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/webhooks/leads"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def executor() -> Iterator[TrackingExecutor]:
+    """The work pool the webhook posts hand-offs on; tests wait for it to be idle."""
+    pool = TrackingExecutor()
+    yield pool
+    pool.shutdown(wait=True)
+
+
+@pytest.fixture
+def workspace(session_factory: SessionFactory, clock: FakeClock) -> str:
+    """The bot's workspace, recorded as ``leadloop run`` records it."""
+    record(session_factory, clock, TEAM)
+    return TEAM
+
+
+def record(session_factory: SessionFactory, clock: FakeClock, team_id: str) -> None:
+    with session_factory() as session:
+        record_workspace(session, team_id=team_id, team_name=None, bot_user_id=None, now=clock())
+        session.commit()
+
+
+def post_leads(
+    url: str,
+    document: Any,
+    executor: TrackingExecutor,
+    *,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> HttpAnswer:
+    """POST leads signed as a CRM workflow signs them, then wait for the hand-offs to post."""
+    raw = body if body is not None else json.dumps(document).encode()
+    answer = http_request(
+        url, method="POST", body=raw, headers=headers or payloads.lead_webhook_headers(raw)
+    )
+    executor.wait_idle()
+    return answer
+
+
+def stored_leads(session_factory: SessionFactory, team_id: str = TEAM) -> dict[str, Lead]:
+    with session_factory() as session:
+        found = session.exec(select(Lead).where(Lead.team_id == team_id)).all()
+    return {lead.external_ref: lead for lead in found}
+
+
+def outbox_count(session_factory: SessionFactory) -> int:
+    with session_factory() as session:
+        return len(session.exec(select(OutboxMessage)).all())
+
+
+def test_a_signed_lead_is_stored_and_handed_off_to_its_owner_and_the_channel(
+    workspace: str,
+    webhook_url: str,
+    executor: TrackingExecutor,
+    session_factory: SessionFactory,
+    fake_slack: FakeSlack,
+) -> None:
+    answer = post_leads(webhook_url, ANN, executor)
+
+    assert (answer.status, answer.json()) == (
+        200,
+        {"created": 1, "updated": 0, "unchanged": 0, "errors": []},
+    )
+    lead = stored_leads(session_factory)["CRM-1"]
+    assert (lead.name, lead.owner_id, lead.source) == ("Ann Lee", payloads.OWNER_ID, "hubspot")
+    assert lead.attributes == {"marketing_notes": "Asked for a demo twice"}
+    posts = fake_slack.calls_to("chat.postMessage")
+    assert [post.params["channel"] for post in posts] == [
+        payloads.OWNER_ID,
+        payloads.HANDOFF_CHANNEL,
+    ]
+    blocks = json.dumps(posts[0].params["blocks"])
+    assert "CRM-1" in blocks and "Asked for a demo twice" in blocks
+
+
+def test_a_list_and_the_zapier_wrapper_are_both_accepted(
+    workspace: str, webhook_url: str, executor: TrackingExecutor, session_factory: SessionFactory
+) -> None:
+    listed = post_leads(webhook_url, [ANN], executor)
+    wrapped = post_leads(webhook_url, {"leads": [ANN, BO]}, executor)
+
+    assert listed.json()["created"] == 1
+    assert wrapped.json() == {"created": 1, "updated": 0, "unchanged": 1, "errors": []}
+    assert set(stored_leads(session_factory)) == {"CRM-1", "CRM-2"}
+
+
+def test_sending_the_same_lead_again_stores_and_posts_nothing_new(
+    workspace: str,
+    webhook_url: str,
+    executor: TrackingExecutor,
+    session_factory: SessionFactory,
+    fake_slack: FakeSlack,
+) -> None:
+    post_leads(webhook_url, ANN, executor)
+    posts = fake_slack.calls_to("chat.postMessage")
+
+    again = post_leads(webhook_url, ANN, executor)
+
+    assert again.json() == {"created": 0, "updated": 0, "unchanged": 1, "errors": []}
+    assert len(stored_leads(session_factory)) == 1
+    assert outbox_count(session_factory) == 1
+    assert fake_slack.calls_to("chat.postMessage") == posts
+
+
+def test_a_changed_lead_is_updated_without_a_second_handoff(
+    workspace: str,
+    webhook_url: str,
+    executor: TrackingExecutor,
+    session_factory: SessionFactory,
+    fake_slack: FakeSlack,
+) -> None:
+    post_leads(webhook_url, ANN, executor)
+
+    answer = post_leads(webhook_url, {"external_ref": "CRM-1", "status": "won"}, executor)
+
+    assert answer.json() == {"created": 0, "updated": 1, "unchanged": 0, "errors": []}
+    lead = stored_leads(session_factory)["CRM-1"]
+    assert (lead.status, lead.name) == ("won", "Ann Lee")  # absent fields keep their value
+    assert len(fake_slack.calls_to("chat.postMessage")) == 2
+
+
+def test_each_bad_lead_is_reported_and_the_good_ones_are_stored(
+    workspace: str, webhook_url: str, executor: TrackingExecutor, session_factory: SessionFactory
+) -> None:
+    answer = post_leads(webhook_url, [ANN, {"external_ref": "CRM-3", "email": "nope"}], executor)
+
+    assert answer.status == 200
+    body = answer.json()
+    assert body["created"] == 1
+    [error] = body["errors"]
+    assert error["lead"] == 2 and error["message"].startswith("lead 2: email 'nope'")
+    assert set(stored_leads(session_factory)) == {"CRM-1"}
+
+
+def signed_with(secret: str) -> Any:
+    return lambda body: payloads.lead_webhook_headers(body, secret=secret)
+
+
+def signed_for(other_body: bytes) -> Any:
+    return lambda body: payloads.lead_webhook_headers(other_body)
+
+
+def signed_at(timestamp: int) -> Any:
+    return lambda body: payloads.lead_webhook_headers(body, timestamp=timestamp)
+
+
+@pytest.mark.parametrize(
+    ("body", "headers_for", "status", "error"),
+    [
+        (
+            json.dumps(ANN).encode(),
+            lambda body: {"Content-Type": "application/json"},
+            401,
+            "missing signature",
+        ),
+        (
+            json.dumps(ANN).encode(),
+            signed_with("not-the-secret-0123456789"),
+            401,
+            "invalid signature",
+        ),
+        (json.dumps(ANN).encode(), signed_for(json.dumps(BO).encode()), 401, "invalid signature"),
+        (json.dumps(ANN).encode(), signed_at(int(time.time()) - 10 * 60), 401, "stale timestamp"),
+        (b'{"external_ref": "CRM-1",', payloads.lead_webhook_headers, 400, "body is not JSON"),
+        (b"[]", payloads.lead_webhook_headers, 400, "no leads"),
+        (json.dumps([ANN, "CRM-2"]).encode(), payloads.lead_webhook_headers, 400, "lead 2 is text"),
+        (b'{"name": "no ref"}', payloads.lead_webhook_headers, 400, "no lead could be accepted"),
+    ],
+    ids=[
+        "unsigned",
+        "wrong-secret",
+        "signature-of-another-body",
+        "replayed",
+        "malformed-json",
+        "empty-list",
+        "not-an-object",
+        "no-valid-lead",
+    ],
+)
+def test_a_refused_request_gets_a_json_error_and_changes_nothing(
+    workspace: str,
+    webhook_url: str,
+    executor: TrackingExecutor,
+    session_factory: SessionFactory,
+    fake_slack: FakeSlack,
+    body: bytes,
+    headers_for: Any,
+    status: int,
+    error: str,
+) -> None:
+    answer = post_leads(webhook_url, None, executor, body=body, headers=headers_for(body))
+
+    assert answer.status == status
+    assert error in answer.json()["error"]
+    assert stored_leads(session_factory) == {}
+    assert outbox_count(session_factory) == 0
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_a_body_over_1_mb_is_refused_with_413(
+    workspace: str, webhook_url: str, executor: TrackingExecutor, session_factory: SessionFactory
+) -> None:
+    body = json.dumps({**ANN, "notes": "x" * 1_000_000}).encode()
+
+    answer = post_leads(webhook_url, None, executor, body=body)
+
+    assert (answer.status, answer.json()) == (413, {"error": "body too large"})
+    assert stored_leads(session_factory) == {}
+
+
+def raw_post(url: str, head: bytes, body: bytes) -> bytes:
+    """Send a hand-made request and return the whole answer."""
+    port = int(url.split(":")[2].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(head + body)
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_huge_declared_body_is_answered_413_without_reading_all_of_it(
+    workspace: str, webhook_url: str
+) -> None:
+    head = (
+        b"POST /webhooks/leads HTTP/1.1\r\nHost: leadloop\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 50000000\r\n\r\n"
+    )
+
+    # Only the drain limit is sent: the server must answer without waiting for the rest.
+    answer = raw_post(webhook_url, head, b"x" * DRAIN_LIMIT_BYTES)
+
+    assert answer.startswith(b"HTTP/1.0 413") or answer.startswith(b"HTTP/1.1 413")
+    assert answer.endswith(b'{"error": "body too large"}')
+
+
+def test_a_request_without_content_length_is_refused_with_400(
+    workspace: str, webhook_url: str, session_factory: SessionFactory
+) -> None:
+    head = (
+        b"POST /webhooks/leads HTTP/1.0\r\nHost: leadloop\r\nContent-Type: application/json\r\n\r\n"
+    )
+
+    answer = raw_post(webhook_url, head, b"")
+
+    assert b" 400 " in answer.split(b"\r\n")[0]
+    assert b"Content-Length header required" in answer
+    assert stored_leads(session_factory) == {}
+
+
+def test_the_workspace_in_the_query_picks_one_of_several(
+    workspace: str,
+    webhook_url: str,
+    executor: TrackingExecutor,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+) -> None:
+    record(session_factory, clock, OTHER_TEAM)
+
+    ambiguous = post_leads(webhook_url, ANN, executor)
+    chosen = post_leads(f"{webhook_url}?workspace={OTHER_TEAM}", ANN, executor)
+
+    assert ambiguous.status == 400
+    assert "several workspaces" in ambiguous.json()["error"]
+    assert "?workspace=" in ambiguous.json()["error"]
+    assert chosen.json()["created"] == 1
+    assert set(stored_leads(session_factory, OTHER_TEAM)) == {"CRM-1"}
+    assert stored_leads(session_factory, TEAM) == {}
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ("?workspace=T0NOPE", "T0NOPE is not a workspace"),
+        ("?workspace=nope", "not a Slack workspace ID"),
+    ],
+    ids=["unknown", "malformed"],
+)
+def test_an_unknown_workspace_is_refused_with_400(
+    workspace: str,
+    webhook_url: str,
+    executor: TrackingExecutor,
+    session_factory: SessionFactory,
+    query: str,
+    error: str,
+) -> None:
+    answer = post_leads(webhook_url + query, ANN, executor)
+
+    assert answer.status == 400
+    assert error in answer.json()["error"]
+    assert stored_leads(session_factory) == {}
+
+
+def test_without_a_recorded_workspace_the_webhook_asks_for_one(
+    webhook_url: str, executor: TrackingExecutor, session_factory: SessionFactory
+) -> None:
+    answer = post_leads(webhook_url, ANN, executor)
+
+    assert answer.status == 400
+    assert "has not recorded its Slack workspace" in answer.json()["error"]
+
+
+def test_a_webhook_into_one_workspace_never_touches_anothers_lead(
+    workspace: str,
+    webhook_url: str,
+    executor: TrackingExecutor,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+) -> None:
+    record(session_factory, clock, OTHER_TEAM)
+    post_leads(f"{webhook_url}?workspace={TEAM}", ANN, executor)
+
+    answer = post_leads(
+        f"{webhook_url}?workspace={OTHER_TEAM}", {**ANN, "name": "Somebody Else"}, executor
+    )
+
+    assert answer.json()["created"] == 1
+    assert stored_leads(session_factory, TEAM)["CRM-1"].name == "Ann Lee"
+    assert stored_leads(session_factory, OTHER_TEAM)["CRM-1"].name == "Somebody Else"
+
+
+def test_only_post_is_accepted(workspace: str, webhook_url: str) -> None:
+    answer = http_request(webhook_url)
+
+    assert (answer.status, answer.json()) == (405, {"error": "send the leads with POST"})
+
+
+def test_without_a_secret_the_webhook_is_not_configured(
+    slack: SlackAppClient,
+    settings: Settings,
+    session_factory: SessionFactory,
+    deliverer: Deliverer,
+    clock: FakeClock,
+    executor: TrackingExecutor,
+) -> None:
+    unset = replace(settings, lead_webhook_secret=None)
+    body = json.dumps(ANN).encode()
+
+    answer = http_request(
+        slack.base_url + "/webhooks/leads",  # served without a webhook, as when it is unset
+        method="POST",
+        body=body,
+        headers=payloads.lead_webhook_headers(body),
+    )
+
+    assert (answer.status, answer.json()) == (404, {"error": "lead webhook is not configured"})
+    assert stored_leads(session_factory) == {}
+    assert (
+        build_lead_webhook(
+            unset,
+            session_factory=session_factory,
+            deliverer=deliverer,
+            clock=clock,
+            work_executor=executor,
+        )
+        is None
+    )

@@ -1,0 +1,307 @@
+"""``leadloop run`` served by gunicorn with several workers, as real processes.
+
+Each test starts the real command on a free port, waits for its log lines (it never
+sleeps) and talks to it over HTTP the way Slack does; the fake Slack server records, and
+can hold, every Slack call.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from storage.engine import create_db_engine, make_session_factory, normalise_database_url
+from storage.migrate import upgrade_to_head
+from storage.models import Meeting
+from tests import slack_payloads as payloads
+from tests.fake_slack import FakeSlack
+from tests.slack_app_client import HttpAnswer, http_request
+
+ROOT = Path(__file__).resolve().parents[2]
+LISTENING = "leadloop is listening on "
+STOPPING = "is stopping: finishing accepted work"
+LOG_TIMEOUT = 30.0
+
+
+@dataclass
+class BotProcess:
+    """A running ``leadloop run``; its stderr is read on a thread, so waits can time out."""
+
+    process: subprocess.Popen[str]
+    url: str = ""
+    log: list[str] = field(default_factory=list)
+    _lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
+
+    def __post_init__(self) -> None:
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def wait_for_log(self, needle: str, count: int = 1) -> list[str]:
+        """Read log lines until ``count`` of them contain ``needle``; returns those."""
+        found: list[str] = []
+        while len(found) < count:
+            try:
+                line = self._lines.get(timeout=LOG_TIMEOUT)
+            except queue.Empty:
+                raise AssertionError(f"no {needle!r} in: {''.join(self.log)}") from None
+            if line is None:
+                raise AssertionError(f"exited before logging {needle!r}: {''.join(self.log)}")
+            self.log.append(line)
+            if needle in line:
+                found.append(line)
+        return found
+
+    def exit_code_and_log(self) -> tuple[int, str]:
+        """Wait for the process to end; its exit code and everything it logged."""
+        code = self.process.wait(timeout=60)
+        while (line := self._lines.get(timeout=LOG_TIMEOUT)) is not None:
+            self.log.append(line)
+        return code, "".join(self.log)
+
+
+StartBot = Callable[..., BotProcess]
+
+
+@pytest.fixture
+def start_bot() -> Iterator[StartBot]:
+    """Starts ``leadloop run --workers N`` and waits until every worker listens."""
+    started: list[BotProcess] = []
+
+    def start(env: dict[str, str], *, workers: int) -> BotProcess:
+        command = [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", "0"]
+        command += ["--workers", str(workers)]
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+        bot = BotProcess(process)
+        started.append(bot)
+        ready = bot.wait_for_log(LISTENING, count=workers)
+        match = re.search(r"http://[\d.]+:\d+", ready[0])
+        assert match is not None
+        bot.url = match.group(0)
+        return bot
+
+    yield start
+    for bot in started:
+        if bot.process.poll() is None:
+            bot.process.kill()
+        bot.process.wait(timeout=30)
+
+
+def bot_env(fake_slack: FakeSlack, database_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "LEADLOOP_ENV_FILE": os.devnull,
+        "SLACK_BOT_TOKEN": "xoxb-serving-test-token",
+        "SLACK_SIGNING_SECRET": payloads.SIGNING_SECRET,
+        "FEEDBACK_CHANNEL": payloads.FEEDBACK_CHANNEL,
+        "SLACK_API_URL": fake_slack.api_url,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+def rating_request(lead_ref: str, fake_slack: FakeSlack) -> tuple[bytes, dict[str, str]]:
+    """A signed ``/rate-lead`` for ``lead_ref``: its body and headers."""
+    body = payloads.form_body(
+        payloads.slash_command(f"{lead_ref} 2 no budget", response_url=fake_slack.response_url())
+    )
+    headers = payloads.signed_headers(body, content_type="application/x-www-form-urlencoded")
+    return body.encode(), headers
+
+
+def rate(base_url: str, lead_ref: str, fake_slack: FakeSlack) -> HttpAnswer:
+    body, headers = rating_request(lead_ref, fake_slack)
+    return http_request(base_url + "/slack/events", method="POST", body=body, headers=headers)
+
+
+def query(database_url: str, sql: str) -> list[Any]:
+    engine = create_engine(normalise_database_url(database_url))
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(text(sql)).all())
+    finally:
+        engine.dispose()
+
+
+def rating_posts(database_url: str) -> dict[str, str]:
+    """Each stored rating's lead and the status of the post it owes."""
+    rows = query(
+        database_url,
+        "SELECT lead.external_ref, outbox_message.status FROM rating "
+        "JOIN lead ON lead.id = rating.lead_id "
+        "JOIN outbox_message ON outbox_message.rating_id = rating.id "
+        "AND outbox_message.kind = 'rating_post'",
+    )
+    return dict(rows)
+
+
+def test_sigterm_answers_requests_in_flight_and_loses_no_accepted_rating(
+    fake_slack: FakeSlack, tmp_path: Path, start_bot: StartBot
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'leadloop.db'}"
+    bot = start_bot(bot_env(fake_slack, database_url), workers=2)
+    release = fake_slack.hold("chat.postMessage")
+    assert rate(bot.url, "HELD-1", fake_slack).status == 200
+    fake_slack.wait_for("chat.postMessage")  # the rating's post is on its way, held by Slack
+    address = urlsplit(bot.url)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=10)
+    connection.request("GET", "/healthz")
+    health = connection.getresponse()
+    health.read()
+    assert health.status == 200  # and the connection stays open for the next request
+
+    bot.process.send_signal(signal.SIGTERM)
+    bot.wait_for_log("Handling signal: term")
+    body, headers = rating_request("DURING-2", fake_slack)
+    connection.request("POST", "/slack/events", body=body, headers=headers)
+    during = connection.getresponse()
+    during.read()
+    connection.close()
+    bot.wait_for_log(STOPPING, count=2)  # both workers are waiting for their accepted work
+    release.set()
+
+    code, log = bot.exit_code_and_log()
+    assert code == 0
+    assert during.status == 200
+    assert "leadloop stopped" in log
+    assert "Traceback" not in log
+    posts = rating_posts(database_url)
+    assert set(posts) == {"HELD-1", "DURING-2"}
+    assert set(posts.values()) <= {"sent", "pending"}  # delivered, or still owed: never lost
+
+
+def test_two_workers_answer_every_request_and_store_every_rating(
+    fake_slack: FakeSlack, database_url: str, start_bot: StartBot
+) -> None:
+    bot = start_bot(bot_env(fake_slack, database_url), workers=2)
+    refs = [f"LOAD-{n}" for n in range(120)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda ref: rate(bot.url, ref, fake_slack), refs))
+
+    assert [answer.status for answer in answers] == [200] * len(refs)
+    fake_slack.wait_for("response_url", len(refs), timeout=30)  # every rating confirmed
+    posts = rating_posts(database_url)
+    assert sorted(posts) == sorted(refs)
+    assert set(posts.values()) == {"sent"}
+    posted = Counter(
+        str(call.params.get("text")) for call in fake_slack.calls_to("chat.postMessage")
+    )
+    assert len(posted) == len(refs) and set(posted.values()) == {1}
+    bot.process.send_signal(signal.SIGTERM)
+    assert bot.exit_code_and_log()[0] == 0
+
+
+# --- scheduled posts with three workers ----------------------------------------------------
+
+CHANNEL = "CMEETINGS"
+START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # a Monday
+SCALE = 43_200  # one real second is twelve simulated hours
+DAYS = 4
+MEETING_HOURS = (6, 12, 18, 23)  # four daily meetings, reminders six hours ahead
+OCCURRENCE = re.compile(r"<!date\^(\d+)\^")
+needs_postgres = pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"), reason="needs PostgreSQL (TEST_DATABASE_URL)"
+)
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """A brand-new PostgreSQL database, dropped after the test."""
+    admin_url = normalise_database_url(os.environ["TEST_DATABASE_URL"])
+    name = f"leadloop_serving_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def add_daily_meetings(database_url: str) -> None:
+    engine = create_db_engine(database_url)
+    upgrade_to_head(engine)
+    with make_session_factory(engine)() as session:
+        for hour in MEETING_HOURS:
+            session.add(
+                Meeting(
+                    team_id=payloads.TEAM_ID,
+                    channel_id=CHANNEL,
+                    title=f"Sync at {hour}",
+                    weekdays=list(range(7)),
+                    anchor_date=START.date(),
+                    local_time=f"{hour:02d}:00",
+                    timezone="UTC",
+                    remind_minutes=6 * 60,
+                    created_by="UCREATOR",
+                    created_at=START,
+                    active_since=START,
+                )
+            )
+        session.commit()
+    engine.dispose()
+
+
+@needs_postgres
+def test_three_workers_post_every_scheduled_reminder_exactly_once(
+    fresh_postgres_url: str, fake_slack: FakeSlack, start_bot: StartBot
+) -> None:
+    add_daily_meetings(fresh_postgres_url)
+    epoch = time.time() + 4  # the workers are up before the simulated week begins
+    env = bot_env(
+        fake_slack,
+        fresh_postgres_url,
+        SCHEDULER_TICK_SECONDS="0.05",
+        LEADLOOP_CLOCK_START=START.isoformat(),
+        LEADLOOP_CLOCK_EPOCH=str(epoch),
+        LEADLOOP_CLOCK_SCALE=str(SCALE),
+    )
+    bot = start_bot(env, workers=3)
+    assert time.time() < epoch, "the workers took too long to start for this clock"
+
+    expected = DAYS * len(MEETING_HOURS)
+    # Wait past the last counted occurrence, so any double post would have happened.
+    posts = fake_slack.wait_for("chat.postMessage", expected + 2, timeout=60)
+    bot.process.send_signal(signal.SIGTERM)
+    assert bot.exit_code_and_log()[0] == 0
+
+    end = START + timedelta(days=DAYS)
+    occurrences = Counter(
+        datetime.fromtimestamp(int(match.group(1)), UTC)
+        for post in posts
+        if post.params["channel"] == CHANNEL
+        for match in [OCCURRENCE.search(str(post.params["blocks"]))]
+        if match
+    )
+    counted = {moment: n for moment, n in occurrences.items() if moment < end}
+    wanted = {
+        START + timedelta(days=day, hours=hour) for day in range(DAYS) for hour in MEETING_HOURS
+    }
+    assert set(counted) == wanted
+    assert set(counted.values()) == {1}, {m: n for m, n in counted.items() if n > 1}

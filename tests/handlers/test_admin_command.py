@@ -1,0 +1,96 @@
+"""``/leadloop role``: admins give roles; others are refused."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bot.admin_input import AdminUsageError, ListRoles, SetRole, parse_admin_command
+from bot.config import Settings
+from storage.engine import SessionFactory
+from storage.roles import roles_given
+from tests import slack_payloads as payloads
+from tests.fake_slack import FakeSlack
+from tests.slack_app_client import SlackAppClient
+
+ADMIN = "UADMIN"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """One admin from ADMIN_USERS."""
+    return dataclasses.replace(settings, admin_users=frozenset({ADMIN}))
+
+
+def admin_command(slack: SlackAppClient, fake_slack: FakeSlack, text: str, **fields: str) -> str:
+    slack.command(text, response_url=fake_slack.response_url(), command="/leadloop", **fields)
+    return str(fake_slack.calls_to("response_url")[-1].params["text"])
+
+
+def test_an_admin_gives_and_takes_roles(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    given = admin_command(slack, fake_slack, "role <@UMKT1|fay> marketing", user_id=ADMIN)
+    again = admin_command(slack, fake_slack, "role <@UMKT1|fay> marketing", user_id=ADMIN)
+    listed = admin_command(slack, fake_slack, "roles", user_id=ADMIN)
+
+    assert "<@UMKT1> now has the marketing role" in given
+    assert "already has the marketing role" in again
+    assert "<@UMKT1>: marketing" in listed
+    taken = admin_command(slack, fake_slack, "role <@UMKT1> none", user_id=ADMIN)
+    assert "Took away 1 role(s)" in taken
+    with session_factory() as session:
+        assert roles_given(session, team_id=payloads.TEAM_ID, user_id="UMKT1") == set()
+
+
+def test_an_admin_given_by_command_can_give_roles_too(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    admin_command(slack, fake_slack, "role <@UDEPUTY> admin", user_id=ADMIN)
+
+    answer = admin_command(slack, fake_slack, "role <@UREP1> sales", user_id="UDEPUTY")
+
+    assert "now has the sales role" in answer
+
+
+def test_non_admins_are_refused_and_nothing_changes(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    answer = admin_command(slack, fake_slack, "role <@UREP1> admin", user_id="UREP1")
+    foreign = admin_command(
+        slack, fake_slack, "role <@UREP1> admin", user_id=ADMIN, team_id=payloads.OTHER_TEAM_ID
+    )
+
+    assert "Only leadloop admins" in answer
+    assert "now has the admin role" in foreign  # ADMIN_USERS apply in every workspace
+    with session_factory() as session:
+        assert roles_given(session, team_id=payloads.TEAM_ID, user_id="UREP1") == set()
+        assert roles_given(session, team_id=payloads.OTHER_TEAM_ID, user_id="UREP1") == {"admin"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("role <@U123|x> marketing", SetRole("U123", "marketing")),
+        ("role U123 none", SetRole("U123", None)),
+        ("ROLES", ListRoles()),
+        ("role <@U123> boss", AdminUsageError("Roles are sales, marketing, admin or none.")),
+        (
+            "role bob sales",
+            AdminUsageError("Mention the person with @ (pick them from Slack's list)."),
+        ),
+        (
+            "role <@U1>",
+            AdminUsageError("Write `/leadloop role @person sales|marketing|admin|none`."),
+        ),
+    ],
+)
+def test_admin_command_parser(text: str, expected: object) -> None:
+    assert parse_admin_command(text) == expected
+
+
+def test_bad_admin_input_gets_usage(slack: SlackAppClient, fake_slack: FakeSlack) -> None:
+    answer = admin_command(slack, fake_slack, "frobnicate", user_id=ADMIN)
+
+    assert "I don't know `/leadloop frobnicate`" in answer and "/leadloop role @person" in answer
