@@ -140,15 +140,13 @@ def claim_snooze(session: Session, post: ScheduledPost, *, now: datetime) -> int
 
 
 def _owe_post(session: Session, post: ScheduledPost, *, now: datetime) -> int | None:
-    message = outbox.enqueue(
+    return outbox.owe_scheduled_post(
         session,
-        team_id=post.team_id,
         kind=MEETING_REMINDER,
-        dedupe_key=f"{MEETING_REMINDER}:{post.id}",
-        scheduled_post_id=post.id,
+        scheduled_post_id=post.id or -1,
+        team_id=post.team_id,
         now=now,
     )
-    return message.id if message else None
 
 
 @dataclass(frozen=True)

@@ -85,15 +85,13 @@ def claim_report(session: Session, decision: ReportDecision, *, now: datetime) -
     )
     if post is None or decision.status == claims.MISSED:
         return None
-    message = outbox.enqueue(
+    return outbox.owe_scheduled_post(
         session,
-        team_id=post.team_id,
         kind=WEEKLY_REPORT,
-        dedupe_key=f"{WEEKLY_REPORT}:{post.id}",
-        scheduled_post_id=post.id,
+        scheduled_post_id=post.id or -1,
+        team_id=post.team_id,
         now=now,
     )
-    return message.id if message else None
 
 
 def reported_week(post: ScheduledPost, timezone: str) -> IsoWeek:

@@ -38,6 +38,21 @@ def enqueue(
     return add_unless_duplicate(session, message)
 
 
+def owe_scheduled_post(
+    session: Session, *, kind: str, scheduled_post_id: int, team_id: str, now: datetime
+) -> int | None:
+    """Owe the post of a claimed scheduled occurrence; returns the outbox message's id."""
+    message = enqueue(
+        session,
+        team_id=team_id,
+        kind=kind,
+        dedupe_key=f"{kind}:{scheduled_post_id}",
+        scheduled_post_id=scheduled_post_id,
+        now=now,
+    )
+    return message.id if message else None
+
+
 def claim(session: Session, *, message_id: int, now: datetime, lease: timedelta) -> bool:
     """Take the message for delivery; False if it is not due or another process holds it.
 
