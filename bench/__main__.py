@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import ack_latency, home, lead_import, lead_parse, report
+from bench import ack_latency, home, lead_import, lead_parse, memory, report, throughput
 
 
 def main() -> int:
     """Run the benchmarks; exit 1 if any misses its goal."""
     results = [
         ack_latency.run(),
+        throughput.run(),
+        memory.run(),
         lead_parse.run(),
         lead_import.run(),
         report.run(),

@@ -34,7 +34,11 @@ class BareService:
 
     def wsgi_app(self) -> WSGIApplication:
         """The same routing as leadloop's, with a health check that always passes."""
-        return build_wsgi_app(self.app, is_healthy=lambda: True)
+        return build_wsgi_app(
+            self.app,
+            is_healthy=lambda: True,
+            signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+        )
 
     def close(self) -> None:
         """Nothing to finish."""

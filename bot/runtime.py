@@ -22,7 +22,7 @@ from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.app import build_deliverer, build_lead_webhook, create_app, default_work_executor
 from bot.clock import Clock, scaled_clock, system_clock
@@ -178,6 +178,7 @@ class Runtime:
             self.app,
             is_healthy=lambda: database_answers(self.engine),
             lead_webhook=self.lead_webhook,
+            signing_secret=self.settings.slack_signing_secret,
         )
 
     def serve_socket_mode(self) -> None:
@@ -223,16 +224,26 @@ class Runtime:
 def _record_workspace(
     identity: dict[str, str], session_factory: SessionFactory, clock: Clock
 ) -> None:
-    """Remember the bot token's workspace, so CLI commands and webhooks can default to it."""
-    with session_factory() as session:
-        record_workspace(
-            session,
-            team_id=identity["team_id"],
-            team_name=identity.get("team"),
-            bot_user_id=identity.get("user_id"),
-            now=clock(),
-        )
-        session.commit()
+    """Remember the bot token's workspace, so CLI commands and webhooks can default to it.
+
+    Two instances starting together may both try to insert it: the loser of that race
+    finds the row on its second try and refreshes it instead.
+    """
+    for attempt in range(2):
+        try:
+            with session_factory() as session:
+                record_workspace(
+                    session,
+                    team_id=identity["team_id"],
+                    team_name=identity.get("team"),
+                    bot_user_id=identity.get("user_id"),
+                    now=clock(),
+                )
+                session.commit()
+            return
+        except IntegrityError:
+            if attempt:
+                raise
 
 
 def clock_for(settings: Settings) -> Clock:

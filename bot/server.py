@@ -1,7 +1,12 @@
-"""The HTTP side: Slack's requests at POST /slack/events, GET /healthz and the lead webhook."""
+"""The HTTP side: Slack's requests at POST /slack/events, GET /healthz and the lead webhook.
+
+``build_wsgi_app`` is what ``leadloop run`` serves through gunicorn (``bot/serving.py``);
+the stdlib server at the end of this module serves it in-process for the tests.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -13,6 +18,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.handoffs import WebhookAnswer, WebhookRequest
@@ -38,12 +44,14 @@ def build_wsgi_app(
     *,
     is_healthy: Callable[[], bool],
     lead_webhook: LeadWebhookHandler | None = None,
+    signing_secret: str | None = None,
 ) -> WSGIApplication:
     """Route Slack's requests to Bolt, answer the health check and the lead webhook.
 
     ``lead_webhook`` is None when LEAD_WEBHOOK_SECRET is not set: the path then answers 404.
     """
     slack_handler = SlackRequestHandler(bolt_app, path=SLACK_EVENTS_PATH)
+    verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -58,7 +66,7 @@ def build_wsgi_app(
             if length > MAX_BODY_BYTES:
                 _discard_body(environ, length)
                 return _json(start_response, "413 Payload Too Large", {"error": "body too large"})
-            return slack_handler(environ, start_response)
+            return _dispatch_to_bolt(slack_handler, verifier, environ, start_response)
         if path == LEAD_WEBHOOK_PATH:
             return _lead_webhook(environ, start_response, lead_webhook)
         return _json(start_response, "404 Not Found", {"error": "not found"})
@@ -140,6 +148,64 @@ def _discard_body(environ: WSGIEnvironment, length: int) -> None:
         remaining -= len(chunk)
 
 
+def _dispatch_to_bolt(
+    slack_handler: SlackRequestHandler,
+    verifier: SignatureVerifier | None,
+    environ: WSGIEnvironment,
+    start_response: StartResponse,
+) -> Iterable[bytes]:
+    """Hand the request to Bolt, which verifies the signature and dispatches it.
+
+    Bolt parses the body before it checks the signature, so a body it cannot parse would
+    end in a 500. Such a request is answered here: 401 when it is not signed by Slack (as
+    Bolt would), 400 when it is signed but malformed.
+    """
+    body = environ["wsgi.input"].read(_content_length(environ))
+    environ["wsgi.input"] = io.BytesIO(body)
+    try:
+        if _shape_is_wrong(body, str(environ.get("CONTENT_TYPE", ""))):
+            raise ValueError("not a Slack payload")
+        return slack_handler(environ, start_response)
+    except Exception:
+        if verifier is not None and not _signed_by_slack(verifier, body, environ):
+            return _json(start_response, "401 Unauthorized", {"error": "invalid signature"})
+        logger.warning("refused a signed Slack request that could not be parsed", exc_info=True)
+        return _json(start_response, "400 Bad Request", {"error": "malformed request"})
+
+
+def _shape_is_wrong(body: bytes, content_type: str) -> bool:
+    """True for a body no Slack request has: its JSON is not an object with object parts.
+
+    Bolt's middleware reads ``event``, ``team`` and ``user`` as objects before any of our
+    code runs, and answers 500 when they are not.
+    """
+    text = body.decode("utf-8")
+    if content_type.startswith("application/json"):
+        data = json.loads(text)
+    elif text.startswith("payload="):
+        data = json.loads(parse_qs(text).get("payload", [""])[0])
+    else:
+        return False
+    if not isinstance(data, dict) or not isinstance(data.get("type", ""), str):
+        return True
+    parts = ("event", "team", "user", "view")
+    return any(key in data and not isinstance(data[key], dict) for key in parts)
+
+
+def _signed_by_slack(verifier: SignatureVerifier, body: bytes, environ: WSGIEnvironment) -> bool:
+    try:
+        return verifier.is_valid_request(body, _slack_headers(environ))
+    except (ValueError, TypeError):  # a timestamp header that is not a number
+        return False
+
+
+def _slack_headers(environ: WSGIEnvironment) -> dict[str, str]:
+    return {
+        "x-slack-request-timestamp": str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")),
+        "x-slack-signature": str(environ.get("HTTP_X_SLACK_SIGNATURE", "")),
+    }
+
+
 def _content_length(environ: WSGIEnvironment) -> int:
     try:
         return int(environ.get("CONTENT_LENGTH") or 0)
@@ -170,7 +236,11 @@ class QuietRequestHandler(WSGIRequestHandler):
 
 
 def make_http_server(application: WSGIApplication, *, host: str, port: int) -> WSGIServer:
-    """A threaded WSGI server bound to ``host:port`` (port 0 picks a free one)."""
+    """A threaded WSGI server bound to ``host:port`` (port 0 picks a free one).
+
+    For the tests only, which serve the app in-process on a thread: ``leadloop run`` serves
+    with gunicorn (``bot/serving.py``).
+    """
     return make_server(
         host,
         port,

@@ -9,6 +9,7 @@ then the worker closes its service, which finishes the work it accepted.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -141,6 +142,9 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no 
             TCPSocket(self._address, self.cfg, arbiter.log, fd=self._listener.detach())
         ]
         master = os.getpid()
+        # Everything built so far (modules, settings) is never scanned by a worker's garbage
+        # collector, so those pages stay shared with the master instead of being copied.
+        gc.freeze()
         try:
             arbiter.run()
         except SystemExit as exit_:

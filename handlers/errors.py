@@ -9,7 +9,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,10 @@ SOMETHING_BROKE = (
 
 def user_message_for(error: BaseException) -> str:
     """The text a user sees for an unexpected error."""
-    return DATABASE_DOWN if isinstance(error, SQLAlchemyError) else SOMETHING_BROKE
+    unreachable = isinstance(error, OperationalError | InterfaceError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+    return DATABASE_DOWN if unreachable else SOMETHING_BROKE
 
 
 def register(app: App) -> None:

@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 from bot.rating_input import MAX_SCORE, MIN_SCORE
 from handlers import ids
 from handlers.blocks import SCORE_LABELS, escape_mrkdwn, stars, truncate
+from handlers.payload import MAX_ROW_ID
 
 FIELD_TEXT_LIMIT = 2000
 CONTEXT_TEXT_LIMIT = 3000
@@ -171,7 +172,8 @@ def parse_lead_value(value: object) -> int | None:
         return None
     if len(value) > MAX_LEAD_ID_DIGITS or value.startswith("0"):
         return None
-    return int(value)
+    number = int(value)
+    return number if number <= MAX_ROW_ID else None
 
 
 _SCORE_TEXTS = {str(score) for score in range(MIN_SCORE, MAX_SCORE + 1)}

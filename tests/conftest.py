@@ -201,7 +201,10 @@ def serve_app(
         listener_executor=executor,
         work_executor=executor,
     )
-    server = make_http_server(build_wsgi_app(app, is_healthy=is_healthy), host="127.0.0.1", port=0)
+    application = build_wsgi_app(
+        app, is_healthy=is_healthy, signing_secret=settings.slack_signing_secret
+    )
+    server = make_http_server(application, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:

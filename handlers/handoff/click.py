@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from handlers.payload import first_action, team_of, text_at
+
 
 @dataclass(frozen=True)
 class Click:
@@ -18,16 +20,10 @@ class Click:
 
 def read_click(body: dict[str, Any]) -> Click:
     """The parts of a ``block_actions`` payload the hand-off buttons use."""
-    user = body.get("user") or {}
-    team_id = (body.get("team") or {}).get("id") or user.get("team_id") or ""
-    channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id"
-    )
-    actions = body.get("actions") or [{}]
-    action = actions[0] if isinstance(actions[0], dict) else {}
+    channel_id = text_at(body, "channel", "id") or text_at(body, "container", "channel_id")
     return Click(
-        team_id=str(team_id),
-        user_id=str(user.get("id") or ""),
-        channel_id=str(channel_id) if channel_id else None,
-        value=action.get("value"),
+        team_id=team_of(body),
+        user_id=text_at(body, "user", "id"),
+        channel_id=channel_id or None,
+        value=first_action(body).get("value"),
     )

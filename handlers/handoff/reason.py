@@ -12,6 +12,7 @@ from handlers.blocks import rating_modal
 from handlers.deps import Deps
 from handlers.handoff.click import read_click
 from handlers.handoff_blocks import LEAD_NOT_FOUND, NOT_A_RATING_BUTTON, parse_lead_value
+from handlers.payload import tell_clicker, text_at
 from storage.ratings import get_lead
 
 
@@ -26,15 +27,17 @@ def build_handle_handoff_reason(deps: Deps) -> Callable[..., None]:
         click = read_click(body)
         lead_id = parse_lead_value(click.value)
         if lead_id is None:
-            respond(text=NOT_A_RATING_BUTTON, response_type="ephemeral", replace_original=False)
+            tell_clicker(respond, body, NOT_A_RATING_BUTTON)
             return
         # A quick lookup before views.open: its trigger_id expires 3 s after the click.
         with deps.session_factory() as session:
             lead = get_lead(session, team_id=click.team_id, lead_id=lead_id)
         if lead is None:
-            respond(text=LEAD_NOT_FOUND, response_type="ephemeral", replace_original=False)
+            tell_clicker(respond, body, LEAD_NOT_FOUND)
             return
         view = rating_modal(origin_channel=click.channel_id, lead_ref=lead.external_ref)
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        trigger_id = text_at(body, "trigger_id")
+        if trigger_id:
+            client.views_open(trigger_id=trigger_id, view=view)
 
     return handle_handoff_reason

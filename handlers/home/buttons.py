@@ -14,6 +14,7 @@ from handlers.blocks import rating_modal, truncate
 from handlers.deps import Deps
 from handlers.kpi.command import show_kpis_text
 from handlers.meetings.command import meeting_list_for
+from handlers.payload import team_of, text_at
 
 
 def build_handle_home_rate_lead(deps: Deps) -> Callable[..., None]:
@@ -22,7 +23,7 @@ def build_handle_home_rate_lead(deps: Deps) -> Callable[..., None]:
     def handle_home_rate_lead(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """Open the rating form (trigger IDs expire in 3 s, so before anything else)."""
         ack()
-        client.views_open(trigger_id=body["trigger_id"], view=rating_modal(origin_channel=None))
+        _open(client, body, rating_modal(origin_channel=None))
 
     return handle_home_rate_lead
 
@@ -33,9 +34,8 @@ def build_handle_home_report(deps: Deps) -> Callable[..., None]:
     def handle_home_report(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """Show this week's KPI table in a modal."""
         ack()
-        team_id = (body.get("team") or {}).get("id") or ""
-        text = show_kpis_text(deps, team_id=team_id, week=None)
-        client.views_open(trigger_id=body["trigger_id"], view=_text_modal("KPIs", text))
+        text = show_kpis_text(deps, team_id=team_of(body), week=None)
+        _open(client, body, _text_modal("KPIs", text))
 
     return handle_home_report
 
@@ -46,11 +46,17 @@ def build_handle_home_meetings(deps: Deps) -> Callable[..., None]:
     def handle_home_meetings(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """Show the workspace's meetings in a modal."""
         ack()
-        team_id = (body.get("team") or {}).get("id") or ""
-        text = meeting_list_for(deps, team_id=team_id)
-        client.views_open(trigger_id=body["trigger_id"], view=_text_modal("Meetings", text))
+        text = meeting_list_for(deps, team_id=team_of(body))
+        _open(client, body, _text_modal("Meetings", text))
 
     return handle_home_meetings
+
+
+def _open(client: WebClient, body: dict[str, Any], view: View) -> None:
+    """Open a modal for the click; a payload without a trigger ID has nothing to open."""
+    trigger_id = text_at(body, "trigger_id")
+    if trigger_id:
+        client.views_open(trigger_id=trigger_id, view=view)
 
 
 def _text_modal(title: str, text: str) -> View:

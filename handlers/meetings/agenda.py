@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackClientError
 from handlers import ids
 from handlers.deps import Deps
 from handlers.meeting_blocks import MAX_AGENDA_ITEM_LENGTH, agenda_item_modal
+from handlers.payload import first_action, parse_id, team_of, text_at
 from storage import meetings as store
 
 logger = logging.getLogger(__name__)
@@ -24,17 +25,17 @@ def build_handle_add_agenda_click(deps: Deps) -> Callable[..., None]:
     def handle_add_agenda_click(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """Open the agenda form for the reminder's meeting (this workspace's only)."""
         ack()
-        team_id = (body.get("team") or {}).get("id") or ""
-        value = str((body.get("actions") or [{}])[0].get("value") or "")
+        meeting_id = parse_id(first_action(body).get("value"))
+        trigger_id = text_at(body, "trigger_id")
         meeting = None
-        if value.isdigit():
+        if meeting_id is not None and trigger_id:
             with deps.session_factory() as session:
-                meeting = store.get_meeting(session, team_id=team_id, meeting_id=int(value))
+                meeting = store.get_meeting(session, team_id=team_of(body), meeting_id=meeting_id)
         if meeting is None:
             _tell(client, body, "That meeting no longer exists, so it has no agenda to add to.")
             return
         view = agenda_item_modal(meeting_id=meeting.id or -1, title=meeting.title)
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        client.views_open(trigger_id=trigger_id, view=view)
 
     return handle_add_agenda_click
 
@@ -44,20 +45,18 @@ def build_handle_agenda_submission(deps: Deps) -> Callable[..., None]:
 
     def handle_agenda_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Store the topic for the meeting's next reminder, or show what is wrong."""
-        values = (view.get("state") or {}).get("values") or {}
-        text = str(
-            ((values.get(ids.AGENDA_BLOCK) or {}).get(ids.AGENDA_INPUT) or {}).get("value") or ""
-        ).strip()
+        text = text_at(view, "state", "values", ids.AGENDA_BLOCK, ids.AGENDA_INPUT, "value").strip()
         problem = agenda_problem(text)
         if problem:
             ack(response_action="errors", errors={ids.AGENDA_BLOCK: problem})
             return
-        team_id = (body.get("team") or {}).get("id") or ""
-        metadata = str(view.get("private_metadata") or "")
+        team_id = team_of(body)
+        meeting_id = parse_id(text_at(view, "private_metadata"))
+        user_id = text_at(body, "user", "id")
         with deps.session_factory() as session:
             meeting = None
-            if metadata.isdigit():
-                meeting = store.get_meeting(session, team_id=team_id, meeting_id=int(metadata))
+            if meeting_id is not None and user_id:
+                meeting = store.get_meeting(session, team_id=team_id, meeting_id=meeting_id)
             if meeting is None:
                 ack(response_action="errors", errors={ids.AGENDA_BLOCK: "This meeting is gone."})
                 return
@@ -66,7 +65,7 @@ def build_handle_agenda_submission(deps: Deps) -> Callable[..., None]:
                 team_id=team_id,
                 meeting_id=meeting.id or -1,
                 text=text,
-                added_by=body["user"]["id"],
+                added_by=user_id,
                 now=deps.clock(),
             )
             session.commit()
@@ -87,8 +86,8 @@ def agenda_problem(text: str) -> str | None:
 
 
 def _tell(client: WebClient, body: dict[str, Any], text: str) -> None:
-    channel = (body.get("channel") or {}).get("id")
-    user = (body.get("user") or {}).get("id")
+    channel = text_at(body, "channel", "id")
+    user = text_at(body, "user", "id")
     if not channel or not user:
         return
     try:

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from bot.meetings import snooze_reminder
 from handlers.deps import Deps
 from handlers.meeting_blocks import slack_date
+from handlers.payload import first_action, parse_id, team_of
 
 
 def build_handle_snooze(deps: Deps) -> Callable[..., None]:
@@ -30,12 +31,12 @@ def build_handle_snooze(deps: Deps) -> Callable[..., None]:
 
 def snooze(deps: Deps, body: dict[str, Any]) -> str:
     """Snooze the reminder the button belongs to; the text tells the clicker what happened."""
-    team_id = (body.get("team") or {}).get("id") or ""
-    value = str((body.get("actions") or [{}])[0].get("value") or "")
-    if not value.isdigit():
+    team_id = team_of(body)
+    post_id = parse_id(first_action(body).get("value"))
+    if post_id is None:
         return "That button is not one of leadloop's reminders; nothing was snoozed."
     with deps.session_factory() as session:
-        result = snooze_reminder(session, team_id=team_id, post_id=int(value), now=deps.clock())
+        result = snooze_reminder(session, team_id=team_id, post_id=post_id, now=deps.clock())
         session.commit()
     if result is None:
         return "I can't find that reminder in this workspace; nothing was snoozed."

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackClientError
 from bot.rating_input import UsageError, rating_field_problems, validate_rating
 from handlers import ids
 from handlers.deps import Deps
+from handlers.payload import team_of, text_at
 from handlers.rate_lead.command import confirmation_text
 from handlers.rate_lead.saving import save_and_post_rating
 
@@ -76,8 +77,11 @@ def build_handle_rating_submission(deps: Deps) -> Callable[..., None]:
             ack(response_action="errors", errors={ids.LEAD_BLOCK: rating.problem})
             return
         ack()
-        user_id = body["user"]["id"]
-        team_id = (body.get("team") or {}).get("id") or view["team_id"]
+        user_id = text_at(body, "user", "id")
+        team_id = team_of(body) or text_at(view, "team_id")
+        if not user_id or not team_id:
+            ack(response_action="errors", errors={ids.LEAD_BLOCK: "Slack sent an incomplete form."})
+            return
         channel = origin_channel_of(view)
 
         def save_and_confirm() -> None:
