@@ -19,7 +19,6 @@ from bot.config import Settings, database_url_from_env
 from bot.demo import DEMO_TEAM, fill_demo_data
 from bot.kpi_input import InputError, IsoWeek, find_metric, parse_value, parse_week
 from bot.report import build_report
-from charts.kpi_report import render_report
 from storage import kpis as kpi_store
 from storage.engine import create_db_engine, make_session_factory, read_only
 from storage.export import workspaces as data_workspaces
@@ -98,7 +97,7 @@ def command_report(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.out or not (args.json or args.post):
         out = Path(args.out or f"data/report-{week.label}.png")
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(render_report(report.data))
+        out.write_bytes(_render(report))
         print(f"leadloop: wrote the {week.label} report to {out}", file=sys.stderr)
     if args.post:
         _post(report, env)
@@ -154,12 +153,19 @@ def command_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         engine.dispose()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(render_report(report.data))
+    out.write_bytes(_render(report))
     print(
         f"leadloop: demo database {args.database_url} holds {leads} leads over 13 weeks; "
         f"the {last_week.label} report is in {out}"
     )
     return EXIT_OK
+
+
+def _render(report: Any) -> bytes:
+    """The chart's PNG (matplotlib is imported only by commands that draw)."""
+    from charts.kpi_report import render_report
+
+    return render_report(report.data)
 
 
 def _remove_earlier_demo(url: str) -> None:

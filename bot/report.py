@@ -21,7 +21,7 @@ from bot.kpi_input import (
     resolve_target,
     weeks_in_year,
 )
-from charts.kpi_report import CampaignScore, KpiSeries, LoopTrend, ReportData
+from charts.report_data import CampaignScore, KpiSeries, LoopTrend, ReportData
 from storage import kpis as kpi_store
 from storage import reports
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from slack_sdk import WebClient
 
 from bot.report import WeeklyReport
-from charts.kpi_report import alt_text, render_report, summary_of_moves
 
 # Slack refuses alt text longer than this.
 MAX_ALT_TEXT = 1000
@@ -15,6 +14,9 @@ def upload_report(
     client: WebClient, report: WeeklyReport, *, channel: str, thread_ts: str | None = None
 ) -> str | None:
     """Post the report chart with alt text and a short summary; returns the file's id."""
+    # Imported here: matplotlib is loaded only by the process that draws a chart.
+    from charts.kpi_report import alt_text, render_report, summary_of_moves
+
     png = render_report(report.data)
     comment = f"*Weekly KPI report, {report.week.label}.* {summary_of_moves(report.data)}"
     response = client.files_upload_v2(
