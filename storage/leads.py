@@ -223,4 +223,4 @@ def _insert_ignoring_duplicates(
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=unique_columns)
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=unique_columns)
-    raise NotImplementedError(f"leadloop does not support the {dialect} database")
+    raise ValueError(f"leadloop supports SQLite and PostgreSQL, not {dialect}")
