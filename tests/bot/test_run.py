@@ -15,15 +15,10 @@ from sqlalchemy import create_engine, text
 
 from tests import slack_payloads as payloads
 from tests.fake_slack import FakeSlack
+from tests.processes import free_port
 from tests.slack_app_client import http_request
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def bot_env(fake_slack: FakeSlack, database: Path, **extra: str) -> dict[str, str]:

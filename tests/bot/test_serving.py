@@ -16,8 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -29,14 +27,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from bot.cli import build_parser
-from storage.engine import create_db_engine, make_session_factory, normalise_database_url
-from storage.migrate import upgrade_to_head
-from storage.models import Meeting
+from storage.engine import normalise_database_url
 from tests import slack_payloads as payloads
 from tests.fake_slack import FakeSlack
+from tests.processes import add_daily_meetings, fresh_postgres_database, reminders_per_occurrence
 from tests.slack_app_client import HttpAnswer, http_request
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -255,7 +251,6 @@ START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # a Monday
 SCALE = 43_200  # one real second is twelve simulated hours
 DAYS = 3
 MEETING_HOURS = (6, 12, 18, 23)  # four daily meetings, reminders six hours ahead
-OCCURRENCE = re.compile(r"<!date\^(\d+)\^")
 needs_postgres = pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL"), reason="needs PostgreSQL (TEST_DATABASE_URL)"
 )
@@ -264,46 +259,14 @@ needs_postgres = pytest.mark.skipif(
 @pytest.fixture
 def fresh_postgres_url() -> Iterator[str]:
     """A brand-new PostgreSQL database, dropped after the test."""
-    admin_url = normalise_database_url(os.environ["TEST_DATABASE_URL"])
-    name = f"leadloop_serving_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database("leadloop_serving") as url:
+        yield url
 
 
-def add_daily_meetings(database_url: str) -> None:
-    engine = create_db_engine(database_url)
-    upgrade_to_head(engine)
-    with make_session_factory(engine)() as session:
-        for hour in MEETING_HOURS:
-            session.add(
-                Meeting(
-                    team_id=payloads.TEAM_ID,
-                    channel_id=CHANNEL,
-                    title=f"Sync at {hour}",
-                    weekdays=list(range(7)),
-                    anchor_date=START.date(),
-                    local_time=f"{hour:02d}:00",
-                    timezone="UTC",
-                    remind_minutes=6 * 60,
-                    created_by="UCREATOR",
-                    created_at=START,
-                    active_since=START,
-                )
-            )
-        session.commit()
-    engine.dispose()
-
-
-@needs_postgres
 def test_three_workers_post_every_scheduled_reminder_exactly_once(
     fresh_postgres_url: str, fake_slack: FakeSlack, start_bot: StartBot
 ) -> None:
-    add_daily_meetings(fresh_postgres_url)
+    add_daily_meetings(fresh_postgres_url, start=START, hours=MEETING_HOURS, channel=CHANNEL)
     epoch = time.time() + 4  # the workers are up before the simulated week begins
     env = bot_env(
         fake_slack,
@@ -322,15 +285,7 @@ def test_three_workers_post_every_scheduled_reminder_exactly_once(
     bot.process.send_signal(signal.SIGTERM)
     assert bot.exit_code_and_log()[0] == 0
 
-    end = START + timedelta(days=DAYS)
-    occurrences = Counter(
-        datetime.fromtimestamp(int(match.group(1)), UTC)
-        for post in posts
-        if post.params["channel"] == CHANNEL
-        for match in [OCCURRENCE.search(str(post.params["blocks"]))]
-        if match
-    )
-    counted = {moment: n for moment, n in occurrences.items() if moment < end}
+    counted = reminders_per_occurrence(posts, channel=CHANNEL, before=START + timedelta(days=DAYS))
     wanted = {
         START + timedelta(days=day, hours=hour) for day in range(DAYS) for hour in MEETING_HOURS
     }

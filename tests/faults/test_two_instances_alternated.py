@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -38,6 +37,7 @@ from storage.engine import create_db_engine, make_session_factory, normalise_dat
 from storage.models import Lead, OutboxMessage, ProcessedEvent, Rating, Response, ScheduledPost
 from tests import slack_payloads as payloads
 from tests.fake_slack import Call, FakeSlack
+from tests.processes import free_port
 from tests.slack_app_client import HttpAnswer, http_request
 
 pytestmark = pytest.mark.skipif(
@@ -116,13 +116,6 @@ class Instance:
         return self.post(
             payloads.interactive_body(payload), content_type="application/x-www-form-urlencoded"
         )
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

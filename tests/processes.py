@@ -1,0 +1,88 @@
+"""Helpers for tests that run real ``leadloop run`` processes: ports, throwaway PostgreSQL
+databases, meetings to schedule, and counting the reminders the fake Slack received."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from storage.engine import create_db_engine, make_session_factory, normalise_database_url
+from storage.migrate import upgrade_to_head
+from storage.models import Meeting
+from tests import slack_payloads as payloads
+from tests.fake_slack import Call
+
+OCCURRENCE = re.compile(r"<!date\^(\d+)\^")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """A brand-new, unmigrated PostgreSQL database on TEST_DATABASE_URL's server, dropped after."""
+    admin_url = normalise_database_url(os.environ["TEST_DATABASE_URL"])
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def add_daily_meetings(
+    database_url: str, *, start: datetime, hours: Iterable[int], channel: str
+) -> None:
+    """Migrate the database and add one daily meeting per hour, reminders six hours ahead."""
+    engine = create_db_engine(database_url)
+    upgrade_to_head(engine)
+    with make_session_factory(engine)() as session:
+        for hour in hours:
+            session.add(
+                Meeting(
+                    team_id=payloads.TEAM_ID,
+                    channel_id=channel,
+                    title=f"Sync at {hour}",
+                    weekdays=list(range(7)),
+                    anchor_date=start.date(),
+                    local_time=f"{hour:02d}:00",
+                    timezone="UTC",
+                    remind_minutes=6 * 60,
+                    created_by="UCREATOR",
+                    created_at=start,
+                    active_since=start,
+                )
+            )
+        session.commit()
+    engine.dispose()
+
+
+def reminders_per_occurrence(
+    posts: Iterable[Call], *, channel: str, before: datetime
+) -> dict[datetime, int]:
+    """How often each meeting occurrence before ``before`` was posted in ``channel``."""
+    occurrences = Counter(
+        datetime.fromtimestamp(int(match.group(1)), UTC)
+        for post in posts
+        if post.params["channel"] == channel
+        for match in [OCCURRENCE.search(str(post.params["blocks"]))]
+        if match
+    )
+    return {moment: count for moment, count in occurrences.items() if moment < before}
