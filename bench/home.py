@@ -17,6 +17,7 @@ from sqlalchemy import text
 from bench.report import TEAM, build_data
 from bot.home import home_for
 from bot.roles import RoleDirectory
+from bot.workspace_settings import WorkspaceSettings
 from handlers.home_blocks import home_view
 from storage.engine import create_db_engine, make_session_factory
 from storage.roles import give_role
@@ -29,7 +30,7 @@ MARKETER = "UMKT1"
 def time_home(url: str, user_id: str, *, now: datetime) -> float:
     """Best of three: build the tab for ``user_id`` as the app does."""
     engine = create_db_engine(url)
-    roles = RoleDirectory(frozenset(), None, None, None)
+    roles = RoleDirectory(frozenset(), WorkspaceSettings(), None)
     best = float("inf")
     try:
         for _ in range(3):

@@ -5,16 +5,31 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import Installation
 
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.handoffs import LeadWebhook
+from bot.installs import Installations, record_installation
 from bot.roles import RoleDirectory, UsergroupCache
-from handlers import admin, errors, handoff, home, kpi, meetings, rate_lead, thread_replies
+from bot.team_clients import InstalledWorkspaces, OneWorkspace, TeamClients
+from bot.workspace_settings import WorkspaceSettings
+from handlers import (
+    admin,
+    errors,
+    handoff,
+    home,
+    installs,
+    kpi,
+    meetings,
+    rate_lead,
+    thread_replies,
+)
 from handlers.deps import Deps
 from storage.engine import SessionFactory
 
@@ -27,34 +42,36 @@ def create_app(
     clock: Clock = system_clock,
     listener_executor: Executor | None = None,
     work_executor: Executor | None = None,
+    installations: Installations | None = None,
 ) -> App:
     """Build the Bolt app; Slack signatures are verified on every request it serves.
 
+    ``client`` carries SLACK_BOT_TOKEN in single-workspace mode; with ``installations``
+    (OAuth mode) it has no token, and each request's workspace brings its own.
     ``listener_executor`` runs listeners up to their ``ack()``; ``work_executor`` runs what
     they do after it (storing, posting). The caller shuts the latter down on exit so that
     accepted work finishes.
     """
-    app = App(
-        client=client,
-        signing_secret=settings.slack_signing_secret,
-        logger=logging.getLogger("leadloop.bolt"),
-        listener_executor=listener_executor or ThreadPoolExecutor(max_workers=16),
-    )
+    if settings.oauth and installations is None:
+        raise ValueError("OAuth mode needs the installation stores")
+    executor = listener_executor or ThreadPoolExecutor(max_workers=16)
+    app = _bolt_app(settings, client, executor, installations, session_factory, clock)
+    clients = team_clients(client, installations)
+    defaults = WorkspaceSettings.defaults_from(settings)
     deps = Deps(
         session_factory=session_factory,
-        deliverer=build_deliverer(
-            settings, session_factory=session_factory, client=client, clock=clock
+        deliverer=Deliverer(
+            session_factory=session_factory, clients=clients, clock=clock, defaults=defaults
         ),
         clock=clock,
-        feedback_channel=settings.feedback_channel,
+        defaults=defaults,
         work_executor=work_executor or default_work_executor(),
-        default_timezone=settings.timezone,
         roles=RoleDirectory(
             admin_users=settings.admin_users,
-            sales_usergroup=settings.sales_usergroup,
-            marketing_usergroup=settings.marketing_usergroup,
-            usergroups=UsergroupCache(client),
+            defaults=defaults,
+            usergroups=UsergroupCache(clients),
         ),
+        installations=installations,
     )
     rate_lead.register(app, deps)
     thread_replies.register(app, deps)
@@ -63,8 +80,57 @@ def create_app(
     home.register(app, deps)
     admin.register(app, deps)
     handoff.register(app, deps)
+    installs.register(app, deps)
     errors.register(app)
     return app
+
+
+def _bolt_app(
+    settings: Settings,
+    client: WebClient,
+    listener_executor: Executor,
+    installations: Installations | None,
+    session_factory: SessionFactory,
+    clock: Clock,
+) -> App:
+    common: dict[str, Any] = {
+        "client": client,
+        "signing_secret": settings.slack_signing_secret,
+        "logger": logging.getLogger("leadloop.bolt"),
+        "listener_executor": listener_executor,
+    }
+    if installations is None:
+        return App(**common)
+
+    def on_installed(installation: Installation) -> None:
+        record_installation(installation, session_factory=session_factory, clock=clock)
+
+    return App(
+        **common,
+        authorize=installations.authorize(client),
+        installation_store=installations.store,
+        oauth_settings=installations.oauth_settings(on_installed),
+        user_facing_authorize_error_message=(
+            "leadloop is not installed in this workspace any more. An admin can install it "
+            "again from the install link."
+        ),
+    )
+
+
+def team_clients(client: WebClient, installations: Installations | None) -> TeamClients:
+    """Who speaks for each workspace: the one bot token, or each install's own."""
+    if installations is None:
+        return OneWorkspace(client)
+
+    def make_client(token: str) -> WebClient:
+        return WebClient(
+            token=token,
+            base_url=client.base_url,
+            timeout=client.timeout,
+            retry_handlers=client.retry_handlers,
+        )
+
+    return InstalledWorkspaces(installation_store=installations.store, make_client=make_client)
 
 
 def default_work_executor() -> ThreadPoolExecutor:
@@ -73,17 +139,19 @@ def default_work_executor() -> ThreadPoolExecutor:
 
 
 def build_deliverer(
-    settings: Settings, *, session_factory: SessionFactory, client: WebClient, clock: Clock
+    settings: Settings,
+    *,
+    session_factory: SessionFactory,
+    client: WebClient,
+    clock: Clock,
+    installations: Installations | None = None,
 ) -> Deliverer:
     """The outbox deliverer used by listeners and by the background sweep."""
     return Deliverer(
         session_factory=session_factory,
-        client=client,
-        feedback_channel=settings.feedback_channel,
+        clients=team_clients(client, installations),
         clock=clock,
-        report_channel=settings.report_channel,
-        timezone=settings.timezone,
-        handoff_channel=settings.handoff_channel,
+        defaults=WorkspaceSettings.defaults_from(settings),
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 
@@ -19,6 +20,7 @@ from bot.config import Settings, database_url_from_env
 from bot.demo import DEMO_TEAM, fill_demo_data
 from bot.kpi_input import InputError, IsoWeek, find_metric, parse_value, parse_week
 from bot.report import build_report
+from bot.workspace_settings import WorkspaceSettings, workspace_settings
 from storage import kpis as kpi_store
 from storage.engine import create_db_engine, make_session_factory, read_only
 from storage.export import workspaces as data_workspaces
@@ -81,13 +83,14 @@ def add_report_commands(commands: Any) -> None:
 
 def command_report(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """``leadloop report``."""
-    timezone = _timezone(env)
-    today = datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
-    week = _week(args.week, today=today)
     engine = _engine(env)
     try:
         with make_session_factory(read_only(engine))() as session:
             team_id = _workspace(session, args.workspace)
+            defaults = WorkspaceSettings(timezone=_timezone(env))
+            timezone = workspace_settings(session, team_id=team_id, defaults=defaults).timezone
+            today = datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
+            week = _week(args.week, today=today)
             report = build_report(session, team_id=team_id, week=week, timezone=timezone)
     finally:
         engine.dispose()
@@ -100,20 +103,29 @@ def command_report(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         out.write_bytes(_render(report))
         print(f"leadloop: wrote the {week.label} report to {out}", file=sys.stderr)
     if args.post:
-        _post(report, env)
+        _post(report, env, team_id=team_id)
     return EXIT_OK
 
 
-def _post(report: Any, env: Mapping[str, str]) -> None:
+def _post(report: Any, env: Mapping[str, str], *, team_id: str) -> None:
     from bot.report_upload import upload_report
-    from bot.slack_client import build_web_client
 
     settings = Settings.from_env(env)
-    if not settings.report_channel:
-        raise ReportCliError("REPORT_CHANNEL is not set: where should the report go?")
-    client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    engine = _engine(env)
     try:
-        upload_report(client, report, channel=settings.report_channel)
+        with make_session_factory(read_only(engine))() as session:
+            defaults = WorkspaceSettings.defaults_from(settings)
+            channel = workspace_settings(session, team_id=team_id, defaults=defaults).report_channel
+        client = _client_for(settings, engine, team_id=team_id)
+    finally:
+        engine.dispose()
+    if not channel:
+        raise ReportCliError(
+            "no report channel is set: where should the report go? Set REPORT_CHANNEL, or "
+            "in Slack: /leadloop settings report #channel"
+        )
+    try:
+        upload_report(client, report, channel=channel)
     except SlackApiError as error:
         raise ReportCliError(
             f"Slack refused the report ({error.response.get('error')}); check that the bot "
@@ -276,6 +288,19 @@ def _engine(env: Mapping[str, str]) -> Engine:
     engine = create_db_engine(url)
     upgrade_to_head(engine)
     return engine
+
+
+def _client_for(settings: Settings, engine: Engine, *, team_id: str) -> WebClient:
+    """The workspace's client: SLACK_BOT_TOKEN's, or its install's in OAuth mode."""
+    from bot.app import team_clients
+    from bot.installs import Installations
+    from bot.slack_client import build_web_client
+
+    client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    workspace_client = team_clients(client, Installations.on(engine, settings)).for_team(team_id)
+    if workspace_client is None:
+        raise ReportCliError(f"leadloop is not installed in workspace {team_id}.", EXIT_FAILURE)
+    return workspace_client
 
 
 def _workspace(session: Any, wanted: str | None) -> str:

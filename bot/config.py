@@ -21,6 +21,7 @@ MIN_WEBHOOK_SECRET_LENGTH = 16
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+CLIENT_ID = re.compile(r"^\d+\.\d+$")
 SETUP_HINT = "See .env.example for every setting and manifest.json for creating the Slack app."
 
 
@@ -37,9 +38,9 @@ class ConfigError(ValueError):
 class Settings:
     """Everything leadloop needs to run, already validated."""
 
-    slack_bot_token: str = field(repr=False)
+    slack_bot_token: str | None = field(repr=False)
     slack_signing_secret: str = field(repr=False)
-    feedback_channel: str
+    feedback_channel: str | None
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
@@ -53,11 +54,18 @@ class Settings:
     sales_usergroup: str | None = None
     marketing_usergroup: str | None = None
     lead_webhook_secret: str | None = field(default=None, repr=False)
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = field(default=None, repr=False)
 
     @property
     def socket_mode(self) -> bool:
         """Socket Mode is used when an app-level token is configured."""
         return self.slack_app_token is not None
+
+    @property
+    def oauth(self) -> bool:
+        """Installed in many workspaces through OAuth, rather than one bot token."""
+        return self.slack_client_id is not None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -68,19 +76,39 @@ class Settings:
             self.slack_app_token,
             database_password(self.database_url),
             self.lead_webhook_secret,
+            self.slack_client_secret,
         )
         return tuple(value for value in values if value)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Build settings from environment variables, raising ConfigError on the first problem."""
+        client_id, client_secret = _oauth_credentials(env)
+        oauth = client_id is not None
+        bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", required=not oauth)
+        app_token = _token(env, "SLACK_APP_TOKEN", "xapp-", required=False)
+        if oauth and bot_token:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN",
+                "is set together with SLACK_CLIENT_ID. Run in one workspace with a bot token, "
+                "or install in many with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET: remove one.",
+            )
+        if oauth and app_token:
+            raise ConfigError(
+                "SLACK_APP_TOKEN",
+                "turns on Socket Mode, which cannot serve Slack's install pages. Remove it to "
+                "install with OAuth (SLACK_CLIENT_ID) over HTTP.",
+            )
         return cls(
-            slack_bot_token=_token(env, "SLACK_BOT_TOKEN", "xoxb-", required=True) or "",
+            slack_bot_token=bot_token,
             slack_signing_secret=_signing_secret(env),
-            slack_app_token=_token(env, "SLACK_APP_TOKEN", "xapp-", required=False),
+            slack_app_token=app_token,
+            slack_client_id=client_id,
+            slack_client_secret=client_secret,
             slack_api_url=slack_api_url_from_env(env),
             database_url=database_url_from_env(env),
-            feedback_channel=_channel(env, "FEEDBACK_CHANNEL", required=True) or "",
+            # With OAuth each workspace's admins choose theirs: /leadloop settings feedback.
+            feedback_channel=_channel(env, "FEEDBACK_CHANNEL", required=not oauth),
             report_channel=_channel(env, "REPORT_CHANNEL", required=False),
             timezone=_timezone(env, "LEADLOOP_TZ"),
             port=_port(env, "PORT"),
@@ -150,6 +178,28 @@ def _token(env: Mapping[str, str], name: str, prefix: str, *, required: bool) ->
         # Never echo the value: it may be a real secret pasted into the wrong variable.
         raise ConfigError(name, f"does not look right: it should start with '{prefix}'.")
     return value
+
+
+def _oauth_credentials(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, both or neither."""
+    client_id = _value(env, "SLACK_CLIENT_ID")
+    client_secret = _value(env, "SLACK_CLIENT_SECRET")
+    if client_id is None and client_secret is None:
+        return None, None
+    if client_id is None:
+        raise ConfigError(
+            "SLACK_CLIENT_ID", "is not set, but SLACK_CLIENT_SECRET is: OAuth needs both."
+        )
+    if client_secret is None:
+        raise ConfigError(
+            "SLACK_CLIENT_SECRET", "is not set, but SLACK_CLIENT_ID is: OAuth needs both."
+        )
+    if not CLIENT_ID.match(client_id):
+        raise ConfigError(
+            "SLACK_CLIENT_ID",
+            "should look like 1234567890.1234567890 (Basic Information > App Credentials).",
+        )
+    return client_id, client_secret
 
 
 def _signing_secret(env: Mapping[str, str]) -> str:

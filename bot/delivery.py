@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -26,7 +26,9 @@ from bot.handoffs import (
 from bot.meetings import MEETING_REMINDER, SNOOZE, rule_of
 from bot.report import build_report
 from bot.report_upload import upload_report
+from bot.team_clients import TeamClients
 from bot.weekly_report import WEEKLY_REPORT, report_rule, reported_week
+from bot.workspace_settings import WorkspaceSettings, workspace_settings
 from handlers.blocks import RatingCard, answer_notice, rating_post
 from handlers.handoff_blocks import handoff_message
 from handlers.meeting_blocks import ReminderCard, meeting_reminder
@@ -36,6 +38,7 @@ from storage.leads import handoff_messages, record_handoff_message
 from storage.models import Lead, OutboxMessage, Rating
 from storage.ratings import record_post
 from storage.responses import first_answer
+from storage.workspaces import is_uninstalled
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ NEEDS_ADMIN = {
     "token_revoked",
     "missing_scope",
 }
+NEEDS_SETTING = "no feedback channel"
 # A hand-off DM to an owner who cannot get one is skipped, not retried forever.
 UNREACHABLE_USER = {"channel_not_found", "user_not_found", "user_disabled", "cannot_dm_bot"}
 # A message someone deleted (or whose channel is gone) cannot be updated; skip it.
@@ -93,18 +97,41 @@ class _Undeliverable(Exception):
     """The row the message is about is gone; nothing can ever be sent for it."""
 
 
+class _Unconfigured(Exception):
+    """A setting the message needs is missing; it waits until an admin sets it."""
+
+
+class Permalinker(Protocol):
+    """Links to a message (in a thread, when ``thread_ts`` is given), or None."""
+
+    def __call__(self, channel: str, ts: str, thread_ts: str | None = None) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One claimed message, with the client and settings of its workspace."""
+
+    message: OutboxMessage
+    client: WebClient
+    settings: WorkspaceSettings
+
+    @property
+    def team_id(self) -> str:
+        return self.message.team_id
+
+
 @dataclass
 class Deliverer:
-    """Sends owed posts. Safe to run in several threads and processes at once."""
+    """Sends owed posts, each with its own workspace's token and settings.
+
+    Safe to run in several threads and processes at once.
+    """
 
     session_factory: Callable[[], Session]
-    client: WebClient
-    feedback_channel: str
+    clients: TeamClients
     clock: Clock
-    report_channel: str | None = None
-    timezone: str = "UTC"
-    handoff_channel: str | None = None
-    _team_url: str | None = field(default=None, init=False, repr=False)
+    defaults: WorkspaceSettings
+    _team_urls: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def deliver_due(self, *, limit: int = 100) -> int:
         """Try every message whose time has come; returns how many were sent."""
@@ -119,18 +146,26 @@ class Deliverer:
         background sweep tries it again once its claim has lapsed.
         """
         try:
-            message = self._claim(message_id)
+            claimed = self._claim(message_id)
+            if claimed is None:
+                return False
+            message, settings, uninstalled = claimed
+            client = None if uninstalled else self.clients.for_team(message.team_id)
         except Exception:
             logger.exception("could not claim outbox message %s; it will be retried", message_id)
             return False
-        if message is None:
+        if client is None:
+            # Kept, not dropped: a workspace that reinstalls the app gets what it was owed.
+            self._record_failure(message, "app_not_installed", None)
             return False
         try:
-            self._send(message)
+            self._send(_Job(message, client, settings))
         except SlackApiError as error:
             self._record_failure(message, error.response.get("error") or str(error), error)
         except (SlackClientError, OSError) as error:
             self._record_failure(message, f"{type(error).__name__}: {error}", None)
+        except _Unconfigured as error:
+            self._record_failure(message, str(error), None)
         except _Undeliverable as error:
             logger.warning("outbox message %s dropped: %s", message_id, error)
             self._drop(message_id, str(error))
@@ -141,21 +176,26 @@ class Deliverer:
             return True
         return False
 
-    def _claim(self, message_id: int) -> OutboxMessage | None:
+    def _claim(self, message_id: int) -> tuple[OutboxMessage, WorkspaceSettings, bool] | None:
+        """The claimed message, its workspace's settings and whether the app left it."""
         with self.session_factory() as session:
             now = self.clock()
             if not outbox.claim(session, message_id=message_id, now=now, lease=CLAIM_LEASE):
                 return None
             session.commit()
-            return outbox.get_message(session, message_id=message_id)
+            message = outbox.get_message(session, message_id=message_id)
+            if message is None:
+                return None
+            settings = workspace_settings(session, team_id=message.team_id, defaults=self.defaults)
+            return message, settings, is_uninstalled(session, team_id=message.team_id)
 
-    def _send(self, message: OutboxMessage) -> None:
+    def _send(self, job: _Job) -> None:
         """Read what the message needs, call Slack, then record the result.
 
         No database transaction stays open during a Slack call: on SQLite a writer holds
         the only write lock, and a slow Slack would hold up every rating meanwhile.
         """
-        senders: dict[str, Callable[[OutboxMessage], Recorder]] = {
+        senders: dict[str, Callable[[_Job], Recorder]] = {
             RATING_POST: self._post_rating,
             ANSWER_NOTICE: self._notify_rater,
             MEETING_REMINDER: self._post_reminder,
@@ -164,13 +204,13 @@ class Deliverer:
             HANDOFF_REFRESH: self._refresh_handoff,
             RATING_UPDATE: self._update_rating_post,
         }
-        sender = senders.get(message.kind)
+        sender = senders.get(job.message.kind)
         if sender is None:
-            raise _Undeliverable(f"unknown outbox kind {message.kind!r}")
-        record = sender(message)
+            raise _Undeliverable(f"unknown outbox kind {job.message.kind!r}")
+        record = sender(job)
         with self.session_factory() as session:
             record(session)
-            outbox.mark_sent(session, message_id=message.id or -1, now=self.clock())
+            outbox.mark_sent(session, message_id=job.message.id or -1, now=self.clock())
             session.commit()
 
     def _rating_and_lead(self, message: OutboxMessage) -> tuple[Rating, Lead]:
@@ -182,17 +222,18 @@ class Deliverer:
             raise _Undeliverable(f"rating {message.rating_id} no longer exists")
         return loaded
 
-    def _post_rating(self, message: OutboxMessage) -> Recorder:
-        rating, lead = self._rating_and_lead(message)
+    def _post_rating(self, job: _Job) -> Recorder:
+        rating, lead = self._rating_and_lead(job.message)
+        channel = job.settings.feedback_channel
+        if not channel:
+            raise _Unconfigured("no feedback channel is set: /leadloop settings feedback #channel")
         text, blocks = rating_post(card_for(rating, lead))
-        result = self._post_joining_if_needed(
-            channel=self.feedback_channel, text=text, blocks=blocks
-        )
+        result = _post_joining_if_needed(job.client, channel=channel, text=text, blocks=blocks)
 
         def record(session: Session) -> None:
             record_post(
                 session,
-                team_id=message.team_id,
+                team_id=job.team_id,
                 rating_id=rating.id or -1,
                 channel=result["channel"],
                 ts=result["ts"],
@@ -204,24 +245,25 @@ class Deliverer:
 
         return record
 
-    def _notify_rater(self, message: OutboxMessage) -> Recorder:
-        rating, lead = self._rating_and_lead(message)
+    def _notify_rater(self, job: _Job) -> Recorder:
+        rating, lead = self._rating_and_lead(job.message)
         with self.session_factory() as session:
-            answer = first_answer(session, team_id=message.team_id, rating_id=rating.id or -1)
+            answer = first_answer(session, team_id=job.team_id, rating_id=rating.id or -1)
         if answer is None:
             raise _Undeliverable(f"rating {rating.id} has no answer to announce")
         text, blocks = answer_notice(
             card_for(rating, lead),
             answerer_id=answer.user_id,
             answer_text=answer.text,
-            permalink=self._permalink(answer.channel, answer.ts, thread_ts=rating.post_ts),
+            permalink=self._linker(job)(answer.channel, answer.ts, rating.post_ts),
         )
         # Posting to a user ID lands in the app's DM with that user.
-        self.client.chat_postMessage(channel=rating.rater_id, text=text, blocks=blocks)
+        job.client.chat_postMessage(channel=rating.rater_id, text=text, blocks=blocks)
         return _nothing_to_record
 
-    def _post_reminder(self, message: OutboxMessage) -> Recorder:
-        self._workspace_url()  # looked up before the read below, never inside it
+    def _post_reminder(self, job: _Job) -> Recorder:
+        message = job.message
+        permalink = self._linker(job)  # asks Slack before the read below, never inside it
         with self.session_factory() as session:
             post = meeting_store.get_scheduled_post(
                 session, team_id=message.team_id, post_id=message.scheduled_post_id or -1
@@ -232,7 +274,7 @@ class Deliverer:
             if post is None or meeting is None:
                 raise _Undeliverable("the meeting was removed before its reminder went out")
             agenda, item_ids = build_agenda(
-                session, meeting=meeting, post=post, now=self.clock(), permalink=self._permalink
+                session, meeting=meeting, post=post, now=self.clock(), permalink=permalink
             )
             shown_in = reminder_post_for(session, post)
         card = ReminderCard(
@@ -245,7 +287,9 @@ class Deliverer:
             snoozed=post.kind == SNOOZE,
         )
         text, blocks = meeting_reminder(card, agenda)
-        result = self._post_joining_if_needed(channel=meeting.channel_id, text=text, blocks=blocks)
+        result = _post_joining_if_needed(
+            job.client, channel=meeting.channel_id, text=text, blocks=blocks
+        )
 
         def record(session: Session) -> None:
             meeting_store.record_scheduled_post_sent(
@@ -264,20 +308,18 @@ class Deliverer:
 
         return record
 
-    def _post_weekly_report(self, message: OutboxMessage) -> Recorder:
-        channel = self.report_channel
+    def _post_weekly_report(self, job: _Job) -> Recorder:
+        message, channel, timezone = job.message, job.settings.report_channel, job.settings.timezone
         with self.session_factory() as session:
             post = meeting_store.get_scheduled_post(
                 session, team_id=message.team_id, post_id=message.scheduled_post_id or -1
             )
             if post is None or not channel:
                 raise _Undeliverable("no report channel is configured for the weekly report")
-            rule = report_rule(session, team_id=message.team_id, default_timezone=self.timezone)
+            rule = report_rule(session, team_id=message.team_id, default_timezone=timezone)
             week = reported_week(post, rule.timezone)
-            report = build_report(
-                session, team_id=message.team_id, week=week, timezone=self.timezone
-            )
-        upload_report(self.client, report, channel=channel)
+            report = build_report(session, team_id=message.team_id, week=week, timezone=timezone)
+        upload_report(job.client, report, channel=channel)
 
         def record(session: Session) -> None:
             meeting_store.record_scheduled_post_sent(
@@ -286,19 +328,20 @@ class Deliverer:
 
         return record
 
-    def _post_handoff(self, message: OutboxMessage) -> Recorder:
+    def _post_handoff(self, job: _Job) -> Recorder:
+        message = job.message
         with self.session_factory() as session:
             owed = owed_handoff(
                 session,
                 team_id=message.team_id,
                 outbox_message_id=message.id or -1,
-                handoff_channel=self.handoff_channel,
+                handoff_channel=job.settings.handoff_channel,
             )
         if owed is None:
             raise _Undeliverable("the handed-off lead no longer exists")
         text, blocks = handoff_message(owed.card, owed.scores)
         for target in owed.targets:
-            result = self._post_handoff_to(target, text=text, blocks=blocks)
+            result = _post_handoff_to(job.client, target, text=text, blocks=blocks)
             if result is None:
                 continue
             # Kept at once: when a later target fails, the retry does not post this one again.
@@ -315,72 +358,46 @@ class Deliverer:
                 session.commit()
         return _nothing_to_record
 
-    def _refresh_handoff(self, message: OutboxMessage) -> Recorder:
-        _, lead = self._rating_and_lead(message)
+    def _refresh_handoff(self, job: _Job) -> Recorder:
+        _, lead = self._rating_and_lead(job.message)
         with self.session_factory() as session:
-            view = handoff_view(session, team_id=message.team_id, lead=lead)
-            posts = handoff_messages(session, team_id=message.team_id, lead_id=lead.id or -1)
+            view = handoff_view(session, team_id=job.team_id, lead=lead)
+            posts = handoff_messages(session, team_id=job.team_id, lead_id=lead.id or -1)
         text, blocks = handoff_message(*view)
         for post in posts:
-            self._update_message(channel=post.channel, ts=post.ts, text=text, blocks=blocks)
+            _update_message(job.client, channel=post.channel, ts=post.ts, text=text, blocks=blocks)
         return _nothing_to_record
 
-    def _update_rating_post(self, message: OutboxMessage) -> Recorder:
-        rating, lead = self._rating_and_lead(message)
+    def _update_rating_post(self, job: _Job) -> Recorder:
+        rating, lead = self._rating_and_lead(job.message)
         if rating.post_channel and rating.post_ts:
             # A rating whose post is still owed needs no update: the post shows the new score.
             text, blocks = rating_post(card_for(rating, lead))
-            self._update_message(
-                channel=rating.post_channel, ts=rating.post_ts, text=text, blocks=blocks
+            _update_message(
+                job.client, channel=rating.post_channel, ts=rating.post_ts, text=text, blocks=blocks
             )
         return _nothing_to_record
 
-    def _post_handoff_to(self, target: str, **kwargs: Any) -> Any:
-        if target.startswith(("C", "G")):
-            return self._post_joining_if_needed(channel=target, **kwargs)
-        try:
-            return self.client.chat_postMessage(channel=target, **kwargs)
-        except SlackApiError as error:
-            reason = error.response.get("error")
-            if reason not in UNREACHABLE_USER:
-                raise
-        logger.warning("could not DM the hand-off to %s (%s); skipping them", target, reason)
-        return None
+    def _linker(self, job: _Job) -> Permalinker:
+        """Builds links to the workspace's messages, like Slack's own permalinks.
 
-    def _update_message(self, *, channel: str, ts: str, **kwargs: Any) -> None:
-        try:
-            self.client.chat_update(channel=channel, ts=ts, **kwargs)
-        except SlackApiError as error:
-            if error.response.get("error") not in GONE_MESSAGE:
-                raise
-            logger.info("message %s in %s is gone; it is not updated", ts, channel)
-
-    def _post_joining_if_needed(self, *, channel: str, **kwargs: Any) -> Any:
-        try:
-            return self.client.chat_postMessage(channel=channel, **kwargs)
-        except SlackApiError as error:
-            if error.response.get("error") != "not_in_channel":
-                raise
-        # A public channel the bot was never invited to: join it and post again.
-        self.client.conversations_join(channel=channel)
-        return self.client.chat_postMessage(channel=channel, **kwargs)
-
-    def _workspace_url(self) -> str | None:
-        """The workspace's base URL (from auth.test, asked once), for message links."""
-        if self._team_url is None:
+        The workspace's URL comes from auth.test, asked once per workspace (no API call
+        per link); without it, links are None.
+        """
+        base = self._team_urls.get(job.team_id)
+        if base is None:
             try:
-                self._team_url = str(self.client.auth_test().get("url") or "")
+                base = self._team_urls[job.team_id] = str(job.client.auth_test().get("url") or "")
             except (SlackClientError, OSError):
-                return None
-        return self._team_url or None
+                base = ""
 
-    def _permalink(self, channel: str, ts: str, thread_ts: str | None = None) -> str | None:
-        """A link to a message, built like Slack's own permalinks (no API call per link)."""
-        base = self._workspace_url()
-        if not base:
-            return None
-        link = f"{base.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
-        return f"{link}?thread_ts={thread_ts}&cid={channel}" if thread_ts else link
+        def permalink(channel: str, ts: str, thread_ts: str | None = None) -> str | None:
+            if not base:
+                return None
+            link = f"{base.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
+            return f"{link}?thread_ts={thread_ts}&cid={channel}" if thread_ts else link
+
+        return permalink
 
     def _record_failure(
         self, message: OutboxMessage, reason: str, error: SlackApiError | None
@@ -389,7 +406,7 @@ class Deliverer:
         if error is not None and error.response.status_code == 429:
             retry_after = _retry_after(error)
         retry_at = self.clock() + retry_delay(message.attempts, retry_after=retry_after)
-        needs_admin = reason in NEEDS_ADMIN
+        needs_admin = reason in NEEDS_ADMIN or reason.startswith(NEEDS_SETTING)
         (logger.error if needs_admin else logger.warning)(
             "could not send outbox message %s (%s, attempt %s): %s; retrying at %s%s",
             message.id,
@@ -417,6 +434,39 @@ class Deliverer:
                 session.commit()
         except Exception:
             logger.exception("could not mark outbox message %s dropped", message_id)
+
+
+def _post_handoff_to(client: WebClient, target: str, **kwargs: Any) -> Any:
+    if target.startswith(("C", "G")):
+        return _post_joining_if_needed(client, channel=target, **kwargs)
+    try:
+        return client.chat_postMessage(channel=target, **kwargs)
+    except SlackApiError as error:
+        reason = error.response.get("error")
+        if reason not in UNREACHABLE_USER:
+            raise
+    logger.warning("could not DM the hand-off to %s (%s); skipping them", target, reason)
+    return None
+
+
+def _update_message(client: WebClient, *, channel: str, ts: str, **kwargs: Any) -> None:
+    try:
+        client.chat_update(channel=channel, ts=ts, **kwargs)
+    except SlackApiError as error:
+        if error.response.get("error") not in GONE_MESSAGE:
+            raise
+        logger.info("message %s in %s is gone; it is not updated", ts, channel)
+
+
+def _post_joining_if_needed(client: WebClient, *, channel: str, **kwargs: Any) -> Any:
+    try:
+        return client.chat_postMessage(channel=channel, **kwargs)
+    except SlackApiError as error:
+        if error.response.get("error") != "not_in_channel":
+            raise
+    # A public channel the bot was never invited to: join it and post again.
+    client.conversations_join(channel=channel)
+    return client.chat_postMessage(channel=channel, **kwargs)
 
 
 def _retry_after(error: SlackApiError) -> int | None:

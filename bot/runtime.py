@@ -28,6 +28,7 @@ from bot.app import build_deliverer, build_lead_webhook, create_app, default_wor
 from bot.clock import Clock, scaled_clock, system_clock
 from bot.config import Settings
 from bot.handoffs import LeadWebhook
+from bot.installs import Installations
 from bot.scheduler import build_scheduler
 from bot.server import build_wsgi_app
 from bot.serving import ServeOptions, serve
@@ -52,6 +53,8 @@ ErrorFactory = Callable[[str], Exception]
 def prepare(settings: Settings, *, on_error: ErrorFactory) -> None:
     """Once per ``leadloop run``, before anything serves: migrate, check the bot token.
 
+    In OAuth mode there is no token to check: workspaces are recorded as they install.
+
     Raises ``on_error(message)`` with a message the user can act on. Nothing it opens
     stays open, so HTTP workers forked afterwards inherit no connection.
     """
@@ -64,9 +67,12 @@ def prepare(settings: Settings, *, on_error: ErrorFactory) -> None:
                 f"could not open or update the database ({type(error).__name__}); check "
                 "DATABASE_URL and that the database server is running."
             ) from None
+        clock = clock_for(settings)
+        if settings.oauth:
+            logger.info("installing through OAuth: workspaces install at /slack/install")
+            return
         client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
         identity = _check_bot_token(client, settings, on_error)
-        clock = clock_for(settings)
         _record_workspace(identity, make_session_factory(engine), clock)
     finally:
         engine.dispose()
@@ -128,6 +134,7 @@ class Runtime:
         session_factory = make_session_factory(engine)
         clock = _clock(settings)
         client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        installations = Installations.on(engine, settings)
         listener_executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="leadloop-ack")
         work_executor = default_work_executor()
         try:
@@ -138,6 +145,7 @@ class Runtime:
                 clock=clock,
                 listener_executor=listener_executor,
                 work_executor=work_executor,
+                installations=installations,
             )
         except BoltError as error:
             engine.dispose()
@@ -146,7 +154,11 @@ class Runtime:
                 f"SLACK_API_URL): {_without_secrets(str(error), settings)}"
             ) from None
         deliverer = build_deliverer(
-            settings, session_factory=session_factory, client=client, clock=clock
+            settings,
+            session_factory=session_factory,
+            client=client,
+            clock=clock,
+            installations=installations,
         )
         scheduler = build_scheduler(
             deliverer=deliverer,

@@ -12,10 +12,11 @@ from bot.config import DEFAULT_TICK_SECONDS
 from bot.delivery import Deliverer
 from bot.meetings import MEETING_REMINDER, claim_reminder, claim_snooze, plan_reminders
 from bot.weekly_report import WEEKLY_REPORT, claim_report, plan_reports, report_rule
+from bot.workspace_settings import WorkspaceSettings
 from storage.engine import SessionFactory
 from storage.meetings import POSTED, active_meetings, due_pending_posts, last_occurrences
 from storage.responses import prune_processed_events
-from storage.workspaces import all_workspaces
+from storage.workspaces import installed_workspaces, uninstalled_team_ids
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +42,13 @@ def run_scheduled_posts(
     """Claim each due meeting reminder, snooze and weekly report exactly once; deliver them.
 
     What is due comes from the database on every tick, never from job state, so a restart
-    or a second instance changes nothing: the claim rows decide who posts.
+    or a second instance changes nothing: the claim rows decide who posts. Workspaces that
+    uninstalled leadloop are skipped until they install it again.
     """
     now = clock()
     try:
         owed = _claim_due_posts(session_factory, now)
-        if deliverer.report_channel:
-            owed += _claim_due_reports(session_factory, now, default_timezone=deliverer.timezone)
+        owed += _claim_due_reports(session_factory, now, defaults=deliverer.defaults)
     except Exception:
         logger.exception("could not check for due scheduled posts; the next tick retries")
         return 0
@@ -56,9 +57,10 @@ def run_scheduled_posts(
 
 def _claim_due_posts(session_factory: SessionFactory, now: datetime) -> list[int]:
     with session_factory() as session:
-        meetings = active_meetings(session)
+        gone = uninstalled_team_ids(session)
+        meetings = [meeting for meeting in active_meetings(session) if meeting.team_id not in gone]
         last_claimed = last_occurrences(session, kind=MEETING_REMINDER)
-        snoozes = due_pending_posts(session, now=now)
+        snoozes = [post for post in due_pending_posts(session, now=now) if post.team_id not in gone]
     owed: list[int] = []
     for decision in plan_reminders(meetings, last_claimed, now):
         with session_factory() as session:
@@ -83,16 +85,19 @@ def _claim_due_posts(session_factory: SessionFactory, now: datetime) -> list[int
 
 
 def _claim_due_reports(
-    session_factory: SessionFactory, now: datetime, *, default_timezone: str
+    session_factory: SessionFactory, now: datetime, *, defaults: WorkspaceSettings
 ) -> list[int]:
+    """Weekly reports of the installed workspaces that have a report channel."""
     with session_factory() as session:
-        workspaces = all_workspaces(session)
-        rules = {
-            workspace.team_id: report_rule(
-                session, team_id=workspace.team_id, default_timezone=default_timezone
-            )
-            for workspace in workspaces
-        }
+        workspaces = []
+        rules = {}
+        for workspace in installed_workspaces(session):
+            settings = defaults.overridden_by(workspace)
+            if settings.report_channel:
+                workspaces.append(workspace)
+                rules[workspace.team_id] = report_rule(
+                    session, team_id=workspace.team_id, default_timezone=settings.timezone
+                )
         last_claimed = {
             team_id: moment
             for (team_id, _), moment in last_occurrences(session, kind=WEEKLY_REPORT).items()

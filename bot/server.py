@@ -52,6 +52,8 @@ def build_wsgi_app(
     """
     slack_handler = SlackRequestHandler(bolt_app, path=SLACK_EVENTS_PATH)
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    flow = bolt_app.oauth_flow
+    oauth_paths = {flow.install_path, flow.redirect_uri_path} if flow is not None else set()
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -67,11 +69,33 @@ def build_wsgi_app(
                 _discard_body(environ, length)
                 return _json(start_response, "413 Payload Too Large", {"error": "body too large"})
             return _dispatch_to_bolt(slack_handler, verifier, environ, start_response)
+        if path in oauth_paths and method == "GET":
+            return _oauth_page(slack_handler, environ, start_response)
         if path == LEAD_WEBHOOK_PATH:
             return _lead_webhook(environ, start_response, lead_webhook)
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     return application
+
+
+def _oauth_page(
+    slack_handler: SlackRequestHandler, environ: WSGIEnvironment, start_response: StartResponse
+) -> Iterable[bytes]:
+    """``/slack/install`` and ``/slack/oauth_redirect``, served by Bolt's OAuth flow."""
+    try:
+        return list(slack_handler(environ, start_response))
+    except Exception:
+        logger.exception("the Slack install page failed")
+        body = (
+            b"<!DOCTYPE html><html><body><h1>leadloop could not finish the install</h1>"
+            b"<p>Something went wrong on our side; nothing was installed. Please try again "
+            b"in a minute.</p></body></html>"
+        )
+        start_response(
+            "503 Service Unavailable",
+            [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
 
 
 def _lead_webhook(

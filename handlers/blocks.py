@@ -102,13 +102,25 @@ def _reason_text(card: RatingCard) -> str:
     return truncate("\n".join(lines)) if lines else "_No reason given._"
 
 
-def rating_confirmation(card: RatingCard, *, feedback_channel: str) -> str:
+def rating_confirmation(card: RatingCard, *, feedback_channel: str | None) -> str:
     """The ephemeral thank-you the rater sees."""
+    rated = (
+        f"Thanks! You rated *{escape_mrkdwn(card.lead_ref)}* {stars(card.score)} {card.score}/5."
+    )
+    if feedback_channel is None:
+        return (
+            f"{rated} It is saved, and goes to marketing {FEEDBACK_CHANNEL_UNSET}; you'll get "
+            "a message when they answer."
+        )
     return (
-        f"Thanks! You rated *{escape_mrkdwn(card.lead_ref)}* {stars(card.score)} "
-        f"{card.score}/5. It is posted in <#{feedback_channel}> for marketing to answer; "
+        f"{rated} It is posted in <#{feedback_channel}> for marketing to answer; "
         "you'll get a message when they do."
     )
+
+
+FEEDBACK_CHANNEL_UNSET = (
+    "as soon as an admin picks the feedback channel (`/leadloop settings feedback #channel`)"
+)
 
 
 def answer_notice(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
@@ -13,7 +13,9 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.delivery import Deliverer
+from bot.installs import Installations
 from bot.roles import RoleDirectory
+from bot.workspace_settings import WorkspaceSettings, workspace_settings
 from handlers.errors import report_failure
 
 logger = logging.getLogger(__name__)
@@ -26,12 +28,19 @@ class Deps:
     session_factory: Callable[[], Session]
     deliverer: Deliverer
     clock: Clock
-    feedback_channel: str
+    defaults: WorkspaceSettings
     work_executor: Executor
-    default_timezone: str = "UTC"
-    roles: RoleDirectory = field(
-        default_factory=lambda: RoleDirectory(frozenset(), None, None, None)
-    )
+    roles: RoleDirectory
+    installations: Installations | None = None
+
+    def settings_in(self, session: Session, *, team_id: str) -> WorkspaceSettings:
+        """The settings in force in ``team_id``, read with an open session."""
+        return workspace_settings(session, team_id=team_id, defaults=self.defaults)
+
+    def settings_for(self, team_id: str) -> WorkspaceSettings:
+        """The settings in force in ``team_id``, in a session of its own (see ``is_admin``)."""
+        with self.session_factory() as session:
+            return self.settings_in(session, team_id=team_id)
 
     def is_admin(self, user_id: str, *, team_id: str) -> bool:
         """Admins come from ADMIN_USERS and from ``/leadloop role @person admin``.

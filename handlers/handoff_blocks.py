@@ -135,11 +135,12 @@ def rating_buttons(lead_id: int) -> ActionsBlock:
     return ActionsBlock(block_id=ids.HANDOFF_ACTIONS_BLOCK, elements=[*scores, reason])
 
 
-def score_changed(*, lead_ref: str, previous: int, score: int, feedback_channel: str) -> str:
+def score_changed(*, lead_ref: str, previous: int, score: int, feedback_channel: str | None) -> str:
     """The clicker's note when a second click changed their rating."""
+    where = f"The post in <#{feedback_channel}>" if feedback_channel else "The feedback post"
     return (
         f"You changed your rating of *{escape_mrkdwn(lead_ref)}* from {previous}/5 to "
-        f"{stars(score)} {score}/5. The post in <#{feedback_channel}> shows the new score."
+        f"{stars(score)} {score}/5. {where} shows the new score."
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     Column,
@@ -246,7 +248,12 @@ class AgendaItem(SQLModel, table=True):
 
 
 class Workspace(SQLModel, table=True):
-    """A Slack workspace leadloop runs in, recorded when the bot starts or is installed."""
+    """A Slack workspace leadloop runs in, recorded when the bot starts or is installed.
+
+    The channel, time zone and user-group columns are what its admins chose with
+    ``/leadloop settings``; None means "the environment's value". ``uninstalled_at`` is set
+    while the app is uninstalled: nothing is scheduled or posted there until it comes back.
+    """
 
     __tablename__ = "workspace"
 
@@ -255,6 +262,15 @@ class Workspace(SQLModel, table=True):
     bot_user_id: str | None = Field(default=None, max_length=32)
     installed_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
     updated_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    feedback_channel: str | None = Field(default=None, max_length=32)
+    report_channel: str | None = Field(default=None, max_length=32)
+    handoff_channel: str | None = Field(default=None, max_length=32)
+    timezone: str | None = Field(default=None, max_length=64)
+    sales_usergroup: str | None = Field(default=None, max_length=32)
+    marketing_usergroup: str | None = Field(default=None, max_length=32)
+    uninstalled_at: datetime | None = Field(
+        default=None, sa_column=_timestamp_column(nullable=True)
+    )
 
 
 class KpiValue(SQLModel, table=True):
@@ -357,3 +373,16 @@ class MemberRole(SQLModel, table=True):
     role: str = Field(max_length=16)
     set_by: str = Field(max_length=32)
     updated_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+
+
+# slack-sdk's OAuth installation and state stores, on leadloop's database. The tables are
+# built by the SDK itself, so the migration test notices if an SDK upgrade changes them.
+SLACK_INSTALLATIONS_TABLE = SQLAlchemyInstallationStore.build_installations_table(
+    SQLModel.metadata, SQLAlchemyInstallationStore.default_installations_table_name
+)
+SLACK_BOTS_TABLE = SQLAlchemyInstallationStore.build_bots_table(
+    SQLModel.metadata, SQLAlchemyInstallationStore.default_bots_table_name
+)
+SLACK_OAUTH_STATES_TABLE = SQLAlchemyOAuthStateStore.build_oauth_states_table(
+    SQLModel.metadata, SQLAlchemyOAuthStateStore.default_table_name
+)

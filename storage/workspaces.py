@@ -8,6 +8,17 @@ from sqlmodel import Session, col, select
 
 from storage.models import Workspace
 
+SETTABLE_COLUMNS = frozenset(
+    {
+        "feedback_channel",
+        "report_channel",
+        "handoff_channel",
+        "timezone",
+        "sales_usergroup",
+        "marketing_usergroup",
+    }
+)
+
 
 def record_workspace(
     session: Session,
@@ -17,12 +28,13 @@ def record_workspace(
     bot_user_id: str | None,
     now: datetime,
 ) -> Workspace:
-    """Insert or refresh a workspace (the bot started in it, or it was installed)."""
+    """Insert or refresh a workspace (the bot started in it, or it was (re)installed)."""
     workspace = session.get(Workspace, team_id)
     if workspace is None:
         workspace = Workspace(team_id=team_id, installed_at=now, updated_at=now)
     workspace.team_name = team_name
     workspace.bot_user_id = bot_user_id
+    workspace.uninstalled_at = None
     workspace.updated_at = now
     session.add(workspace)
     session.flush()
@@ -30,8 +42,57 @@ def record_workspace(
 
 
 def all_workspaces(session: Session) -> list[Workspace]:
-    """Every recorded workspace (the scheduler's view)."""
+    """Every recorded workspace."""
     return list(session.exec(select(Workspace).order_by(col(Workspace.team_id))).all())
+
+
+def installed_workspaces(session: Session) -> list[Workspace]:
+    """Every workspace the app is installed in now (the scheduler's view)."""
+    query = select(Workspace).where(col(Workspace.uninstalled_at).is_(None))
+    return list(session.exec(query.order_by(col(Workspace.team_id))).all())
+
+
+def uninstalled_team_ids(session: Session) -> set[str]:
+    """Workspaces that uninstalled the app: nothing is scheduled or posted there."""
+    query = select(Workspace.team_id).where(col(Workspace.uninstalled_at).is_not(None))
+    return set(session.exec(query).all())
+
+
+def is_uninstalled(session: Session, *, team_id: str) -> bool:
+    """Whether ``team_id`` uninstalled the app (an unknown workspace is not)."""
+    workspace = session.get(Workspace, team_id)
+    return workspace is not None and workspace.uninstalled_at is not None
+
+
+def mark_uninstalled(session: Session, *, team_id: str, now: datetime) -> bool:
+    """Remember that the app was uninstalled from ``team_id``; False if already known."""
+    workspace = session.get(Workspace, team_id)
+    if workspace is None:
+        workspace = Workspace(team_id=team_id, installed_at=now, updated_at=now)
+    elif workspace.uninstalled_at is not None:
+        return False
+    workspace.uninstalled_at = now
+    workspace.updated_at = now
+    session.add(workspace)
+    session.flush()
+    return True
+
+
+def change_settings(
+    session: Session, *, team_id: str, now: datetime, values: dict[str, str | None]
+) -> Workspace:
+    """Set workspace settings by column name; None goes back to the environment's value."""
+    workspace = session.get(Workspace, team_id)
+    if workspace is None:
+        workspace = Workspace(team_id=team_id, installed_at=now, updated_at=now)
+    for column, value in values.items():
+        if column not in SETTABLE_COLUMNS:
+            raise ValueError(f"{column} is not a workspace setting")
+        setattr(workspace, column, value)
+    workspace.updated_at = now
+    session.add(workspace)
+    session.flush()
+    return workspace
 
 
 def known_workspaces(session: Session) -> list[str]:

@@ -23,6 +23,7 @@ from sqlmodel import SQLModel
 from bot.app import build_deliverer, create_app
 from bot.config import Settings
 from bot.delivery import Deliverer
+from bot.installs import Installations
 from bot.server import build_wsgi_app, make_http_server
 from bot.slack_client import build_web_client
 from storage.engine import (
@@ -190,6 +191,7 @@ def serve_app(
     client: WebClient,
     clock: FakeClock,
     is_healthy: Callable[[], bool],
+    installations: Installations | None = None,
 ) -> Iterator[SlackAppClient]:
     """The real app behind the real HTTP server on an ephemeral port, for one test."""
     executor = TrackingExecutor()
@@ -200,6 +202,7 @@ def serve_app(
         clock=clock,
         listener_executor=executor,
         work_executor=executor,
+        installations=installations,
     )
     application = build_wsgi_app(
         app, is_healthy=is_healthy, signing_secret=settings.slack_signing_secret

@@ -304,6 +304,9 @@ class FakeSlack:
         self.usergroups: dict[str, list[str]] = {k: list(v) for k, v in (usergroups or {}).items()}
         self.calls: list[Call] = []
         self.channels: dict[str, str] = {"C0GENERAL": "general"}
+        # OAuth: codes Slack would hand an installer's browser, and the bot tokens they buy.
+        self.install_codes: dict[str, JsonDict] = {}
+        self.installed_tokens: dict[str, JsonDict] = {}
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._faults: dict[str, deque[_Fault]] = {}
@@ -315,6 +318,7 @@ class FakeSlack:
         self._thread: threading.Thread | None = None
         self._methods: dict[str, _MethodHandler] = {
             "auth.test": self._auth_test,
+            "oauth.v2.access": self._oauth_v2_access,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
@@ -556,14 +560,15 @@ class FakeSlack:
 
     def _answer_api(self, call: Call, invalid_json: bool) -> _Reply:
         """Answer a /api/<method> request like Slack would."""
-        if call.token is None:
+        # oauth.v2.access is the one method called with the app's credentials, not a token.
+        if call.token is None and call.method != "oauth.v2.access":
             return _json_reply({"ok": False, "error": "not_authed"})
         if invalid_json:
             return _json_reply({"ok": False, "error": "invalid_json"})
         handler = self._methods.get(call.method)
         if handler is None:
             return _json_reply({"ok": False, "error": "unknown_method"})
-        return _json_reply(handler(call.params))
+        return _json_reply(handler({**call.params, "_token": call.token}))
 
     def _next_ts(self) -> str:
         """A unique, increasing message ts like 1700000000.000100."""
@@ -580,7 +585,50 @@ class FakeSlack:
 
     # ------------------------------------------------------------------ method handlers
 
+    def grant_install(self, code: str, *, team_id: str, team_name: str, installer_id: str) -> str:
+        """Let ``oauth.v2.access`` exchange ``code`` for a new bot token of ``team_id``."""
+        token = f"xoxb-{team_id}-{len(self.installed_tokens) + 1}"
+        with self._lock:
+            self.install_codes[code] = {
+                "team_id": team_id,
+                "team_name": team_name,
+                "installer_id": installer_id,
+                "token": token,
+            }
+        return token
+
+    def _oauth_v2_access(self, params: JsonDict) -> JsonDict:
+        with self._lock:
+            grant = self.install_codes.pop(str(params.get("code")), None)
+            if grant is None:
+                return {"ok": False, "error": "invalid_code"}
+            self.installed_tokens[grant["token"]] = grant
+        return {
+            "ok": True,
+            "access_token": grant["token"],
+            "token_type": "bot",
+            "scope": "commands,chat:write",
+            "bot_user_id": f"UBOT{grant['team_id']}",
+            "app_id": "A0LEADLOOP",
+            "team": {"id": grant["team_id"], "name": grant["team_name"]},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": grant["installer_id"]},
+        }
+
     def _auth_test(self, params: JsonDict) -> JsonDict:
+        installed = self.installed_tokens.get(str(params.get("_token")))
+        if installed is not None:
+            return {
+                "ok": True,
+                "url": f"https://{installed['team_id'].lower()}.slack.com/",
+                "team": installed["team_name"],
+                "user": "leadloop",
+                "team_id": installed["team_id"],
+                "user_id": f"UBOT{installed['team_id']}",
+                "bot_id": f"B{installed['team_id']}",
+                "is_enterprise_install": False,
+            }
         return {
             "ok": True,
             "url": "https://test.slack.com/",

@@ -61,10 +61,12 @@ def rate(deps: Deps, click: Click) -> str:
     delivered = {
         message_id: deps.deliverer.deliver(message_id) for message_id in result.message_ids
     }
-    return _reply(deps, result, posted=delivered.get(result.post_message_id or -1, True))
+    feedback_channel = deps.settings_for(click.team_id).feedback_channel
+    posted = delivered.get(result.post_message_id or -1, True)
+    return _reply(result, posted=posted, feedback_channel=feedback_channel)
 
 
-def _reply(deps: Deps, result: ButtonRating, *, posted: bool) -> str:
+def _reply(result: ButtonRating, *, posted: bool, feedback_channel: str | None) -> str:
     lead_ref = result.lead.external_ref
     if result.outcome is ButtonOutcome.SAME:
         return score_kept(lead_ref=lead_ref, score=result.rating.score)
@@ -73,7 +75,7 @@ def _reply(deps: Deps, result: ButtonRating, *, posted: bool) -> str:
             lead_ref=lead_ref,
             previous=result.previous_score or 0,
             score=result.rating.score,
-            feedback_channel=deps.feedback_channel,
+            feedback_channel=feedback_channel,
         )
     card = card_for(result.rating, result.lead)
-    return confirmation_text(card, posted=posted, feedback_channel=deps.feedback_channel)
+    return confirmation_text(card, posted=posted, feedback_channel=feedback_channel)

@@ -34,7 +34,7 @@ def build_handle_app_home_opened(deps: Deps) -> Callable[..., None]:
                     user_id=user_id,
                     roles=deps.roles,
                     now=deps.clock(),
-                    timezone=deps.default_timezone,
+                    timezone=deps.settings_in(session, team_id=team_id).timezone,
                 )
             client.views_publish(user_id=user_id, view=home_view(data))
 

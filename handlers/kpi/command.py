@@ -52,7 +52,8 @@ def build_handle_kpi(deps: Deps) -> Callable[..., None]:
 def answer_kpi_command(deps: Deps, command: dict[str, Any], client: WebClient) -> str:
     """Carry out one ``/kpi`` command and return the text to show its author."""
     user_id, team_id = command["user_id"], command["team_id"]
-    today = deps.clock().astimezone(ZoneInfo(deps.default_timezone)).date()
+    workspace_zone = deps.settings_for(team_id).timezone
+    today = deps.clock().astimezone(ZoneInfo(workspace_zone)).date()
     parsed = parse_kpi_command(command.get("text") or "", today=today)
     if isinstance(parsed, KpiUsageError):
         return parsed.message
@@ -70,7 +71,7 @@ def answer_kpi_command(deps: Deps, command: dict[str, Any], client: WebClient) -
             deps, team_id=team_id, command=parsed, channel=command["channel_id"], client=client
         )
     if isinstance(parsed, SetSchedule):
-        zone = user_timezone(client, user_id, default=deps.default_timezone)
+        zone = user_timezone(client, user_id, default=workspace_zone)
         return _schedule(deps, team_id=team_id, user_id=user_id, command=parsed, zone=zone)
     return _change(deps, team_id=team_id, user_id=user_id, command=parsed)
 
@@ -81,9 +82,10 @@ def _show(deps: Deps, *, team_id: str, command: ShowKpis) -> str:
 
 def show_kpis_text(deps: Deps, *, team_id: str, week: IsoWeek | None) -> str:
     """The KPI table for ``week`` (default: this week in the workspace's zone)."""
-    if week is None:
-        week = IsoWeek.from_date(deps.clock().astimezone(ZoneInfo(deps.default_timezone)).date())
     with deps.session_factory() as session:
+        if week is None:
+            zone = ZoneInfo(deps.settings_in(session, team_id=team_id).timezone)
+            week = IsoWeek.from_date(deps.clock().astimezone(zone).date())
         views = business_kpis(session, team_id=team_id, week=week)
     rows = [("KPI", "Actual", "Target", "Status")]
     for view in views:
@@ -105,9 +107,8 @@ def show_kpis_text(deps: Deps, *, team_id: str, week: IsoWeek | None) -> str:
 
 def _chart(deps: Deps, *, team_id: str, command: PostChart, channel: str, client: WebClient) -> str:
     with deps.session_factory() as session:
-        report = build_report(
-            session, team_id=team_id, week=command.week, timezone=deps.default_timezone
-        )
+        zone = deps.settings_in(session, team_id=team_id).timezone
+        report = build_report(session, team_id=team_id, week=command.week, timezone=zone)
     try:
         upload_report(client, report, channel=channel)
     except SlackApiError as error:

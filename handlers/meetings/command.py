@@ -51,9 +51,9 @@ def answer_meeting_command(deps: Deps, *, command: dict[str, Any], client: WebCl
     """Carry out one ``/meeting`` command and return the text to show its author."""
     user_id, team_id = command["user_id"], command["team_id"]
     text = command.get("text") or ""
-    zone = deps.default_timezone
+    zone = deps.settings_for(team_id).timezone
     if text.strip().lower().startswith("add"):
-        zone = user_timezone(client, user_id, default=deps.default_timezone)
+        zone = user_timezone(client, user_id, default=zone)
     today = deps.clock().astimezone(ZoneInfo(zone)).date()
     parsed = parse_meeting_command(text, today=today)
     if isinstance(parsed, UsageError):

@@ -47,7 +47,8 @@ def build_handle_rate_lead(deps: Deps) -> Listener:
                 via="command",
                 origin_channel=command.get("channel_id"),
             )
-            text = confirmation_text(card, posted=posted, feedback_channel=deps.feedback_channel)
+            feedback_channel = deps.settings_for(command["team_id"]).feedback_channel
+            text = confirmation_text(card, posted=posted, feedback_channel=feedback_channel)
             respond(response_type="ephemeral", text=text)
 
         deps.after_ack(save_and_confirm, body=command, client=client)
@@ -55,10 +56,10 @@ def build_handle_rate_lead(deps: Deps) -> Listener:
     return handle_rate_lead
 
 
-def confirmation_text(card: Any, *, posted: bool, feedback_channel: str) -> str:
+def confirmation_text(card: Any, *, posted: bool, feedback_channel: str | None) -> str:
     """The thank-you, with a note when the post to the channel is still on its way."""
     text = rating_confirmation(card, feedback_channel=feedback_channel)
-    if not posted:
+    if not posted and feedback_channel:
         text += (
             "\n_Slack is slow to answer right now: your rating is saved and will appear in "
             "the channel as soon as Slack accepts it._"

@@ -93,7 +93,8 @@ def build_handle_rating_submission(deps: Deps) -> Callable[..., None]:
                 via="modal",
                 origin_channel=channel,
             )
-            text = confirmation_text(card, posted=posted, feedback_channel=deps.feedback_channel)
+            feedback_channel = deps.settings_for(team_id).feedback_channel
+            text = confirmation_text(card, posted=posted, feedback_channel=feedback_channel)
             _tell_rater(client, user_id=user_id, channel=channel, text=text)
 
         deps.after_ack(save_and_confirm, body=body, client=client)

@@ -34,8 +34,12 @@ def build_handle_message_event(deps: Deps) -> Callable[..., None]:
     def handle_message_event(
         body: dict[str, Any], event: dict[str, Any], client: WebClient
     ) -> None:
-        """Store thread replies to rating posts once; follow their edits and deletions."""
-        if event.get("channel") != deps.feedback_channel:
+        """Store thread replies to rating posts once; follow their edits and deletions.
+
+        Whether a thread is a rating's is decided by the stored post (its channel and ts),
+        so answers keep counting in the threads of a feedback channel an admin replaced.
+        """
+        if not _in_a_thread(event) or not isinstance(event.get("channel"), str):
             return
         team_id = body.get("team_id") or event.get("team")
         event_id = body.get("event_id")
@@ -57,6 +61,17 @@ def build_handle_message_event(deps: Deps) -> Callable[..., None]:
         )
 
     return handle_message_event
+
+
+def _in_a_thread(event: dict[str, Any]) -> bool:
+    """Only replies in threads can answer ratings: other new messages are not looked at.
+
+    Edits and deletions are looked up by their message, which is stored only if it was an
+    answer.
+    """
+    return event.get("subtype") in {"message_changed", "message_deleted"} or bool(
+        event.get("thread_ts")
+    )
 
 
 def thread_reply_from_event(

@@ -260,7 +260,7 @@ def test_report_post_without_a_report_channel_says_so_and_uploads_nothing(
     code = main(["report", "--week", "2026-W45", "--post"])
 
     assert code == 2
-    assert "REPORT_CHANNEL is not set" in capsys.readouterr().err
+    assert "no report channel is set" in capsys.readouterr().err
     assert fake_slack.calls == []
 
 

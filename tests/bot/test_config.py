@@ -200,3 +200,49 @@ def test_any_value_gives_settings_or_a_config_error(variable: str, value: str) -
         Settings.from_env(env_with(**{variable: value}))
     except ConfigError as error:
         assert error.variable == variable
+
+
+CLIENT_ID = "1234567890.9876543210"
+CLIENT_SECRET = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+OAUTH = {"SLACK_CLIENT_ID": CLIENT_ID, "SLACK_CLIENT_SECRET": CLIENT_SECRET}
+
+
+def test_oauth_credentials_replace_the_bot_token_and_the_feedback_channel() -> None:
+    settings = Settings.from_env(env_with(SLACK_BOT_TOKEN=None, FEEDBACK_CHANNEL=None, **OAUTH))
+
+    assert settings.oauth is True
+    assert settings.slack_bot_token is None
+    assert settings.feedback_channel is None
+    assert CLIENT_SECRET in settings.secrets
+    assert CLIENT_SECRET not in repr(settings)
+
+
+def test_single_workspace_mode_is_not_oauth() -> None:
+    assert Settings.from_env(REQUIRED).oauth is False
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable", "hint"),
+    [
+        ({"SLACK_CLIENT_ID": CLIENT_ID}, "SLACK_CLIENT_SECRET", "needs both"),
+        ({"SLACK_CLIENT_SECRET": CLIENT_SECRET}, "SLACK_CLIENT_ID", "needs both"),
+        (
+            {"SLACK_CLIENT_ID": "my-app", "SLACK_CLIENT_SECRET": CLIENT_SECRET},
+            "SLACK_CLIENT_ID",
+            "1234567890.1234567890",
+        ),
+        (OAUTH | {"SLACK_BOT_TOKEN": BOT_TOKEN}, "SLACK_BOT_TOKEN", "remove one"),
+        (OAUTH | {"SLACK_APP_TOKEN": APP_TOKEN}, "SLACK_APP_TOKEN", "Remove it"),
+    ],
+    ids=["id-without-secret", "secret-without-id", "malformed-id", "both-modes", "socket-mode"],
+)
+def test_oauth_settings_that_cannot_work_are_named_with_a_fix(
+    changes: dict[str, str], variable: str, hint: str
+) -> None:
+    env = env_with(FEEDBACK_CHANNEL=None, SLACK_BOT_TOKEN=None) | changes
+
+    error = config_error(env)
+
+    assert error.variable == variable
+    assert hint in str(error)
+    assert CLIENT_SECRET not in str(error)

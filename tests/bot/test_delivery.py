@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import delete, update
 from sqlmodel import col, select
 
+from bot.app import build_deliverer
 from bot.config import Settings
 from bot.delivery import Deliverer, retry_delay
 from bot.feedback import (
@@ -125,12 +126,12 @@ def test_two_deliverers_racing_post_each_rating_once(
     ids = [post_id(submit(session_factory, clock, lead_ref=f"ACME-{n}")) for n in range(20)]
     # A second process: its own engine, sessions and Slack client.
     other_engine = create_db_engine(settings.database_url)
-    other = Deliverer(
+    other = build_deliverer(
+        settings,
         session_factory=make_session_factory(other_engine),
         client=build_web_client(
             token=settings.slack_bot_token, base_url=settings.slack_api_url, sleep=sleeps
         ),
-        feedback_channel=payloads.FEEDBACK_CHANNEL,
         clock=clock,
     )
     start = threading.Barrier(2)

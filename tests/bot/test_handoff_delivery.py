@@ -94,7 +94,7 @@ def test_a_new_lead_is_posted_to_its_owner_and_the_handoff_channel(
 def test_a_lead_without_owner_and_without_a_channel_is_not_posted(
     deliverer: Deliverer, fake_slack: FakeSlack, session_factory: SessionFactory, clock: FakeClock
 ) -> None:
-    no_channel = replace(deliverer, handoff_channel=None)
+    no_channel = replace(deliverer, defaults=replace(deliverer.defaults, handoff_channel=None))
     message_id = hand_off(session_factory, clock, replace(ACME, owner_slack_id=None))
 
     assert no_channel.deliver(message_id) is True

@@ -194,9 +194,9 @@ def test_restart_neither_loses_nor_doubles_a_reminder(
     # A new process: new deliverer, nothing in memory, same database.
     restarted = Deliverer(
         session_factory=session_factory,
-        client=deliverer.client,
-        feedback_channel=payloads.FEEDBACK_CHANNEL,
+        clients=deliverer.clients,
         clock=clock,
+        defaults=deliverer.defaults,
     )
     clock.advance(minutes=1)
     assert tick(session_factory, restarted, clock) == 0

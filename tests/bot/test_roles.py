@@ -5,6 +5,8 @@ from __future__ import annotations
 from slack_sdk import WebClient
 
 from bot.roles import RoleDirectory, UsergroupCache
+from bot.team_clients import OneWorkspace
+from bot.workspace_settings import WorkspaceSettings
 from storage.engine import SessionFactory
 from storage.roles import give_role
 from tests import slack_payloads as payloads
@@ -27,13 +29,13 @@ def test_usergroup_members_are_cached_and_refreshed_after_the_ttl(
 ) -> None:
     fake_slack.usergroups["S0MKT"] = ["UMKT1"]
     ticks = Ticks()
-    cache = UsergroupCache(web_client, ttl=300, monotonic=ticks)
+    cache = UsergroupCache(OneWorkspace(web_client), ttl=300, monotonic=ticks)
 
-    first = cache.members("S0MKT")
+    first = cache.members("S0MKT", team_id=payloads.TEAM_ID)
     fake_slack.usergroups["S0MKT"] = ["UMKT1", "UMKT2"]
-    cached = cache.members("S0MKT")
+    cached = cache.members("S0MKT", team_id=payloads.TEAM_ID)
     ticks.now += 301
-    refreshed = cache.members("S0MKT")
+    refreshed = cache.members("S0MKT", team_id=payloads.TEAM_ID)
 
     assert (first, cached, refreshed) == (
         frozenset({"UMKT1"}),
@@ -48,12 +50,12 @@ def test_usergroup_cache_keeps_the_last_known_members_when_slack_fails(
 ) -> None:
     fake_slack.usergroups["S0MKT"] = ["UMKT1"]
     ticks = Ticks()
-    cache = UsergroupCache(web_client, ttl=10, monotonic=ticks)
-    cache.members("S0MKT")
+    cache = UsergroupCache(OneWorkspace(web_client), ttl=10, monotonic=ticks)
+    cache.members("S0MKT", team_id=payloads.TEAM_ID)
     ticks.now += 11
     fake_slack.fail_next("usergroups.users.list", error="ratelimited")
 
-    assert cache.members("S0MKT") == frozenset({"UMKT1"})
+    assert cache.members("S0MKT", team_id=payloads.TEAM_ID) == frozenset({"UMKT1"})
 
 
 def test_roles_come_from_groups_commands_and_admin_users(
@@ -62,9 +64,8 @@ def test_roles_come_from_groups_commands_and_admin_users(
     fake_slack.usergroups["S0SALES"] = ["UREP1"]
     directory = RoleDirectory(
         admin_users=frozenset({"UBOSS"}),
-        sales_usergroup="S0SALES",
-        marketing_usergroup=None,
-        usergroups=UsergroupCache(web_client),
+        defaults=WorkspaceSettings(sales_usergroup="S0SALES"),
+        usergroups=UsergroupCache(OneWorkspace(web_client)),
     )
     with session_factory() as session:
         give_role(
@@ -94,7 +95,7 @@ def test_roles_come_from_groups_commands_and_admin_users(
 def test_only_marketings_replies_count_once_marketing_is_known(
     session_factory: SessionFactory, clock: FakeClock
 ) -> None:
-    directory = RoleDirectory(frozenset(), None, None, None)
+    directory = RoleDirectory(frozenset(), WorkspaceSettings(), None)
     with session_factory() as session:
         before = directory.counts_as_answer(
             session, team_id=payloads.TEAM_ID, user_id="USOMEONE", rater_id="UREP1"

@@ -190,3 +190,49 @@ def test_port_in_use_exits_with_a_clear_message(fake_slack: FakeSlack, tmp_path:
     assert result.returncode == 2
     assert f"could not listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_run_in_oauth_mode_serves_the_install_page_and_installs_a_workspace(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    port = free_port()
+    database = tmp_path / "oauth.db"
+    secret = "oauth-secret-never-logged-0123"
+    env = bot_env(fake_slack, database, SLACK_CLIENT_ID="123.456", SLACK_CLIENT_SECRET=secret)
+    del env["SLACK_BOT_TOKEN"], env["FEEDBACK_CHANNEL"]
+    env["LOG_LEVEL"] = "DEBUG"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_log_line(process, "leadloop is listening")
+        page = http_request(base_url + "/slack/install")
+        state = page.text.split("state=", 1)[1].split("&", 1)[0]
+        fake_slack.grant_install("code-1", team_id="T0NEW", team_name="New", installer_id="U0ME")
+        done = http_request(
+            f"{base_url}/slack/oauth_redirect?code=code-1&state={state}",
+            headers={"Cookie": f"slack-app-oauth-state={state}"},
+        )
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        assert process.stderr is not None
+        log = process.stderr.read()
+        process.stderr.close()
+
+    assert page.status == 200 and "oauth/v2/authorize" in page.text
+    assert done.status == 200 and "leadloop is installed" in done.text
+    assert secret not in log and "xoxb-T0NEW" not in log
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        bots = connection.execute(text("SELECT team_id FROM slack_bots")).all()
+        workspaces = connection.execute(text("SELECT team_id FROM workspace")).all()
+    engine.dispose()
+    assert bots == [("T0NEW",)] and workspaces == [("T0NEW",)]

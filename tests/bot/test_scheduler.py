@@ -21,6 +21,8 @@ from bot.scheduler import (
     forget_old_events,
     sweep_outbox,
 )
+from bot.team_clients import OneWorkspace
+from bot.workspace_settings import WorkspaceSettings
 from storage.engine import SessionFactory, create_db_engine, make_session_factory
 from storage.models import OutboxMessage, ProcessedEvent
 from storage.responses import claim_event
@@ -105,9 +107,9 @@ def test_the_sweep_survives_an_unreachable_database(
 ) -> None:
     deliverer = Deliverer(
         session_factory=unreachable_session_factory,
-        client=web_client,
-        feedback_channel=payloads.FEEDBACK_CHANNEL,
+        clients=OneWorkspace(web_client),
         clock=clock,
+        defaults=WorkspaceSettings(feedback_channel=payloads.FEEDBACK_CHANNEL),
     )
 
     assert sweep_outbox(deliverer) == 0

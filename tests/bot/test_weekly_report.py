@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,8 @@ from sqlmodel import select
 
 from bot.delivery import Deliverer
 from bot.scheduler import run_scheduled_posts
+from bot.team_clients import OneWorkspace
+from bot.workspace_settings import WorkspaceSettings
 from storage.engine import SessionFactory
 from storage.kpis import set_kpi_value, set_report_schedule
 from storage.models import ScheduledPost
@@ -29,11 +32,13 @@ def report_deliverer(
     """A deliverer that knows the report channel and the workspace's time zone."""
     return Deliverer(
         session_factory=session_factory,
-        client=web_client,
-        feedback_channel=payloads.FEEDBACK_CHANNEL,
+        clients=OneWorkspace(web_client),
         clock=clock,
-        report_channel=REPORT_CHANNEL,
-        timezone="Europe/Berlin",
+        defaults=WorkspaceSettings(
+            feedback_channel=payloads.FEEDBACK_CHANNEL,
+            report_channel=REPORT_CHANNEL,
+            timezone="Europe/Berlin",
+        ),
     )
 
 
@@ -100,14 +105,7 @@ def test_report_goes_out_once_per_week_however_often_it_is_checked(
     fake_slack: FakeSlack,
     web_client: WebClient,
 ) -> None:
-    second_instance = Deliverer(
-        session_factory=session_factory,
-        client=web_client,
-        feedback_channel=payloads.FEEDBACK_CHANNEL,
-        clock=clock,
-        report_channel=REPORT_CHANNEL,
-        timezone="Europe/Berlin",
-    )
+    second_instance = replace(report_deliverer)
     clock.now = MONDAY_0900_BERLIN
     posted = [
         tick(session_factory, deliverer, clock)
