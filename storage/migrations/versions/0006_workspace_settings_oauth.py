@@ -41,16 +41,14 @@ def upgrade() -> None:
     )
 
 
-def _create_slack_installations() -> None:
-    # The columns of slack-sdk 3.x's SQLAlchemyInstallationStore.build_installations_table.
-    op.create_table(
-        "slack_installations",
+def _bot_columns() -> list[sa.Column[object]]:
+    """The columns slack-sdk 3.x's installation and bot tables share."""
+    return [
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("client_id", sa.String(length=32), nullable=False),
         sa.Column("app_id", sa.String(length=32), nullable=False),
         sa.Column("enterprise_id", sa.String(length=32), nullable=True),
         sa.Column("enterprise_name", sa.String(length=200), nullable=True),
-        sa.Column("enterprise_url", sa.String(length=200), nullable=True),
         sa.Column("team_id", sa.String(length=32), nullable=True),
         sa.Column("team_name", sa.String(length=200), nullable=True),
         sa.Column("bot_token", sa.String(length=200), nullable=True),
@@ -59,6 +57,15 @@ def _create_slack_installations() -> None:
         sa.Column("bot_scopes", sa.String(length=1000), nullable=True),
         sa.Column("bot_refresh_token", sa.String(length=200), nullable=True),
         sa.Column("bot_token_expires_at", sa.DateTime(), nullable=True),
+    ]
+
+
+def _create_slack_installations() -> None:
+    # SQLAlchemyInstallationStore.build_installations_table (the migration test compares).
+    op.create_table(
+        "slack_installations",
+        *_bot_columns(),
+        sa.Column("enterprise_url", sa.String(length=200), nullable=True),
         sa.Column("user_id", sa.String(length=32), nullable=False),
         sa.Column("user_token", sa.String(length=200), nullable=True),
         sa.Column("user_scopes", sa.String(length=1000), nullable=True),
@@ -81,22 +88,10 @@ def _create_slack_installations() -> None:
 
 
 def _create_slack_bots() -> None:
-    # The columns of slack-sdk 3.x's SQLAlchemyInstallationStore.build_bots_table.
+    # SQLAlchemyInstallationStore.build_bots_table (the migration test compares).
     op.create_table(
         "slack_bots",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("client_id", sa.String(length=32), nullable=False),
-        sa.Column("app_id", sa.String(length=32), nullable=False),
-        sa.Column("enterprise_id", sa.String(length=32), nullable=True),
-        sa.Column("enterprise_name", sa.String(length=200), nullable=True),
-        sa.Column("team_id", sa.String(length=32), nullable=True),
-        sa.Column("team_name", sa.String(length=200), nullable=True),
-        sa.Column("bot_token", sa.String(length=200), nullable=True),
-        sa.Column("bot_id", sa.String(length=32), nullable=True),
-        sa.Column("bot_user_id", sa.String(length=32), nullable=True),
-        sa.Column("bot_scopes", sa.String(length=1000), nullable=True),
-        sa.Column("bot_refresh_token", sa.String(length=200), nullable=True),
-        sa.Column("bot_token_expires_at", sa.DateTime(), nullable=True),
+        *_bot_columns(),
         sa.Column("is_enterprise_install", sa.Boolean(), nullable=False),
         sa.Column("installed_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
