@@ -142,3 +142,34 @@ def pending_messages(session: Session, *, team_id: str) -> list[OutboxMessage]:
         .order_by(col(OutboxMessage.id))
     )
     return list(session.exec(statement).all())
+
+
+def retry_failed_now(session: Session, *, team_id: str, now: datetime) -> list[int]:
+    """Make the workspace's failed, still-owed messages due at ``now``; their ids, oldest first.
+
+    For when an admin changes a setting: a post that waited on it (say, a rating accepted
+    before the feedback channel was chosen) need not sit out the rest of its back-off. The
+    ids include failed messages that were already due; none being sent now is touched.
+    """
+    free = or_(
+        col(OutboxMessage.claimed_until).is_(None),
+        col(OutboxMessage.claimed_until) < now,
+    )
+    failed = (
+        col(OutboxMessage.team_id) == team_id,
+        col(OutboxMessage.status) == PENDING,
+        col(OutboxMessage.last_error).is_not(None),
+        free,
+    )
+    session.execute(
+        update(OutboxMessage)
+        .where(*failed, col(OutboxMessage.next_attempt_at) > now)
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    statement = (
+        select(OutboxMessage.id)
+        .where(*failed, col(OutboxMessage.next_attempt_at) <= now)
+        .order_by(col(OutboxMessage.id))
+    )
+    return [message_id for message_id in session.exec(statement).all() if message_id is not None]

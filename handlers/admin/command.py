@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, Respond
@@ -12,12 +13,25 @@ from bot.admin_input import (
     USAGE,
     AdminHelp,
     AdminUsageError,
+    ChangeSetting,
     ListRoles,
     SetRole,
+    ShowSettings,
     parse_admin_command,
 )
+from handlers.admin.settings import change_setting, settings_text
 from handlers.deps import Deps
 from storage import roles as store
+
+NOT_ADMIN = "Only leadloop admins can do that. ADMIN_USERS lists the first admins."
+
+
+@dataclass(frozen=True)
+class AdminAnswer:
+    """The text for the command's author, and owed posts to try again once it is sent."""
+
+    text: str
+    retry_ids: tuple[int, ...] = ()
 
 
 def build_handle_admin(deps: Deps) -> Callable[..., None]:
@@ -30,29 +44,38 @@ def build_handle_admin(deps: Deps) -> Callable[..., None]:
         ack()
 
         def run() -> None:
-            respond(response_type="ephemeral", text=answer_admin_command(deps, command))
+            answer = answer_admin_command(deps, command, client=client)
+            respond(response_type="ephemeral", text=answer.text)
+            # After the answer, and after the change was committed: each claims its own row.
+            for message_id in answer.retry_ids:
+                deps.deliverer.deliver(message_id)
 
         deps.after_ack(run, body=command, client=client)
 
     return handle_admin
 
 
-def answer_admin_command(deps: Deps, command: dict[str, Any]) -> str:
-    """Carry out one ``/leadloop`` command and return the text for its author."""
+def answer_admin_command(deps: Deps, command: dict[str, Any], *, client: WebClient) -> AdminAnswer:
+    """Carry out one ``/leadloop`` command: the text for its author, and posts to retry."""
     parsed = parse_admin_command(command.get("text") or "")
     if isinstance(parsed, AdminUsageError):
-        return parsed.message
+        return AdminAnswer(parsed.message)
     if isinstance(parsed, AdminHelp):
-        return USAGE
+        return AdminAnswer(USAGE)
     team_id, user_id = command["team_id"], command["user_id"]
+    if not deps.is_admin(user_id, team_id=team_id):
+        return AdminAnswer(NOT_ADMIN)
+    if isinstance(parsed, ShowSettings):
+        return AdminAnswer(settings_text(deps, team_id=team_id))
+    if isinstance(parsed, ChangeSetting):
+        changed = change_setting(deps, parsed, team_id=team_id, client=client)
+        return AdminAnswer(changed.text, changed.retry_ids)
     with deps.session_factory() as session:
-        if not deps.roles.is_admin(session, team_id=team_id, user_id=user_id):
-            return "Only leadloop admins can do that. ADMIN_USERS lists the first admins."
         if isinstance(parsed, ListRoles):
-            return _list(session, team_id=team_id)
+            return AdminAnswer(_list(session, team_id=team_id))
         answer = _set(session, parsed, team_id=team_id, by=user_id, now=deps.clock())
         session.commit()
-    return answer
+    return AdminAnswer(answer)
 
 
 def _set(session: Any, request: SetRole, *, team_id: str, by: str, now: Any) -> str:

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackClientError
 from sqlmodel import Session
 
 from bot.meeting_input import (
@@ -24,7 +23,7 @@ from bot.meeting_schedule import next_occurrence
 from bot.meetings import create_meeting, rule_of, skip_next
 from handlers.deps import Deps
 from handlers.meeting_blocks import MeetingLine, meeting_list_text, slack_date
-from handlers.meetings.slack_lookups import channel_id_by_name, user_timezone
+from handlers.meetings.slack_lookups import resolve_channel, user_timezone
 from storage import meetings as store
 from storage.models import Meeting
 
@@ -110,12 +109,7 @@ def _add(
 def _channel_for(request: AddMeeting, *, command: dict[str, Any], client: WebClient) -> str | None:
     if request.channel is None:
         return str(command["channel_id"])
-    if request.channel.channel_id:
-        return request.channel.channel_id
-    try:
-        return channel_id_by_name(client, request.channel.name or "")
-    except (SlackClientError, OSError):
-        return None
+    return resolve_channel(request.channel, client=client)
 
 
 def meeting_list_for(deps: Deps, *, team_id: str) -> str:

@@ -1,4 +1,4 @@
-"""What ``/meeting`` needs to ask Slack: the user's time zone, a channel's ID by name."""
+"""What commands need to ask Slack: the user's time zone, a channel's ID by name."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
+
+from bot.meeting_input import ChannelRef
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +27,20 @@ def user_timezone(client: WebClient, user_id: str, *, default: str) -> str:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return default
     return tz
+
+
+def resolve_channel(channel: ChannelRef, *, client: WebClient) -> str | None:
+    """The ID of a channel as typed (``/meeting add``, ``/leadloop settings``), or None.
+
+    Slack's escaped mention carries the ID; a plain ``#name`` is looked up among the public
+    channels, and one Slack cannot tell us about counts as not found.
+    """
+    if channel.channel_id:
+        return channel.channel_id
+    try:
+        return channel_id_by_name(client, channel.name or "")
+    except (SlackClientError, OSError):
+        return None
 
 
 def channel_id_by_name(client: WebClient, name: str) -> str | None:

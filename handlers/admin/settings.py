@@ -1,0 +1,133 @@
+"""``/leadloop settings``: this workspace's channels, time zone and user groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from sqlmodel import Session
+
+from bot.admin_input import (
+    CHANNEL,
+    DEFAULT_WORD,
+    SETTING_ABOUT,
+    SETTING_KINDS,
+    USERGROUP,
+    AdminUsageError,
+    ChangeSetting,
+)
+from bot.meeting_input import ChannelRef
+from bot.workspace_settings import SETTING_COLUMNS, WorkspaceSettings
+from handlers.deps import Deps
+from handlers.meetings.slack_lookups import resolve_channel
+from storage import outbox
+from storage.models import Workspace
+from storage.workspaces import change_settings
+
+HOW_TO_CHANGE = (
+    "Change one with `/leadloop settings <name> <value>`, e.g. "
+    "`/leadloop settings feedback #lead-feedback`, `/leadloop settings timezone Europe/Berlin` "
+    f"or `/leadloop settings sales @sales-team`. `/leadloop settings <name> {DEFAULT_WORD}` "
+    "goes back to the environment's value."
+)
+# What happens while a setting has no value at all (the time zone always has one).
+WHEN_UNSET = {
+    "feedback": "ratings are kept until it is set",
+    "report": "no weekly report is posted",
+    "handoff": "hand-offs go to the lead owner only",
+    "sales": "only `/leadloop role` makes people sales",
+    "marketing": "only `/leadloop role` makes people marketing",
+}
+
+
+@dataclass(frozen=True)
+class SettingChanged:
+    """The answer for the admin, and the owed posts to try again now that it is committed."""
+
+    text: str
+    retry_ids: tuple[int, ...] = ()
+
+
+def settings_text(deps: Deps, *, team_id: str) -> str:
+    """Every setting in force in ``team_id``, where it comes from, and how to change it."""
+    with deps.session_factory() as session:
+        in_force = deps.settings_in(session, team_id=team_id)
+        chosen = _chosen_here(session, team_id=team_id)
+    lines = [
+        f"• `{name}` ({SETTING_ABOUT[name]}): {_origin(name, in_force, chosen)}"
+        for name in SETTING_COLUMNS
+    ]
+    return "*Settings in this workspace*\n" + "\n".join(lines) + "\n" + HOW_TO_CHANGE
+
+
+def change_setting(
+    deps: Deps, request: ChangeSetting, *, team_id: str, client: WebClient
+) -> SettingChanged:
+    """Store one setting for ``team_id`` and make the posts that failed meanwhile due now.
+
+    A channel typed by name is looked up first, with no transaction open during the call to
+    Slack; bad input changes nothing.
+    """
+    value = request.value
+    if isinstance(value, ChannelRef):
+        typed, value = value, resolve_channel(value, client=client)
+        if value is None:
+            return SettingChanged(
+                AdminUsageError(
+                    f"I can't find the channel #{typed.name}. Pick it from Slack's "
+                    "suggestions when you type #, or invite me to it first."
+                ).message
+            )
+    column = SETTING_COLUMNS[request.name]
+    now = deps.clock()
+    with deps.session_factory() as session:
+        change_settings(session, team_id=team_id, now=now, values={column: value})
+        retry_ids = outbox.retry_failed_now(session, team_id=team_id, now=now)
+        in_force = deps.settings_in(session, team_id=team_id)
+        session.commit()
+    text = _changed_text(request.name, in_force, reset=value is None)
+    if retry_ids:
+        text += f"\n{len(retry_ids)} post(s) that were waiting are being sent now."
+    return SettingChanged(text, tuple(retry_ids))
+
+
+def _chosen_here(session: Session, *, team_id: str) -> set[str]:
+    """The names of the settings this workspace's admins chose."""
+    workspace = session.get(Workspace, team_id)
+    if workspace is None:
+        return set()
+    return {
+        name for name, column in SETTING_COLUMNS.items() if getattr(workspace, column) is not None
+    }
+
+
+def _origin(name: str, in_force: WorkspaceSettings, chosen: set[str]) -> str:
+    shown = _shown_value(name, in_force)
+    if name in chosen:
+        return f"{shown}, set here"
+    if shown is None:
+        return f"not set ({WHEN_UNSET[name]})"
+    return f"{shown}, the environment's default"
+
+
+def _changed_text(name: str, in_force: WorkspaceSettings, *, reset: bool) -> str:
+    shown = _shown_value(name, in_force)
+    if reset:
+        value = shown if shown is not None else f"not set ({WHEN_UNSET[name]})"
+        return f"`{name}` is back to the environment's default: {value}."
+    text = f"`{name}` is now {shown} in this workspace: {SETTING_ABOUT[name]}."
+    if SETTING_KINDS[name] == CHANNEL:
+        text += " If it is a private channel, invite me to it with `/invite @leadloop`."
+    return text
+
+
+def _shown_value(name: str, in_force: WorkspaceSettings) -> str | None:
+    value = getattr(in_force, SETTING_COLUMNS[name])
+    if value is None:
+        return None
+    kind = SETTING_KINDS[name]
+    if kind == CHANNEL:
+        return f"<#{value}>"
+    if kind == USERGROUP:
+        return f"<!subteam^{value}>"
+    return str(value)
