@@ -136,7 +136,9 @@ class Deliverer:
     def deliver_due(self, *, limit: int = 100) -> int:
         """Try every message whose time has come; returns how many were sent."""
         with self.session_factory() as session:
-            due = outbox.due_message_ids(session, now=self.clock(), limit=limit)
+            due = outbox.due_message_ids(
+                session, now=self.clock(), limit=limit, bulk_kinds=(HANDOFF_POST,)
+            )
         return sum(1 for message_id in due if self.deliver(message_id))
 
     def deliver(self, message_id: int) -> bool:

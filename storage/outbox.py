@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import case, func, literal, or_, update
 from sqlmodel import Session, col, select
 
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, Workspace
 from storage.unique import add_unless_duplicate
 
 PENDING = "pending"
@@ -112,14 +113,36 @@ def mark_failed(session: Session, *, message_id: int, error: str, retry_at: date
     )
 
 
-def due_message_ids(session: Session, *, now: datetime, limit: int = 100) -> list[int]:
-    """Ids of pending messages whose retry time has come, oldest first, across workspaces.
+def due_message_ids(
+    session: Session, *, now: datetime, limit: int = 100, bulk_kinds: Collection[str] = ()
+) -> list[int]:
+    """Ids of pending messages whose retry time has come, fairly across workspaces.
 
-    The background sweep is the one reader that spans workspaces; it only reads ids, and each
-    message is then delivered under its own ``team_id``.
+    The workspaces take turns: each one's oldest message first, then each one's second, and
+    so on, so a workspace with a big backlog (a 100,000-lead import) holds up no other.
+    Within a workspace, ``bulk_kinds`` wait behind everything else, so retries of ratings
+    and reminders are not stuck behind an import's hand-offs. Workspaces that uninstalled
+    the app are left out until they install it again.
+
+    The background sweep is the one reader that spans workspaces; it only reads ids, and
+    each message is then delivered under its own ``team_id``.
     """
-    statement = (
-        select(OutboxMessage.id)
+    bulk = (
+        case((col(OutboxMessage.kind).in_(list(bulk_kinds)), 1), else_=0)
+        if bulk_kinds
+        else literal(0)
+    )
+    uninstalled = select(Workspace.team_id).where(col(Workspace.uninstalled_at).is_not(None))
+    turn = func.row_number().over(
+        partition_by=col(OutboxMessage.team_id),
+        order_by=(bulk, col(OutboxMessage.next_attempt_at), col(OutboxMessage.id)),
+    )
+    due = (
+        select(
+            col(OutboxMessage.id).label("id"),
+            turn.label("turn"),
+            col(OutboxMessage.next_attempt_at).label("due_at"),
+        )
         .where(
             col(OutboxMessage.status) == PENDING,
             col(OutboxMessage.next_attempt_at) <= now,
@@ -127,11 +150,12 @@ def due_message_ids(session: Session, *, now: datetime, limit: int = 100) -> lis
                 col(OutboxMessage.claimed_until).is_(None),
                 col(OutboxMessage.claimed_until) < now,
             ),
+            col(OutboxMessage.team_id).not_in(uninstalled),
         )
-        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
-        .limit(limit)
+        .subquery()
     )
-    return [message_id for message_id in session.exec(statement).all() if message_id is not None]
+    statement = select(due.c.id).order_by(due.c.turn, due.c.due_at, due.c.id).limit(limit)
+    return [message_id for message_id in session.execute(statement).scalars() if message_id]
 
 
 def pending_messages(session: Session, *, team_id: str) -> list[OutboxMessage]:

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from storage import outbox
 from storage.engine import SessionFactory
 from storage.models import OutboxMessage
+from storage.workspaces import mark_uninstalled, record_workspace
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock
 
@@ -212,6 +213,62 @@ def test_due_messages_come_oldest_first(session_factory: SessionFactory, clock: 
     with session_factory() as session:
         limited = outbox.due_message_ids(session, now=start + timedelta(minutes=1), limit=2)
     assert limited == [oldest, middle]
+
+
+def owe_kind(session_factory: SessionFactory, *, now: datetime, key: str, kind: str) -> int:
+    with session_factory() as session:
+        message = outbox.enqueue(session, team_id=TEAM, kind=kind, dedupe_key=key, now=now)
+        session.commit()
+    assert message is not None and message.id is not None
+    return message.id
+
+
+def test_a_workspaces_backlog_does_not_hold_up_the_others(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    start = clock()
+    backlog = [owe(session_factory, now=start, key=f"import-{n}") for n in range(5)]
+    theirs = owe(session_factory, now=start + timedelta(seconds=30), key="x", team_id=OTHER_TEAM)
+
+    with session_factory() as session:
+        first_two = outbox.due_message_ids(session, now=start + timedelta(minutes=1), limit=2)
+
+    assert first_two == [backlog[0], theirs]
+
+
+def test_bulk_messages_wait_behind_the_workspaces_other_posts(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    start = clock()
+    handoffs = [
+        owe_kind(session_factory, now=start, key=f"handoff-{n}", kind="handoff_post")
+        for n in range(3)
+    ]
+    retry = owe_kind(session_factory, now=start + timedelta(seconds=30), key="r", kind="rating")
+
+    with session_factory() as session:
+        due = outbox.due_message_ids(
+            session, now=start + timedelta(minutes=1), bulk_kinds=("handoff_post",)
+        )
+
+    assert due == [retry, *handoffs]
+
+
+def test_an_uninstalled_workspaces_messages_wait_for_its_return(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    ours = owe(session_factory, now=clock(), key="ours")
+    theirs = owe(session_factory, now=clock(), key="theirs", team_id=OTHER_TEAM)
+    with session_factory() as session:
+        mark_uninstalled(session, team_id=OTHER_TEAM, now=clock())
+        session.commit()
+    while_gone = due_ids(session_factory, now=clock() + timedelta(minutes=1))
+    with session_factory() as session:
+        record_workspace(session, team_id=OTHER_TEAM, team_name=None, bot_user_id=None, now=clock())
+        session.commit()
+
+    assert while_gone == [ours]
+    assert due_ids(session_factory, now=clock() + timedelta(minutes=1)) == [ours, theirs]
 
 
 def test_pending_messages_are_those_of_the_workspace(
