@@ -16,7 +16,7 @@ from bot.workspace_settings import WorkspaceSettings
 from storage.engine import SessionFactory
 from storage.meetings import POSTED, active_meetings, due_pending_posts, last_occurrences
 from storage.responses import prune_processed_events
-from storage.workspaces import installed_workspaces, uninstalled_team_ids
+from storage.workspaces import installed_workspaces, prune_oauth_states, uninstalled_team_ids
 
 logger = logging.getLogger(__name__)
 
@@ -121,10 +121,11 @@ def _claim_due_reports(
 
 
 def forget_old_events(session_factory: SessionFactory, clock: Clock) -> int:
-    """Drop handled event ids that Slack can no longer retry."""
+    """Drop handled event ids that Slack can no longer retry, and expired install links."""
     try:
         with session_factory() as session:
             removed = prune_processed_events(session, before=clock() - EVENT_MEMORY)
+            removed += prune_oauth_states(session, now=clock())
             session.commit()
     except Exception:
         logger.exception("could not prune handled event ids")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from storage.models import Workspace
+from storage.models import SLACK_OAUTH_STATES_TABLE, Workspace
 
 SETTABLE_COLUMNS = frozenset(
     {
@@ -76,6 +77,14 @@ def mark_uninstalled(session: Session, *, team_id: str, now: datetime) -> bool:
     session.add(workspace)
     session.flush()
     return True
+
+
+def prune_oauth_states(session: Session, *, now: datetime) -> int:
+    """Forget install links that expired unused (each view of /slack/install makes one)."""
+    table = SLACK_OAUTH_STATES_TABLE
+    naive_utc = now.astimezone(UTC).replace(tzinfo=None)  # slack-sdk stores naive UTC
+    result = session.execute(delete(table).where(table.c.expire_at < naive_utc))
+    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 def change_settings(

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import col, select
 
 from bot.delivery import Deliverer
@@ -24,7 +24,7 @@ from bot.scheduler import (
 from bot.team_clients import OneWorkspace
 from bot.workspace_settings import WorkspaceSettings
 from storage.engine import SessionFactory, create_db_engine, make_session_factory
-from storage.models import OutboxMessage, ProcessedEvent
+from storage.models import SLACK_OAUTH_STATES_TABLE, OutboxMessage, ProcessedEvent
 from storage.responses import claim_event
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock
@@ -155,6 +155,27 @@ def test_old_event_ids_are_forgotten(session_factory: SessionFactory, clock: Fak
 
     assert remembered_events(session_factory) == ["EvRecent"]
     assert forget_old_events(session_factory, clock) == 0
+
+
+def test_expired_install_links_are_forgotten(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    naive_now = clock().replace(tzinfo=None)
+    with session_factory() as session:
+        session.execute(
+            insert(SLACK_OAUTH_STATES_TABLE),
+            [
+                {"state": "expired", "expire_at": naive_now - timedelta(minutes=1)},
+                {"state": "live", "expire_at": naive_now + timedelta(minutes=9)},
+            ],
+        )
+        session.commit()
+
+    assert forget_old_events(session_factory, clock) == 1
+
+    with session_factory() as session:
+        left = session.execute(select(SLACK_OAUTH_STATES_TABLE.c.state)).scalars().all()
+    assert left == ["live"]
 
 
 def test_forgetting_events_survives_an_unreachable_database(
