@@ -32,6 +32,8 @@ class HomeData:
     unanswered_total: int = 0
     unanswered: tuple[reports.UnansweredRating, ...] = ()
     campaign_scores: tuple[reports.ScoreGroup, ...] = ()
+    # No feedback channel in this workspace yet: ratings are kept but cannot be posted.
+    needs_feedback_channel: bool = False
 
 
 def home_for(

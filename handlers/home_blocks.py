@@ -23,6 +23,13 @@ from handlers.blocks import escape_mrkdwn, stars, truncate
 MAX_HOME_BLOCKS = 100
 
 
+SETUP_NEEDED = (
+    ":warning: *One step left:* leadloop has no feedback channel in this workspace yet. "
+    "Ratings are saved, and posted for marketing once a leadloop admin picks the channel "
+    "with `/leadloop settings feedback #channel`."
+)
+
+
 def home_view(data: HomeData) -> View:
     """The whole tab: buttons for everyone, then the sales and marketing halves."""
     blocks: list[Block] = [
@@ -35,6 +42,8 @@ def home_view(data: HomeData) -> View:
             ]
         ),
     ]
+    if data.needs_feedback_channel:
+        blocks.insert(1, _section(SETUP_NEEDED))
     if data.show_sales:
         blocks += _sales_blocks(data)
     if data.show_marketing:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_sdk import WebClient
@@ -28,14 +29,16 @@ def build_handle_app_home_opened(deps: Deps) -> Callable[..., None]:
 
         def publish() -> None:
             with deps.session_factory() as session:
+                settings = deps.settings_in(session, team_id=team_id)
                 data = home_for(
                     session,
                     team_id=team_id,
                     user_id=user_id,
                     roles=deps.roles,
                     now=deps.clock(),
-                    timezone=deps.settings_in(session, team_id=team_id).timezone,
+                    timezone=settings.timezone,
                 )
+            data = replace(data, needs_feedback_channel=settings.feedback_channel is None)
             client.views_publish(user_id=user_id, view=home_view(data))
 
         deps.after_ack(publish, body=body, client=client)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from slack_sdk import WebClient
+from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.feedback import submit_rating
 from bot.rating_input import RatingInput
-from storage.engine import SessionFactory
+from storage.engine import SessionFactory, database_answers
 from storage.kpis import set_kpi_value
 from storage.ratings import get_or_create_lead
+from storage.workspaces import change_settings
 from tests import slack_payloads as payloads
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, serve_app
 from tests.fake_slack import FakeSlack
 from tests.slack_app_client import SlackAppClient
 
@@ -56,9 +59,15 @@ def data(session_factory: SessionFactory, clock: FakeClock) -> None:
     clock.advance(days=3)
 
 
-def open_home(slack: SlackAppClient, user: str, team_id: str = payloads.TEAM_ID) -> None:
+def open_home(
+    slack: SlackAppClient,
+    user: str,
+    team_id: str = payloads.TEAM_ID,
+    event_id: str | None = None,
+) -> None:
     event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"}
-    slack.event(payloads.event_callback(event, event_id=f"EvHome{user}{team_id}", team_id=team_id))
+    event_id = event_id or f"EvHome{user}{team_id}"
+    slack.event(payloads.event_callback(event, event_id=event_id, team_id=team_id))
 
 
 def published(fake_slack: FakeSlack) -> str:
@@ -99,6 +108,40 @@ def test_someone_without_a_role_sees_both_halves(
 
     home = published(fake_slack)
     assert "Your leads waiting" in home and "Ratings waiting for marketing's answer" in home
+
+
+def test_the_tab_says_what_is_missing_until_the_feedback_channel_is_chosen(
+    settings: Settings,
+    engine: Engine,
+    session_factory: SessionFactory,
+    web_client: WebClient,
+    clock: FakeClock,
+    fake_slack: FakeSlack,
+) -> None:
+    unset = dataclasses.replace(settings, feedback_channel=None)  # as in OAuth mode
+    with serve_app(
+        unset,
+        session_factory=session_factory,
+        client=web_client,
+        clock=clock,
+        is_healthy=lambda: database_answers(engine),
+    ) as app:
+        open_home(app, REP)
+        with session_factory() as session:
+            change_settings(
+                session,
+                team_id=payloads.TEAM_ID,
+                now=clock(),
+                values={"feedback_channel": payloads.FEEDBACK_CHANNEL},
+            )
+            session.commit()
+        open_home(app, REP, event_id="EvHomeAgain")
+
+    before, after = (
+        str(call.params["view"]["blocks"]) for call in fake_slack.calls_to("views.publish")
+    )
+    assert "One step left" in before and "/leadloop settings feedback" in before
+    assert "One step left" not in after
 
 
 def test_home_buttons_open_the_rating_form_the_kpis_and_the_meetings(
