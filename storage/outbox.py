@@ -168,12 +168,15 @@ def pending_messages(session: Session, *, team_id: str) -> list[OutboxMessage]:
     return list(session.exec(statement).all())
 
 
-def retry_failed_now(session: Session, *, team_id: str, now: datetime) -> list[int]:
-    """Make the workspace's failed, still-owed messages due at ``now``; their ids, oldest first.
+def retry_failed_now(
+    session: Session, *, team_id: str, now: datetime, limit: int = 100
+) -> list[int]:
+    """Make the workspace's failed, still-owed messages due at ``now``; the oldest ``limit``.
 
     For when an admin changes a setting: a post that waited on it (say, a rating accepted
     before the feedback channel was chosen) need not sit out the rest of its back-off. The
-    ids include failed messages that were already due; none being sent now is touched.
+    ids include failed messages that were already due; none being sent now is touched. The
+    caller sends those; the background sweep sends the rest, which are due now too.
     """
     free = or_(
         col(OutboxMessage.claimed_until).is_(None),
@@ -195,5 +198,6 @@ def retry_failed_now(session: Session, *, team_id: str, now: datetime) -> list[i
         select(OutboxMessage.id)
         .where(*failed, col(OutboxMessage.next_attempt_at) <= now)
         .order_by(col(OutboxMessage.id))
+        .limit(limit)
     )
     return [message_id for message_id in session.exec(statement).all() if message_id is not None]

@@ -99,3 +99,19 @@ def test_messages_never_tried_sent_or_being_sent_are_left_alone(
     assert load(session_factory, fresh).next_attempt_at == clock() - timedelta(seconds=30)
     assert load(session_factory, in_flight).claimed_until == clock() + LEASE
     assert load(session_factory, sent).status == outbox.SENT
+
+
+def test_all_become_due_but_only_the_oldest_are_handed_back_to_send_at_once(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    ids = [owe(session_factory, now=clock(), key=f"m{n}") for n in range(3)]
+    for message_id in ids:
+        fail(session_factory, message_id, now=clock(), retry_in=timedelta(minutes=30))
+
+    with session_factory() as session:
+        handed_back = outbox.retry_failed_now(session, team_id=TEAM, now=clock(), limit=2)
+        session.commit()
+
+    assert handed_back == ids[:2]
+    with session_factory() as session:
+        assert outbox.due_message_ids(session, now=clock()) == ids
