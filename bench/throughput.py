@@ -18,13 +18,11 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from bench.ack_latency import (
     bench_env,
@@ -36,6 +34,7 @@ from bench.ack_latency import (
 from storage.engine import normalise_database_url
 from tests import slack_payloads as payloads
 from tests.fake_slack import FakeSlack
+from tests.processes import throwaway_postgres_database
 
 RATINGS = 2_000
 WARM_UP = 50
@@ -114,20 +113,9 @@ def sqlite_database() -> Iterator[str]:
         yield f"sqlite:///{tmp}/throughput.db"
 
 
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
+def postgres_database(admin_url: str) -> AbstractContextManager[str]:
     """A new, empty PostgreSQL database on the server of ``admin_url``; dropped after."""
-    admin_url = normalise_database_url(admin_url)
-    name = f"leadloop_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return throwaway_postgres_database(admin_url, prefix="leadloop_bench")
 
 
 def report(result: Result) -> bool:

@@ -40,7 +40,14 @@ def fresh_postgres_database(prefix: str) -> Iterator[str]:
     """
     if not os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL (make test does)")
-    admin_url = normalise_database_url(os.environ["TEST_DATABASE_URL"])
+    with throwaway_postgres_database(os.environ["TEST_DATABASE_URL"], prefix=prefix) as url:
+        yield url
+
+
+@contextmanager
+def throwaway_postgres_database(admin_url: str, *, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of ``admin_url``; dropped after."""
+    admin_url = normalise_database_url(admin_url)
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
