@@ -15,7 +15,7 @@ from slack_sdk.oauth.installation_store import Installation
 
 from bot.clock import Clock, system_clock
 from bot.config import Settings
-from bot.delivery import Deliverer
+from bot.delivery import CLAIM_LEASE, Deliverer
 from bot.handoffs import LeadWebhook
 from bot.installs import Installations, record_installation
 from bot.roles import RoleDirectory, UsergroupCache
@@ -64,8 +64,12 @@ def create_app(
     defaults = WorkspaceSettings.defaults_from(settings)
     deps = Deps(
         session_factory=session_factory,
-        deliverer=Deliverer(
-            session_factory=session_factory, clients=clients, clock=clock, defaults=defaults
+        deliverer=build_deliverer(
+            settings,
+            session_factory=session_factory,
+            client=client,
+            clock=clock,
+            installations=installations,
         ),
         clock=clock,
         defaults=defaults,
@@ -168,11 +172,14 @@ def build_deliverer(
     installations: Installations | None = None,
 ) -> Deliverer:
     """The outbox deliverer used by listeners and by the background sweep."""
+    simulated = settings.simulated_clock
     return Deliverer(
         session_factory=session_factory,
         clients=team_clients(client, installations),
         clock=clock,
         defaults=WorkspaceSettings.defaults_from(settings),
+        # A lease is about processes staying alive, which happens in real time.
+        claim_lease=CLAIM_LEASE if simulated is None else simulated.span_of(CLAIM_LEASE),
     )
 
 

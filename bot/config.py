@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -288,6 +288,10 @@ class SimulatedClock:
     start: datetime
     epoch: float
     scale: float
+
+    def span_of(self, real: timedelta) -> timedelta:
+        """How much simulated time passes during ``real`` time."""
+        return real * self.scale
 
 
 def _user_ids(env: Mapping[str, str], name: str) -> frozenset[str]:

@@ -42,7 +42,11 @@ from storage.workspaces import is_uninstalled
 
 logger = logging.getLogger(__name__)
 
-CLAIM_LEASE = timedelta(minutes=2)
+# Real time a claimed message is left to its sender before another process may take it
+# over. It must outlast the slowest send: a job makes at most four Slack calls, and each
+# can take three attempts of up to 10 s plus the waits between them. A process that dies
+# mid-send delays its message by this much, which is rare and better than a double post.
+CLAIM_LEASE = timedelta(minutes=5)
 FIRST_RETRY_DELAY = timedelta(seconds=30)
 MAX_RETRY_DELAY = timedelta(minutes=30)
 # Errors an admin must fix (invite the bot, correct the channel); retried, but loudly.
@@ -131,6 +135,8 @@ class Deliverer:
     clients: TeamClients
     clock: Clock
     defaults: WorkspaceSettings
+    # The lease measured on ``clock``: longer than CLAIM_LEASE when the clock runs fast.
+    claim_lease: timedelta = CLAIM_LEASE
     _team_urls: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def deliver_due(self, *, limit: int = 100) -> int:
@@ -182,7 +188,7 @@ class Deliverer:
         """The claimed message, its workspace's settings and whether the app left it."""
         with self.session_factory() as session:
             now = self.clock()
-            if not outbox.claim(session, message_id=message_id, now=now, lease=CLAIM_LEASE):
+            if not outbox.claim(session, message_id=message_id, now=now, lease=self.claim_lease):
                 return None
             session.commit()
             message = outbox.get_message(session, message_id=message_id)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import delete, update
 from sqlmodel import col, select
 
 from bot.app import build_deliverer
-from bot.config import Settings
-from bot.delivery import Deliverer, retry_delay
+from bot.config import Settings, SimulatedClock
+from bot.delivery import CLAIM_LEASE, Deliverer, retry_delay
 from bot.feedback import (
     ReplyOutcome,
     SubmittedRating,
@@ -460,3 +464,68 @@ def test_no_database_lock_is_held_while_slack_is_slow(
     with session_factory() as session:
         posted = session.exec(select(Rating).where(col(Rating.post_ts).is_not(None))).all()
     assert len(posted) == 1
+
+
+@contextmanager
+def first_sender_stuck_in_slack(
+    settings: Settings,
+    session_factory: SessionFactory,
+    web_client: WebClient,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+) -> Iterator[tuple[Deliverer, threading.Event]]:
+    """One process is inside its Slack post; yields a second process and the release."""
+    first, second = (
+        build_deliverer(settings, session_factory=session_factory, client=web_client, clock=clock)
+        for _ in range(2)
+    )
+    message_id = post_id(submit(session_factory, clock))
+    release = fake_slack.hold("chat.postMessage")
+    sending = threading.Thread(target=first.deliver, args=(message_id,))
+    sending.start()
+    fake_slack.wait_for("chat.postMessage")
+    try:
+        yield second, release
+    finally:
+        release.set()
+        sending.join()
+
+
+def test_a_send_slower_than_the_lease_is_taken_over(
+    settings: Settings,
+    session_factory: SessionFactory,
+    web_client: WebClient,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+) -> None:
+    """The lease is what lets a dead process's message go out; it is also its limit."""
+    with first_sender_stuck_in_slack(settings, session_factory, web_client, fake_slack, clock) as (
+        second,
+        _,
+    ):
+        clock.advance(seconds=(CLAIM_LEASE + timedelta(seconds=1)).total_seconds())
+        overtaking = threading.Thread(target=second.deliver_due)
+        overtaking.start()
+        fake_slack.wait_for("chat.postMessage", 2)
+    overtaking.join()
+
+
+def test_a_fast_simulated_clock_stretches_the_lease_so_no_post_is_doubled(
+    settings: Settings,
+    session_factory: SessionFactory,
+    web_client: WebClient,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+) -> None:
+    """At 43,200x, a 50 ms Slack call is 36 simulated minutes: far past an unscaled lease."""
+    simulated = replace(
+        settings, simulated_clock=SimulatedClock(start=clock(), epoch=0, scale=43_200)
+    )
+    with first_sender_stuck_in_slack(simulated, session_factory, web_client, fake_slack, clock) as (
+        second,
+        release,
+    ):
+        clock.advance(hours=1)
+        assert second.deliver_due() == 0
+        release.set()
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
