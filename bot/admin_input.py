@@ -51,6 +51,10 @@ USAGE = (
     "`/leadloop settings sales|marketing @group`: the user group whose members are sales "
     "or marketing\n"
     "`/leadloop settings <name> default`: back to the environment's value\n"
+    "`/leadloop webhook`: how a CRM sends this workspace's leads to leadloop\n"
+    "`/leadloop webhook new`: a new secret of this workspace's own for the lead webhook "
+    "(the one before stops working)\n"
+    "`/leadloop webhook default`: back to the deployment's LEAD_WEBHOOK_SECRET\n"
     "Roles also come from the sales and marketing user groups and from ADMIN_USERS. "
     "Marketing's thread replies count as answers to ratings."
 )
@@ -97,6 +101,18 @@ class ChangeSetting:
 
 
 @dataclass(frozen=True)
+class ShowWebhook:
+    """``/leadloop webhook``."""
+
+
+@dataclass(frozen=True)
+class ChangeWebhookSecret:
+    """``/leadloop webhook new`` (``own`` True) or ``/leadloop webhook default``."""
+
+    own: bool
+
+
+@dataclass(frozen=True)
 class AdminUsageError:
     """What was wrong, then how to write it."""
 
@@ -108,7 +124,15 @@ class AdminUsageError:
         return f"{self.problem}\n\n{USAGE}"
 
 
-AdminCommand = SetRole | ListRoles | AdminHelp | ShowSettings | ChangeSetting
+AdminCommand = (
+    SetRole
+    | ListRoles
+    | AdminHelp
+    | ShowSettings
+    | ChangeSetting
+    | ShowWebhook
+    | ChangeWebhookSecret
+)
 
 
 def parse_admin_command(text: str) -> AdminCommand | AdminUsageError:
@@ -121,6 +145,8 @@ def parse_admin_command(text: str) -> AdminCommand | AdminUsageError:
         return ListRoles()
     if verb == "settings":
         return _parse_settings(words[1:])
+    if verb == "webhook":
+        return _parse_webhook(words[1:])
     if verb != "role":
         return AdminUsageError(f"I don't know `/leadloop {_shown(words[0])}`.")
     if len(words) != 3:
@@ -177,6 +203,18 @@ def _parse_settings(words: list[str]) -> ShowSettings | ChangeSetting | AdminUsa
             "list, or write its ID like S0123ABCD."
         )
     return ChangeSetting(name, usergroup)
+
+
+def _parse_webhook(words: list[str]) -> ShowWebhook | ChangeWebhookSecret | AdminUsageError:
+    if not words:
+        return ShowWebhook()
+    if len(words) == 1 and words[0].lower() in {"new", DEFAULT_WORD}:
+        return ChangeWebhookSecret(own=words[0].lower() == "new")
+    return AdminUsageError(
+        f"I don't know `/leadloop webhook {_shown(' '.join(words))}`. Write `/leadloop webhook "
+        f"new` for a new secret, or `/leadloop webhook {DEFAULT_WORD}` to go back to the "
+        "deployment's LEAD_WEBHOOK_SECRET."
+    )
 
 
 def parse_setting_channel(text: str) -> ChannelRef | None:

@@ -80,6 +80,7 @@ def create_app(
             usergroups=UsergroupCache(clients),
         ),
         installations=installations,
+        lead_webhook_secret_set=bool(settings.lead_webhook_secret),
     )
     rate_lead.register(app, deps)
     thread_replies.register(app, deps)
@@ -190,13 +191,11 @@ def build_lead_webhook(
     deliverer: Deliverer,
     clock: Clock,
     work_executor: Executor,
-) -> LeadWebhook | None:
-    """The lead webhook, or None when LEAD_WEBHOOK_SECRET is not set.
+) -> LeadWebhook:
+    """The lead webhook; LEAD_WEBHOOK_SECRET, if set, signs for the workspaces without their own.
 
     The hand-offs it owes are posted on the work pool, after the CRM has its answer.
     """
-    if not settings.lead_webhook_secret:
-        return None
 
     def deliver(message_ids: Sequence[int]) -> None:
         for message_id in message_ids:

@@ -60,7 +60,7 @@ from storage.leads import (
 )
 from storage.models import Lead, Rating
 from storage.ratings import get_lead
-from storage.workspaces import known_workspaces
+from storage.workspaces import known_workspaces, only_workspace, own_webhook_secret
 
 HANDOFF_POST = "handoff_post"
 HANDOFF_REFRESH = "handoff_refresh"
@@ -385,11 +385,22 @@ def _refused(status: int, error: str, **extra: Any) -> WebhookAnswer:
     return WebhookAnswer(status=status, body={"error": error, **extra})
 
 
+WEBHOOK_OFF = (
+    "the lead webhook is off for this workspace: an admin turns it on with "
+    "/leadloop webhook new (when leadloop runs in several workspaces, add "
+    "?workspace=T0123ABCD to the URL)"
+)
+
+
 @dataclass
 class LeadWebhook:
-    """The lead webhook: verify, parse, upsert by reference, owe hand-offs, deliver them."""
+    """The lead webhook: verify, parse, upsert by reference, owe hand-offs, deliver them.
 
-    secret: str
+    A workspace with a secret of its own (``/leadloop webhook new``) accepts only that one;
+    the others accept ``secret`` (LEAD_WEBHOOK_SECRET), if it is set.
+    """
+
+    secret: str | None
     session_factory: SessionFactory
     clock: Clock
     deliver: Callable[[Sequence[int]], None] = lambda message_ids: None
@@ -397,9 +408,12 @@ class LeadWebhook:
 
     def __call__(self, request: WebhookRequest) -> WebhookAnswer:
         """Answer one request; a refusal changes nothing."""
+        secret = self._secret_for(request.workspace)
+        if secret is None:
+            return _refused(404, WEBHOOK_OFF)
         refusal = verify_webhook(
             request.body,
-            secret=self.secret,
+            secret=secret,
             timestamp_header=request.timestamp,
             signature_header=request.signature,
             now=self.wall_time(),  # the sender's clock is real time, even in a demo
@@ -413,6 +427,13 @@ class LeadWebhook:
         if owed:
             self.deliver(owed)
         return answer
+
+    def _secret_for(self, wanted: str | None) -> str | None:
+        """The secret that must sign a request for ``wanted`` (or for the only workspace)."""
+        with self.session_factory() as session:
+            team_id = wanted.strip() if wanted is not None else only_workspace(session)
+            own = own_webhook_secret(session, team_id=team_id) if team_id else None
+        return own or self.secret
 
     def _store(
         self, parsed: list[LeadRecord | RowError], workspace: str | None

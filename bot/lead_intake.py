@@ -47,6 +47,7 @@ import hmac
 import json
 import math
 import re
+import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
@@ -57,6 +58,8 @@ TIMESTAMP_HEADER = "X-Leadloop-Timestamp"
 MAX_WEBHOOK_BYTES = 1_000_000
 MAX_WEBHOOK_LEADS = 1_000
 MAX_WEBHOOK_AGE_SECONDS = 300
+# Starts every workspace's own webhook secret (leadloop webhook, hex), so logs can hide it.
+WEBHOOK_SECRET_PREFIX = "llwh_"
 
 MAX_EXTERNAL_REF_LENGTH = 200
 MAX_NAME_LENGTH = 300
@@ -535,6 +538,11 @@ def _row_lead(cells: list[str], header: _Header, *, row: int) -> LeadRecord | Ro
 
 
 # --- webhook ----------------------------------------------------------------------------
+
+
+def new_webhook_secret() -> str:
+    """A workspace's own webhook secret; its prefix lets the log filter recognise it."""
+    return WEBHOOK_SECRET_PREFIX + secrets.token_hex(32)
 
 
 def sign_webhook(body: bytes, *, secret: str, timestamp: int) -> str:

@@ -6,12 +6,18 @@ import logging
 import re
 from collections.abc import Iterable
 
+from bot.lead_intake import WEBHOOK_SECRET_PREFIX
+
 REDACTED = "[redacted]"
-_TOKEN_PATTERN = re.compile(r"\b(xox[abposre]|xapp)-[A-Za-z0-9-]+")
+# Slack's tokens, and the webhook secrets leadloop makes for each workspace.
+_TOKEN_PATTERN = re.compile(
+    rf"\b(xox[abposre]|xapp)-[A-Za-z0-9-]+|\b{WEBHOOK_SECRET_PREFIX}[0-9a-f]+"
+)
 
 
 class RedactingFilter(logging.Filter):
-    """Replaces configured secrets and anything shaped like a Slack token in each record."""
+    """Replaces configured secrets, and anything shaped like a Slack token or a workspace's
+    webhook secret, in each record."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()

@@ -48,7 +48,8 @@ def build_wsgi_app(
 ) -> WSGIApplication:
     """Route Slack's requests to Bolt, answer the health check and the lead webhook.
 
-    ``lead_webhook`` is None when LEAD_WEBHOOK_SECRET is not set: the path then answers 404.
+    Without ``lead_webhook`` the path answers 404; ``leadloop run`` always serves it, and it
+    answers 404 itself for a workspace that has no secret.
     """
     slack_handler = SlackRequestHandler(bolt_app, path=SLACK_EVENTS_PATH)
     verifier = SignatureVerifier(signing_secret) if signing_secret else None

@@ -32,6 +32,8 @@ class Deps:
     work_executor: Executor
     roles: RoleDirectory
     installations: Installations | None = None
+    # Whether LEAD_WEBHOOK_SECRET signs the lead webhook of workspaces without their own.
+    lead_webhook_secret_set: bool = False
 
     def settings_in(self, session: Session, *, team_id: str) -> WorkspaceSettings:
         """The settings in force in ``team_id``, read with an open session."""

@@ -253,6 +253,7 @@ class Workspace(SQLModel, table=True):
     The channel, time zone and user-group columns are what its admins chose with
     ``/leadloop settings``; None means "the environment's value". ``uninstalled_at`` is set
     while the app is uninstalled: nothing is scheduled or posted there until it comes back.
+    ``lead_webhook_secret`` is the workspace's own, from ``/leadloop webhook new``.
     """
 
     __tablename__ = "workspace"
@@ -271,6 +272,9 @@ class Workspace(SQLModel, table=True):
     uninstalled_at: datetime | None = Field(
         default=None, sa_column=_timestamp_column(nullable=True)
     )
+    # Signs this workspace's lead webhook instead of LEAD_WEBHOOK_SECRET. Kept as it is
+    # given (HMAC needs the key itself), like the bot tokens in OAuth mode.
+    lead_webhook_secret: str | None = Field(default=None, max_length=128, repr=False)
 
 
 class KpiValue(SQLModel, table=True):

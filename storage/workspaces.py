@@ -91,9 +91,7 @@ def change_settings(
     session: Session, *, team_id: str, now: datetime, values: dict[str, str | None]
 ) -> Workspace:
     """Set workspace settings by column name; None goes back to the environment's value."""
-    workspace = session.get(Workspace, team_id)
-    if workspace is None:
-        workspace = Workspace(team_id=team_id, installed_at=now, updated_at=now)
+    workspace = _recorded(session, team_id=team_id, now=now)
     for column, value in values.items():
         if column not in SETTABLE_COLUMNS:
             raise ValueError(f"{column} is not a workspace setting")
@@ -101,6 +99,37 @@ def change_settings(
     workspace.updated_at = now
     session.add(workspace)
     session.flush()
+    return workspace
+
+
+def set_webhook_secret(
+    session: Session, *, team_id: str, secret: str | None, now: datetime
+) -> None:
+    """Give ``team_id`` a lead-webhook secret of its own; None goes back to the deployment's."""
+    workspace = _recorded(session, team_id=team_id, now=now)
+    workspace.lead_webhook_secret = secret
+    workspace.updated_at = now
+    session.add(workspace)
+    session.flush()
+
+
+def own_webhook_secret(session: Session, *, team_id: str) -> str | None:
+    """``team_id``'s own lead-webhook secret; None when it has none."""
+    workspace = session.get(Workspace, team_id)
+    return workspace.lead_webhook_secret if workspace is not None else None
+
+
+def only_workspace(session: Session) -> str | None:
+    """The team ID of the one recorded workspace; None when there are none or several."""
+    first_two = session.exec(select(Workspace.team_id).limit(2)).all()
+    return first_two[0] if len(first_two) == 1 else None
+
+
+def _recorded(session: Session, *, team_id: str, now: datetime) -> Workspace:
+    """The workspace's row, new if an admin's change comes before it was recorded."""
+    workspace = session.get(Workspace, team_id)
+    if workspace is None:
+        workspace = Workspace(team_id=team_id, installed_at=now, updated_at=now)
     return workspace
 
 

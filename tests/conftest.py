@@ -8,10 +8,11 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -20,7 +21,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from bot.app import build_deliverer, create_app
+from bot.app import build_deliverer, build_lead_webhook, create_app
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.installs import Installations
@@ -192,8 +193,13 @@ def serve_app(
     clock: FakeClock,
     is_healthy: Callable[[], bool],
     installations: Installations | None = None,
+    lead_webhook: bool = False,
 ) -> Iterator[SlackAppClient]:
-    """The real app behind the real HTTP server on an ephemeral port, for one test."""
+    """The real app behind the real HTTP server on an ephemeral port, for one test.
+
+    With ``lead_webhook`` it also serves ``/webhooks/leads``, wired as ``leadloop run`` wires
+    it; its hand-offs are posted on the same work pool the client waits for.
+    """
     executor = TrackingExecutor()
     app = create_app(
         settings,
@@ -204,8 +210,22 @@ def serve_app(
         work_executor=executor,
         installations=installations,
     )
+    webhook = None
+    if lead_webhook:
+        webhook = build_lead_webhook(
+            settings,
+            session_factory=session_factory,
+            deliverer=build_deliverer(
+                settings, session_factory=session_factory, client=client, clock=clock
+            ),
+            clock=clock,
+            work_executor=executor,
+        )
     application = build_wsgi_app(
-        app, is_healthy=is_healthy, signing_secret=settings.slack_signing_secret
+        app,
+        is_healthy=is_healthy,
+        signing_secret=settings.slack_signing_secret,
+        lead_webhook=webhook,
     )
     server = make_http_server(application, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
@@ -236,6 +256,28 @@ def slack(
         is_healthy=lambda: database_answers(engine),
     ) as client:
         yield client
+
+
+ServeWith = Callable[..., AbstractContextManager[SlackAppClient]]
+
+
+@pytest.fixture
+def serve_with(
+    session_factory: SessionFactory, web_client: WebClient, clock: FakeClock
+) -> ServeWith:
+    """Serve the app with other settings (and ``serve_app``'s options) for part of a test."""
+
+    def serve(settings: Settings, **options: Any) -> AbstractContextManager[SlackAppClient]:
+        return serve_app(
+            settings,
+            session_factory=session_factory,
+            client=web_client,
+            clock=clock,
+            is_healthy=lambda: True,
+            **options,
+        )
+
+    return serve
 
 
 hypothesis_settings.register_profile(

@@ -1114,6 +1114,15 @@ CASES = [
         changed("outbox_message", "1 post(s) that were waiting are being sent now"),
         b_keeps_own=True,
     ),
+    # The lead webhook's secret is per workspace: B's new one replaces only B's.
+    Case(
+        "/leadloop webhook new",
+        ("command", ids.ADMIN_COMMAND),
+        slash(ids.ADMIN_COMMAND, "webhook new"),
+        "new lead-webhook secret",
+        changed("workspace", "new lead-webhook secret"),
+        b_keeps_own=True,
+    ),
     # Hand-off buttons: A's lead id in the button value.
     Case(
         "action handoff_score A-lead",

@@ -14,12 +14,15 @@ from bot.admin_input import (
     AdminHelp,
     AdminUsageError,
     ChangeSetting,
+    ChangeWebhookSecret,
     ListRoles,
     SetRole,
     ShowSettings,
+    ShowWebhook,
     parse_admin_command,
 )
 from handlers.admin.settings import change_setting, settings_text
+from handlers.admin.webhook import change_webhook_secret, webhook_text
 from handlers.deps import Deps
 from storage import roles as store
 
@@ -70,6 +73,10 @@ def answer_admin_command(deps: Deps, command: dict[str, Any], *, client: WebClie
     if isinstance(parsed, ChangeSetting):
         changed = change_setting(deps, parsed, team_id=team_id, client=client)
         return AdminAnswer(changed.text, changed.retry_ids)
+    if isinstance(parsed, ShowWebhook):
+        return AdminAnswer(webhook_text(deps, team_id=team_id))
+    if isinstance(parsed, ChangeWebhookSecret):
+        return AdminAnswer(change_webhook_secret(deps, team_id=team_id, own=parsed.own))
     with deps.session_factory() as session:
         if isinstance(parsed, ListRoles):
             return AdminAnswer(_list(session, team_id=team_id))

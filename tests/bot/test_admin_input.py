@@ -14,16 +14,27 @@ from bot.admin_input import (
     AdminHelp,
     AdminUsageError,
     ChangeSetting,
+    ChangeWebhookSecret,
     ListRoles,
     SetRole,
     ShowSettings,
+    ShowWebhook,
     parse_admin_command,
     parse_timezone,
 )
 from bot.meeting_input import ChannelRef
 from bot.workspace_settings import SETTING_COLUMNS
 
-COMMAND_TYPES = (SetRole, ListRoles, AdminHelp, ShowSettings, ChangeSetting, AdminUsageError)
+COMMAND_TYPES = (
+    SetRole,
+    ListRoles,
+    AdminHelp,
+    ShowSettings,
+    ChangeSetting,
+    ShowWebhook,
+    ChangeWebhookSecret,
+    AdminUsageError,
+)
 
 
 def usage_error(text: str) -> AdminUsageError:
@@ -40,6 +51,30 @@ def test_every_setting_name_has_a_kind_and_a_description() -> None:
 @pytest.mark.parametrize("text", ["settings", "SETTINGS", "  settings  "])
 def test_settings_alone_shows_them(text: str) -> None:
     assert parse_admin_command(text) == ShowSettings()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("webhook", ShowWebhook()),
+        (" Webhook ", ShowWebhook()),
+        ("webhook new", ChangeWebhookSecret(own=True)),
+        ("WEBHOOK New", ChangeWebhookSecret(own=True)),
+        ("webhook default", ChangeWebhookSecret(own=False)),
+    ],
+)
+def test_webhook_shows_or_changes_the_workspaces_secret(
+    text: str, expected: ShowWebhook | ChangeWebhookSecret
+) -> None:
+    assert parse_admin_command(text) == expected
+
+
+@pytest.mark.parametrize("text", ["webhook off", "webhook new now", "webhook llwh_abc"])
+def test_anything_else_after_webhook_says_what_it_takes(text: str) -> None:
+    problem = usage_error(text).problem
+
+    assert "`/leadloop webhook new`" in problem
+    assert "`/leadloop webhook default`" in problem
 
 
 @pytest.mark.parametrize(
@@ -137,6 +172,8 @@ def test_parse_timezone_refuses_what_is_not_a_zone(text: str) -> None:
 _WORDS = st.sampled_from(
     [
         "settings",
+        "webhook",
+        "new",
         "role",
         "roles",
         "default",

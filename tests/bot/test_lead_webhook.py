@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
-from slack_sdk import WebClient
 from sqlmodel import select
 
-from bot.app import build_deliverer, build_lead_webhook, create_app
 from bot.config import Settings
-from bot.delivery import Deliverer
-from bot.server import DRAIN_LIMIT_BYTES, build_wsgi_app, make_http_server
+from bot.handoffs import WEBHOOK_OFF
+from bot.lead_intake import new_webhook_secret
+from bot.server import DRAIN_LIMIT_BYTES
 from storage.engine import SessionFactory
 from storage.models import Lead, OutboxMessage
-from storage.workspaces import record_workspace
+from storage.workspaces import record_workspace, set_webhook_secret
 from tests import slack_payloads as payloads
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, ServeWith
 from tests.fake_slack import FakeSlack
 from tests.slack_app_client import HttpAnswer, SlackAppClient, TrackingExecutor, http_request
 
@@ -38,64 +37,37 @@ ANN = {
     "owner_slack_id": payloads.OWNER_ID,
     "marketing_notes": "Asked for a demo twice",
 }
+ADMIN = "UADMIN"
 BO = {"external_ref": "CRM-2", "name": "Bo Chen", "email": "bo@acme.example"}
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """The usual test settings, with the webhook secret and a hand-off channel."""
+    """The usual test settings, with the webhook secret, a hand-off channel and an admin."""
     return replace(
         settings,
         lead_webhook_secret=payloads.LEAD_WEBHOOK_SECRET,
         handoff_channel=payloads.HANDOFF_CHANNEL,
+        admin_users=frozenset({ADMIN}),
     )
 
 
 @pytest.fixture
-def webhook_url(
-    settings: Settings,
-    session_factory: SessionFactory,
-    web_client: WebClient,
-    clock: FakeClock,
-    executor: TrackingExecutor,
-) -> Iterator[str]:
-    """The app served over HTTP with the lead webhook wired as ``leadloop run`` wires it."""
-    deliverer = build_deliverer(
-        settings, session_factory=session_factory, client=web_client, clock=clock
-    )
-    lead_webhook = build_lead_webhook(
-        settings,
-        session_factory=session_factory,
-        deliverer=deliverer,
-        clock=clock,
-        work_executor=executor,
-    )
-    app = create_app(
-        settings,
-        session_factory=session_factory,
-        client=web_client,
-        clock=clock,
-        listener_executor=executor,
-        work_executor=executor,
-    )
-    application = build_wsgi_app(app, is_healthy=lambda: True, lead_webhook=lead_webhook)
-    server = make_http_server(application, host="127.0.0.1", port=0)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/webhooks/leads"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def app_client(settings: Settings, serve_with: ServeWith) -> Iterator[SlackAppClient]:
+    """The app and its lead webhook, on one real HTTP server."""
+    with serve_with(settings, lead_webhook=True) as client:
+        yield client
 
 
 @pytest.fixture
-def executor() -> Iterator[TrackingExecutor]:
+def webhook_url(app_client: SlackAppClient) -> str:
+    return app_client.base_url + "/webhooks/leads"
+
+
+@pytest.fixture
+def executor(app_client: SlackAppClient) -> TrackingExecutor:
     """The work pool the webhook posts hand-offs on; tests wait for it to be idle."""
-    pool = TrackingExecutor()
-    yield pool
-    pool.shutdown(wait=True)
+    return app_client.executor
 
 
 @pytest.fixture
@@ -416,33 +388,124 @@ def test_only_post_is_accepted(workspace: str, webhook_url: str) -> None:
     assert (answer.status, answer.json()) == (405, {"error": "send the leads with POST"})
 
 
-def test_without_a_secret_the_webhook_is_not_configured(
-    slack: SlackAppClient,
-    settings: Settings,
-    session_factory: SessionFactory,
-    deliverer: Deliverer,
-    clock: FakeClock,
-    executor: TrackingExecutor,
+def test_without_any_secret_the_webhook_says_how_to_turn_it_on(
+    workspace: str, settings: Settings, serve_with: ServeWith, session_factory: SessionFactory
 ) -> None:
     unset = replace(settings, lead_webhook_secret=None)
-    body = json.dumps(ANN).encode()
+    with serve_with(unset, lead_webhook=True) as client:
+        answer = post_leads(client.base_url + "/webhooks/leads", ANN, client.executor)
 
-    answer = http_request(
-        slack.base_url + "/webhooks/leads",  # served without a webhook, as when it is unset
-        method="POST",
-        body=body,
-        headers=payloads.lead_webhook_headers(body),
-    )
-
-    assert (answer.status, answer.json()) == (404, {"error": "lead webhook is not configured"})
+    assert (answer.status, answer.json()) == (404, {"error": WEBHOOK_OFF})
     assert stored_leads(session_factory) == {}
-    assert (
-        build_lead_webhook(
-            unset,
-            session_factory=session_factory,
-            deliverer=deliverer,
-            clock=clock,
-            work_executor=executor,
-        )
-        is None
+
+
+def give_own_secret(session_factory: SessionFactory, clock: FakeClock, team_id: str) -> str:
+    secret = new_webhook_secret()
+    with session_factory() as session:
+        set_webhook_secret(session, team_id=team_id, secret=secret, now=clock())
+        session.commit()
+    return secret
+
+
+def signed_with(secret: str, document: Any) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(document).encode()
+    return body, payloads.lead_webhook_headers(body, secret=secret)
+
+
+def test_a_workspace_with_its_own_secret_accepts_only_that_one(
+    workspace: str,
+    webhook_url: str,
+    executor: TrackingExecutor,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+) -> None:
+    own = give_own_secret(session_factory, clock, TEAM)
+
+    body, headers = signed_with(payloads.LEAD_WEBHOOK_SECRET, ANN)
+    with_deployment_secret = post_leads(webhook_url, ANN, executor, body=body, headers=headers)
+    body, headers = signed_with(own, BO)
+    with_own_secret = post_leads(webhook_url, BO, executor, body=body, headers=headers)
+
+    assert (with_deployment_secret.status, with_deployment_secret.json()) == (
+        401,
+        {"error": "invalid signature"},
     )
+    assert with_own_secret.json()["created"] == 1
+    assert set(stored_leads(session_factory)) == {"CRM-2"}
+
+
+def test_one_workspaces_secret_cannot_send_leads_into_another(
+    workspace: str,
+    webhook_url: str,
+    executor: TrackingExecutor,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+) -> None:
+    record(session_factory, clock, OTHER_TEAM)
+    own = give_own_secret(session_factory, clock, TEAM)
+    others = give_own_secret(session_factory, clock, OTHER_TEAM)
+
+    answers = [
+        post_leads(f"{webhook_url}?workspace={team}", ANN, executor, body=body, headers=headers)
+        for team, secret in ((OTHER_TEAM, own), (TEAM, others))
+        for body, headers in [signed_with(secret, ANN)]
+    ]
+
+    assert [answer.status for answer in answers] == [401, 401]
+    assert stored_leads(session_factory, TEAM) == stored_leads(session_factory, OTHER_TEAM) == {}
+
+
+def test_a_workspace_without_its_own_secret_keeps_the_deployments(
+    workspace: str,
+    webhook_url: str,
+    executor: TrackingExecutor,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+) -> None:
+    record(session_factory, clock, OTHER_TEAM)
+    give_own_secret(session_factory, clock, TEAM)
+
+    answer = post_leads(f"{webhook_url}?workspace={OTHER_TEAM}", ANN, executor)
+
+    assert answer.json()["created"] == 1
+    assert set(stored_leads(session_factory, OTHER_TEAM)) == {"CRM-1"}
+
+
+def leadloop_webhook(app_client: SlackAppClient, fake_slack: FakeSlack, words: str) -> str:
+    """An admin's ``/leadloop webhook ...``, answered privately."""
+    app_client.command(
+        f"webhook {words}".strip(),
+        response_url=fake_slack.response_url(),
+        command="/leadloop",
+        user_id=ADMIN,
+    )
+    return str(fake_slack.calls_to("response_url")[-1].params["text"])
+
+
+def test_an_admins_new_secret_signs_the_webhook_until_they_go_back_to_the_default(
+    workspace: str,
+    app_client: SlackAppClient,
+    webhook_url: str,
+    executor: TrackingExecutor,
+    session_factory: SessionFactory,
+    fake_slack: FakeSlack,
+) -> None:
+    shown = leadloop_webhook(app_client, fake_slack, "new")
+    secret = re.findall(r"llwh_[0-9a-f]{64}", shown)
+    assert len(secret) == 1, shown
+    body, headers = signed_with(secret[0], ANN)
+    with_own_secret = post_leads(webhook_url, ANN, executor, body=body, headers=headers)
+    refused_before = post_leads(webhook_url, BO, executor)  # the deployment's secret
+
+    leadloop_webhook(app_client, fake_slack, "default")
+    accepted_after = post_leads(webhook_url, BO, executor)
+    body, headers = signed_with(secret[0], ANN)
+    old_own_secret = post_leads(webhook_url, ANN, executor, body=body, headers=headers)
+
+    assert with_own_secret.json()["created"] == 1
+    assert (refused_before.status, accepted_after.status, old_own_secret.status) == (
+        401,
+        200,
+        401,
+    )
+    assert set(stored_leads(session_factory)) == {"CRM-1", "CRM-2"}

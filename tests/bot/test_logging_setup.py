@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.lead_intake import new_webhook_secret
 from bot.logging_setup import REDACTED, RedactingFilter, configure_logging
 
 SIGNING_SECRET = "8f1e2d3c4b5a69788f1e2d3c4b5a6978"
@@ -154,6 +155,15 @@ def test_longer_secret_is_redacted_whole_when_it_contains_a_shorter_one() -> Non
 )
 def test_anything_shaped_like_a_slack_token_is_redacted(token: str) -> None:
     assert RedactingFilter().redact(f"token={token};") == f"token={REDACTED};"
+
+
+def test_a_workspaces_webhook_secret_is_redacted_wherever_it_appears() -> None:
+    secret = new_webhook_secret()
+    # slack_sdk logs the body of each response_url post at DEBUG, and that is where the
+    # admin is shown a new secret.
+    logged = f'Sending a request - body: {{"text": "the secret:\\n`{secret}`"}}'
+
+    assert secret not in RedactingFilter().redact(logged)
 
 
 def test_log_call_with_mismatched_args_does_not_raise_into_the_caller(

@@ -6,7 +6,6 @@ import dataclasses
 from collections.abc import Iterator
 
 import pytest
-from slack_sdk import WebClient
 from sqlmodel import select
 
 from bot.config import Settings
@@ -14,7 +13,7 @@ from storage import outbox
 from storage.engine import SessionFactory
 from storage.models import OutboxMessage, Rating, Workspace
 from tests import slack_payloads as payloads
-from tests.conftest import FakeClock, serve_app
+from tests.conftest import FakeClock, ServeWith
 from tests.fake_slack import FakeSlack
 from tests.slack_app_client import SlackAppClient
 
@@ -29,20 +28,9 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def unconfigured_slack(
-    settings: Settings,
-    session_factory: SessionFactory,
-    web_client: WebClient,
-    clock: FakeClock,
-) -> Iterator[SlackAppClient]:
+def unconfigured_slack(settings: Settings, serve_with: ServeWith) -> Iterator[SlackAppClient]:
     """The app run with no FEEDBACK_CHANNEL, as an OAuth install starts out."""
-    with serve_app(
-        dataclasses.replace(settings, feedback_channel=None),
-        session_factory=session_factory,
-        client=web_client,
-        clock=clock,
-        is_healthy=lambda: True,
-    ) as client:
+    with serve_with(dataclasses.replace(settings, feedback_channel=None)) as client:
         yield client
 
 
