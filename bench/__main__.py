@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import sys
 
-from bench import ack_latency, home, lead_import, lead_parse, memory, report, throughput
+from bench import (
+    ack_latency,
+    home,
+    lead_import,
+    lead_parse,
+    memory,
+    report,
+    throughput,
+    work_cpu,
+)
 
 
 def main() -> int:
     """Run the benchmarks; exit 1 if any misses its goal."""
     results = [
         ack_latency.run(),
+        work_cpu.run(),
         throughput.run(),
         memory.run(),
         lead_parse.run(),

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from bot.agenda import build_agenda, reminder_post_for
 from bot.clock import Clock
-from bot.feedback import ANSWER_NOTICE, RATING_POST, load_rating_with_lead
+from bot.feedback import ANSWER_NOTICE, RATING_POST
 from bot.handoffs import (
     HANDOFF_POST,
     HANDOFF_REFRESH,
@@ -28,7 +28,7 @@ from bot.report import build_report
 from bot.report_upload import upload_report
 from bot.team_clients import TeamClients
 from bot.weekly_report import WEEKLY_REPORT, report_rule, reported_week
-from bot.workspace_settings import WorkspaceSettings, workspace_settings
+from bot.workspace_settings import WorkspaceSettings
 from handlers.blocks import RatingCard, answer_notice, rating_post
 from handlers.handoff_blocks import handoff_message
 from handlers.meeting_blocks import ReminderCard, meeting_reminder
@@ -36,9 +36,9 @@ from storage import meetings as meeting_store
 from storage import outbox
 from storage.leads import handoff_messages, record_handoff_message
 from storage.models import Lead, OutboxMessage, Rating
-from storage.ratings import record_post
+from storage.ratings import get_rating_with_lead, record_post
 from storage.responses import first_answer
-from storage.workspaces import is_uninstalled
+from storage.workspaces import get_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -190,12 +190,13 @@ class Deliverer:
             now = self.clock()
             if not outbox.claim(session, message_id=message_id, now=now, lease=self.claim_lease):
                 return None
-            session.commit()
             message = outbox.get_message(session, message_id=message_id)
-            if message is None:
-                return None
-            settings = workspace_settings(session, team_id=message.team_id, defaults=self.defaults)
-            return message, settings, is_uninstalled(session, team_id=message.team_id)
+            workspace = get_workspace(session, team_id=message.team_id) if message else None
+            session.commit()
+        if message is None:
+            return None
+        uninstalled = workspace is not None and workspace.uninstalled_at is not None
+        return message, self.defaults.overridden_by(workspace), uninstalled
 
     def _send(self, job: _Job) -> None:
         """Read what the message needs, call Slack, then record the result.
@@ -223,7 +224,7 @@ class Deliverer:
 
     def _rating_and_lead(self, message: OutboxMessage) -> tuple[Rating, Lead]:
         with self.session_factory() as session:
-            loaded = load_rating_with_lead(
+            loaded = get_rating_with_lead(
                 session, team_id=message.team_id, rating_id=message.rating_id or -1
             )
         if loaded is None:

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from bot.rating_input import RatingInput
 from storage import outbox
 from storage.models import Lead, Rating
-from storage.ratings import add_rating, find_rating_by_post, get_or_create_lead, get_rating
+from storage.ratings import add_rating, find_rating_by_post, get_or_create_lead
 from storage.responses import (
     add_response,
     claim_event,
@@ -192,16 +192,3 @@ def record_reply_deletion(
         return ReplyOutcome.DUPLICATE
     deleted = mark_response_deleted(session, team_id=team_id, channel=channel, ts=ts, now=now)
     return ReplyOutcome.UPDATED if deleted else ReplyOutcome.UNKNOWN_MESSAGE
-
-
-def load_rating_with_lead(
-    session: Session, *, team_id: str, rating_id: int
-) -> tuple[Rating, Lead] | None:
-    """A rating and its lead, both of this workspace."""
-    rating = get_rating(session, team_id=team_id, rating_id=rating_id)
-    if rating is None:
-        return None
-    lead = session.get(Lead, rating.lead_id)
-    if lead is None or lead.team_id != team_id:
-        return None
-    return rating, lead

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, and_, col, select
 
 from storage.models import Lead, Rating
@@ -70,6 +70,19 @@ def get_rating(session: Session, *, team_id: str, rating_id: int) -> Rating | No
     return session.exec(statement).first()
 
 
+def get_rating_with_lead(
+    session: Session, *, team_id: str, rating_id: int
+) -> tuple[Rating, Lead] | None:
+    """A rating and its lead, both of this workspace, in one query."""
+    statement = (
+        select(Rating, Lead)
+        .join(Lead, col(Lead.id) == col(Rating.lead_id))
+        .where(Rating.team_id == team_id, Rating.id == rating_id, Lead.team_id == team_id)
+    )
+    found = session.exec(statement).first()
+    return (found[0], found[1]) if found is not None else None
+
+
 def get_lead(session: Session, *, team_id: str, lead_id: int) -> Lead | None:
     """A lead of this workspace by id."""
     return session.exec(select(Lead).where(Lead.team_id == team_id, Lead.id == lead_id)).first()
@@ -87,14 +100,13 @@ def record_post(
     session: Session, *, team_id: str, rating_id: int, channel: str, ts: str, now: datetime
 ) -> None:
     """Remember where the rating was posted, so thread replies can find it."""
-    rating = get_rating(session, team_id=team_id, rating_id=rating_id)
-    if rating is None:
+    result = session.execute(
+        update(Rating)
+        .where(col(Rating.team_id) == team_id, col(Rating.id) == rating_id)
+        .values(post_channel=channel, post_ts=ts, posted_at=now)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
         raise LookupError(f"rating {rating_id} not found in workspace {team_id}")
-    rating.post_channel = channel
-    rating.post_ts = ts
-    rating.posted_at = now
-    session.add(rating)
-    session.flush()
 
 
 def latest_ratings(

@@ -59,10 +59,9 @@ def uninstalled_team_ids(session: Session) -> set[str]:
     return set(session.exec(query).all())
 
 
-def is_uninstalled(session: Session, *, team_id: str) -> bool:
-    """Whether ``team_id`` uninstalled the app (an unknown workspace is not)."""
-    workspace = session.get(Workspace, team_id)
-    return workspace is not None and workspace.uninstalled_at is not None
+def get_workspace(session: Session, *, team_id: str) -> Workspace | None:
+    """The recorded workspace ``team_id``, if any."""
+    return session.get(Workspace, team_id)
 
 
 def mark_uninstalled(session: Session, *, team_id: str, now: datetime) -> bool:

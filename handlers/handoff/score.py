@@ -19,7 +19,7 @@ from handlers.handoff_blocks import (
     score_changed,
     score_kept,
 )
-from handlers.rate_lead.command import confirmation_text
+from handlers.rate_lead.saving import confirmation_text
 
 
 def build_handle_handoff_score(deps: Deps) -> Callable[..., None]:
@@ -55,13 +55,13 @@ def rate(deps: Deps, click: Click) -> str:
             origin_channel=click.channel_id,
             now=deps.clock(),
         )
+        feedback_channel = deps.settings_in(session, team_id=click.team_id).feedback_channel
         session.commit()
     if result is None:
         return LEAD_NOT_FOUND
     delivered = {
         message_id: deps.deliverer.deliver(message_id) for message_id in result.message_ids
     }
-    feedback_channel = deps.settings_for(click.team_id).feedback_channel
     posted = delivered.get(result.post_message_id or -1, True)
     return _reply(result, posted=posted, feedback_channel=feedback_channel)
 

@@ -9,7 +9,7 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from bot.rating_input import USAGE, Intent, UsageError, parse_rate_lead
-from handlers.blocks import rating_confirmation, rating_modal
+from handlers.blocks import rating_modal
 from handlers.deps import Deps
 from handlers.rate_lead.saving import save_and_post_rating
 
@@ -39,7 +39,7 @@ def build_handle_rate_lead(deps: Deps) -> Listener:
         rating = parsed
 
         def save_and_confirm() -> None:
-            card, posted = save_and_post_rating(
+            saved = save_and_post_rating(
                 deps,
                 team_id=command["team_id"],
                 rater_id=command["user_id"],
@@ -47,21 +47,8 @@ def build_handle_rate_lead(deps: Deps) -> Listener:
                 via="command",
                 origin_channel=command.get("channel_id"),
             )
-            feedback_channel = deps.settings_for(command["team_id"]).feedback_channel
-            text = confirmation_text(card, posted=posted, feedback_channel=feedback_channel)
-            respond(response_type="ephemeral", text=text)
+            respond(response_type="ephemeral", text=saved.confirmation)
 
         deps.after_ack(save_and_confirm, body=command, client=client)
 
     return handle_rate_lead
-
-
-def confirmation_text(card: Any, *, posted: bool, feedback_channel: str | None) -> str:
-    """The thank-you, with a note when the post to the channel is still on its way."""
-    text = rating_confirmation(card, feedback_channel=feedback_channel)
-    if not posted and feedback_channel:
-        text += (
-            "\n_Slack is slow to answer right now: your rating is saved and will appear in "
-            "the channel as soon as Slack accepts it._"
-        )
-    return text

@@ -15,7 +15,6 @@ from bot.rating_input import UsageError, rating_field_problems, validate_rating
 from handlers import ids
 from handlers.deps import Deps
 from handlers.payload import team_of, text_at
-from handlers.rate_lead.command import confirmation_text
 from handlers.rate_lead.saving import save_and_post_rating
 
 logger = logging.getLogger(__name__)
@@ -85,7 +84,7 @@ def build_handle_rating_submission(deps: Deps) -> Callable[..., None]:
         channel = origin_channel_of(view)
 
         def save_and_confirm() -> None:
-            card, posted = save_and_post_rating(
+            saved = save_and_post_rating(
                 deps,
                 team_id=team_id,
                 rater_id=user_id,
@@ -93,9 +92,7 @@ def build_handle_rating_submission(deps: Deps) -> Callable[..., None]:
                 via="modal",
                 origin_channel=channel,
             )
-            feedback_channel = deps.settings_for(team_id).feedback_channel
-            text = confirmation_text(card, posted=posted, feedback_channel=feedback_channel)
-            _tell_rater(client, user_id=user_id, channel=channel, text=text)
+            _tell_rater(client, user_id=user_id, channel=channel, text=saved.confirmation)
 
         deps.after_ack(save_and_confirm, body=body, client=client)
 

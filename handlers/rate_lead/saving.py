@@ -1,12 +1,30 @@
-"""Saving a rating and posting it: shared by the command, the form and (later) buttons."""
+"""Saving a rating and posting it: shared by the command, the form and the hand-off buttons."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from bot.delivery import card_for
 from bot.feedback import submit_rating
 from bot.rating_input import RatingInput
-from handlers.blocks import RatingCard
+from handlers.blocks import RatingCard, rating_confirmation
 from handlers.deps import Deps
+
+
+@dataclass(frozen=True)
+class SavedRating:
+    """A stored rating as shown to users, and whether its post is already in the channel."""
+
+    card: RatingCard
+    posted: bool
+    feedback_channel: str | None
+
+    @property
+    def confirmation(self) -> str:
+        """The rater's thank-you."""
+        return confirmation_text(
+            self.card, posted=self.posted, feedback_channel=self.feedback_channel
+        )
 
 
 def save_and_post_rating(
@@ -17,11 +35,11 @@ def save_and_post_rating(
     rating: RatingInput,
     via: str,
     origin_channel: str | None,
-) -> tuple[RatingCard, bool]:
+) -> SavedRating:
     """Store the rating in one transaction, then try to post it at once.
 
-    Returns the rating as shown to users and whether it is already in the feedback channel
-    (if not, the outbox keeps it and the background sweep posts it when Slack lets us).
+    If the post cannot go out now, the outbox keeps it and the background sweep posts it
+    when Slack lets us.
     """
     with deps.session_factory() as session:
         submitted = submit_rating(
@@ -33,9 +51,20 @@ def save_and_post_rating(
             origin_channel=origin_channel,
             now=deps.clock(),
         )
+        feedback_channel = deps.settings_in(session, team_id=team_id).feedback_channel
         session.commit()
-    card = card_for(submitted.rating, submitted.lead)
     posted = submitted.post_message_id is not None and deps.deliverer.deliver(
         submitted.post_message_id
     )
-    return card, posted
+    return SavedRating(card_for(submitted.rating, submitted.lead), posted, feedback_channel)
+
+
+def confirmation_text(card: RatingCard, *, posted: bool, feedback_channel: str | None) -> str:
+    """The thank-you, with a note when the post to the channel is still on its way."""
+    text = rating_confirmation(card, feedback_channel=feedback_channel)
+    if not posted and feedback_channel:
+        text += (
+            "\n_Slack is slow to answer right now: your rating is saved and will appear in "
+            "the channel as soon as Slack accepts it._"
+        )
+    return text

@@ -17,6 +17,7 @@ from storage.ratings import (
     get_lead,
     get_or_create_lead,
     get_rating,
+    get_rating_with_lead,
     latest_ratings,
     record_post,
 )
@@ -125,6 +126,7 @@ def test_another_workspaces_ids_are_not_found(
     with session_factory() as session:
         assert get_rating(session, team_id=TEAM, rating_id=rating.id) is None
         assert get_lead(session, team_id=TEAM, lead_id=lead.id) is None
+        assert get_rating_with_lead(session, team_id=TEAM, rating_id=rating.id) is None
         assert find_lead(session, team_id=TEAM, external_ref="ACME-1") is None
         assert (
             find_rating_by_post(
@@ -135,6 +137,9 @@ def test_another_workspaces_ids_are_not_found(
         # The owner still finds them, so the Nones above are the scoping at work.
         assert get_rating(session, team_id=OTHER_TEAM, rating_id=rating.id) is not None
         assert get_lead(session, team_id=OTHER_TEAM, lead_id=lead.id) is not None
+        found = get_rating_with_lead(session, team_id=OTHER_TEAM, rating_id=rating.id)
+        assert found is not None
+        assert (found[0].id, found[1].id) == (rating.id, lead.id)
         assert (
             find_rating_by_post(
                 session,
