@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -10,6 +11,7 @@ from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session
 
 from bot.agenda import build_agenda, reminder_post_for
@@ -47,6 +49,9 @@ logger = logging.getLogger(__name__)
 # can take three attempts of up to 10 s plus the waits between them. A process that dies
 # mid-send delays its message by this much, which is rare and better than a double post.
 CLAIM_LEASE = timedelta(minutes=5)
+# Seconds between tries to store what a post changed, once Slack has it: a database blip
+# must not make the post go out again. About 16 s in all, short enough for a shutdown.
+RECORD_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 FIRST_RETRY_DELAY = timedelta(seconds=30)
 MAX_RETRY_DELAY = timedelta(minutes=30)
 # Errors an admin must fix (invite the bot, correct the channel); retried, but loudly.
@@ -137,6 +142,7 @@ class Deliverer:
     defaults: WorkspaceSettings
     # The lease measured on ``clock``: longer than CLAIM_LEASE when the clock runs fast.
     claim_lease: timedelta = CLAIM_LEASE
+    sleep: Callable[[float], None] = time.sleep
     _team_urls: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def deliver_due(self, *, limit: int = 100) -> int:
@@ -167,7 +173,7 @@ class Deliverer:
             self._record_failure(message, "app_not_installed", None)
             return False
         try:
-            self._send(_Job(message, client, settings))
+            record = self._send(_Job(message, client, settings))
         except SlackApiError as error:
             self._record_failure(message, error.response.get("error") or str(error), error)
         except (SlackClientError, OSError) as error:
@@ -181,6 +187,7 @@ class Deliverer:
             logger.exception("unexpected error sending outbox message %s", message_id)
             self._record_failure(message, type(error).__name__, None)
         else:
+            self._record_sent(message, record)
             return True
         return False
 
@@ -198,8 +205,8 @@ class Deliverer:
         uninstalled = workspace is not None and workspace.uninstalled_at is not None
         return message, self.defaults.overridden_by(workspace), uninstalled
 
-    def _send(self, job: _Job) -> None:
-        """Read what the message needs, call Slack, then record the result.
+    def _send(self, job: _Job) -> Recorder:
+        """Read what the message needs and call Slack; returns what records the result.
 
         No database transaction stays open during a Slack call: on SQLite a writer holds
         the only write lock, and a slow Slack would hold up every rating meanwhile.
@@ -216,11 +223,50 @@ class Deliverer:
         sender = senders.get(job.message.kind)
         if sender is None:
             raise _Undeliverable(f"unknown outbox kind {job.message.kind!r}")
-        record = sender(job)
-        with self.session_factory() as session:
-            record(session)
-            outbox.mark_sent(session, message_id=job.message.id or -1, now=self.clock())
-            session.commit()
+        return sender(job)
+
+    def _record_sent(self, message: OutboxMessage, record: Recorder) -> None:
+        """Store what the post changed and mark it sent; Slack has it, so never send again.
+
+        A database blip is waited out. If what the post changed still cannot be stored,
+        the message is at least marked sent; only when even that fails does it stay claimed,
+        and then it goes out again once its lease runs out.
+        """
+        for delay in (*RECORD_RETRY_DELAYS, None):
+            try:
+                with self.session_factory() as session:
+                    record(session)
+                    outbox.mark_sent(session, message_id=message.id or -1, now=self.clock())
+                    session.commit()
+                return
+            except Exception as error:
+                if delay is None or not _is_transient(error):
+                    logger.exception(
+                        "outbox message %s (%s) was sent, but what it changed could not be stored",
+                        message.id,
+                        message.kind,
+                    )
+                    break
+                logger.warning(
+                    "outbox message %s was sent; storing it failed (%s), trying again in %s s",
+                    message.id,
+                    type(error).__name__,
+                    delay,
+                )
+                self.sleep(delay)
+        self._mark_sent_only(message)
+
+    def _mark_sent_only(self, message: OutboxMessage) -> None:
+        try:
+            with self.session_factory() as session:
+                outbox.mark_sent(session, message_id=message.id or -1, now=self.clock())
+                session.commit()
+        except Exception:
+            logger.exception(
+                "outbox message %s was sent, but the database could not record it; it will "
+                "be sent again when its claim runs out",
+                message.id,
+            )
 
     def _rating_and_lead(self, message: OutboxMessage) -> tuple[Rating, Lead]:
         with self.session_factory() as session:
@@ -476,6 +522,13 @@ def _post_joining_if_needed(client: WebClient, *, channel: str, **kwargs: Any) -
     # A public channel the bot was never invited to: join it and post again.
     client.conversations_join(channel=channel)
     return client.chat_postMessage(channel=channel, **kwargs)
+
+
+def _is_transient(error: Exception) -> bool:
+    """A lost connection or a busy database, which a moment's wait can fix."""
+    if isinstance(error, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def _retry_after(error: SlackApiError) -> int | None:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
 from slack_sdk import WebClient
 from sqlalchemy import delete, update
-from sqlmodel import col, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, col, select
 
 from bot.app import build_deliverer
 from bot.config import Settings, SimulatedClock
-from bot.delivery import CLAIM_LEASE, Deliverer, retry_delay
+from bot.delivery import CLAIM_LEASE, RECORD_RETRY_DELAYS, Deliverer, retry_delay
 from bot.feedback import (
     ReplyOutcome,
     SubmittedRating,
@@ -529,3 +530,106 @@ def test_a_fast_simulated_clock_stretches_the_lease_so_no_post_is_doubled(
         assert second.deliver_due() == 0
         release.set()
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+@dataclass
+class SessionsFailingAfterThePost:
+    """Sessions whose commits fail, once Slack has the post, with the errors queued here."""
+
+    real: SessionFactory
+    fake_slack: FakeSlack
+    failures: list[Exception]
+
+    def __call__(self) -> Session:
+        session = self.real()
+        commit = session.commit
+
+        def failing_commit() -> None:
+            if self.failures and self.fake_slack.calls_to("chat.postMessage"):
+                session.rollback()
+                raise self.failures.pop(0)
+            commit()
+
+        session.commit = failing_commit  # type: ignore[method-assign]
+        return session
+
+
+def connection_lost() -> OperationalError:
+    return OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+
+@pytest.fixture
+def failing_after_post(
+    deliverer: Deliverer, session_factory: SessionFactory, fake_slack: FakeSlack
+) -> tuple[Deliverer, SessionsFailingAfterThePost, SleepRecorder]:
+    """The deliverer on sessions that fail after the post, and the waits it makes."""
+    sessions = SessionsFailingAfterThePost(session_factory, fake_slack, [])
+    waits = SleepRecorder()
+    return replace(deliverer, session_factory=sessions, sleep=waits), sessions, waits
+
+
+def test_a_database_blip_after_the_post_is_waited_out_and_the_post_is_not_repeated(
+    failing_after_post: tuple[Deliverer, SessionsFailingAfterThePost, SleepRecorder],
+    deliverer: Deliverer,
+    session_factory: SessionFactory,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+) -> None:
+    flaky, sessions, waits = failing_after_post
+    submitted = submit(session_factory, clock)
+    sessions.failures.extend([connection_lost(), connection_lost()])
+
+    assert flaky.deliver(post_id(submitted)) is True
+    clock.advance(seconds=(CLAIM_LEASE * 2).total_seconds())
+    deliverer.deliver_due()
+
+    assert waits.waits == list(RECORD_RETRY_DELAYS[:2])
+    assert outbox_row(session_factory, post_id(submitted)).status == "sent"
+    assert stored_rating(session_factory, submitted).post_ts is not None
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_post_whose_changes_cannot_be_stored_is_still_marked_sent_and_never_repeated(
+    failing_after_post: tuple[Deliverer, SessionsFailingAfterThePost, SleepRecorder],
+    deliverer: Deliverer,
+    session_factory: SessionFactory,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+) -> None:
+    flaky, sessions, waits = failing_after_post
+    submitted = submit(session_factory, clock)
+    sessions.failures.append(IntegrityError("UPDATE rating", {}, Exception("duplicate key")))
+
+    assert flaky.deliver(post_id(submitted)) is True
+    clock.advance(seconds=(CLAIM_LEASE * 2).total_seconds())
+    deliverer.deliver_due()
+
+    assert waits.waits == []  # a constraint does not go away by waiting
+    assert outbox_row(session_factory, post_id(submitted)).status == "sent"
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_database_down_through_every_retry_leaves_the_post_claimed_until_its_lease_ends(
+    failing_after_post: tuple[Deliverer, SessionsFailingAfterThePost, SleepRecorder],
+    deliverer: Deliverer,
+    session_factory: SessionFactory,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+) -> None:
+    flaky, sessions, waits = failing_after_post
+    submitted = submit(session_factory, clock)
+    # Every try to store the result, then the try to mark it sent alone.
+    sessions.failures.extend(connection_lost() for _ in range(len(RECORD_RETRY_DELAYS) + 2))
+
+    assert flaky.deliver(post_id(submitted)) is True
+    clock.advance(seconds=(CLAIM_LEASE - timedelta(seconds=1)).total_seconds())
+    deliverer.deliver_due()
+    posts_within_the_lease = len(fake_slack.calls_to("chat.postMessage"))
+    clock.advance(seconds=2)
+    deliverer.deliver_due()
+
+    assert waits.waits == list(RECORD_RETRY_DELAYS)
+    assert posts_within_the_lease == 1
+    # The one case a post can repeat: the database was down for longer than the retries.
+    assert len(fake_slack.calls_to("chat.postMessage")) == 2
+    assert outbox_row(session_factory, post_id(submitted)).status == "sent"
