@@ -205,6 +205,7 @@ class World:
     a_channels: frozenset[str]
     a_message_ts: frozenset[str]
     tokens: dict[str, str]  # OAuth mode: each workspace's bot token, by team
+    a_webhook_secret: str
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -220,6 +221,7 @@ class World:
             f"<@{A_MARKETER}>",
             A_MEETING_CHANNEL,
             A_REPORT_CHANNEL,
+            self.a_webhook_secret,
             *sorted(self.a_message_ts),
         )
 
@@ -478,11 +480,12 @@ def _arrange(
     for user in (A_ADMIN, B_ADMIN, A_MARKETER):
         fake_slack.set_user(user, tz="UTC")
 
-    def ok(send: Callable[[], HttpAnswer], expected: str) -> None:
+    def ok(send: Callable[[], HttpAnswer], expected: str) -> str:
         mark = len(fake_slack.calls)
         answer = send()
         told = driver.told(mark, answer)
         assert answer.status == 200 and expected in told, told
+        return told
 
     a = A_ACTOR
     b_admin = INTRUDERS["b-admin"]
@@ -490,6 +493,8 @@ def _arrange(
     ok(lambda: driver.command(a, "/leadloop", f"role <@{A_MARKETER}> marketing"), "now has")
     report = f"settings report <#{A_REPORT_CHANNEL}|alpha-reports>"
     ok(lambda: driver.command(a, "/leadloop", report), "is now")
+    shown_once = ok(lambda: driver.command(a, "/leadloop", "webhook new"), "shown only this once")
+    webhook_secret = re.findall(r"llwh_[0-9a-f]+", shown_once)
 
     lead_ids = _hand_off(session_factory, deliverer, clock)
     fake_slack.fail_next("chat.postMessage", error="fatal_error")
@@ -577,6 +582,7 @@ def _arrange(
             | {message.ts for message in handoffs}
         ),
         tokens={},
+        a_webhook_secret=webhook_secret[0],
     )
 
 
@@ -1114,7 +1120,15 @@ CASES = [
         changed("outbox_message", "1 post(s) that were waiting are being sent now"),
         b_keeps_own=True,
     ),
-    # The lead webhook's secret is per workspace: B's new one replaces only B's.
+    # The lead webhook's secret is per workspace: B's new one replaces only B's, and B is
+    # never shown A's.
+    Case(
+        "/leadloop webhook",
+        ("command", ids.ADMIN_COMMAND),
+        slash(ids.ADMIN_COMMAND, "webhook"),
+        "The lead webhook is off in this workspace",
+        shown("has a secret of its own"),
+    ),
     Case(
         "/leadloop webhook new",
         ("command", ids.ADMIN_COMMAND),
