@@ -558,78 +558,71 @@ def connection_lost() -> OperationalError:
     return OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
 
 
+@dataclass
+class PostThenDatabaseFailure:
+    """A rating posted by a deliverer whose database fails once Slack has the post."""
+
+    session_factory: SessionFactory
+    deliverer: Deliverer
+    fake_slack: FakeSlack
+    clock: FakeClock
+    waits: SleepRecorder
+
+    def deliver(self, *failures: Exception) -> SubmittedRating:
+        """Submit a rating and deliver it while the next commits fail with ``failures``."""
+        submitted = submit(self.session_factory, self.clock)
+        sessions = SessionsFailingAfterThePost(self.session_factory, self.fake_slack, [*failures])
+        failing = replace(self.deliverer, session_factory=sessions, sleep=self.waits)
+        assert failing.deliver(post_id(submitted)) is True
+        return submitted
+
+    def posts_after_a_sweep_in(self, later: timedelta) -> int:
+        """How many times the rating was posted, once a healthy sweep ran ``later``."""
+        self.clock.advance(seconds=later.total_seconds())
+        self.deliverer.deliver_due()
+        return len(self.fake_slack.calls_to("chat.postMessage"))
+
+
 @pytest.fixture
-def failing_after_post(
-    deliverer: Deliverer, session_factory: SessionFactory, fake_slack: FakeSlack
-) -> tuple[Deliverer, SessionsFailingAfterThePost, SleepRecorder]:
-    """The deliverer on sessions that fail after the post, and the waits it makes."""
-    sessions = SessionsFailingAfterThePost(session_factory, fake_slack, [])
-    waits = SleepRecorder()
-    return replace(deliverer, session_factory=sessions, sleep=waits), sessions, waits
+def post_then_failure(
+    deliverer: Deliverer, session_factory: SessionFactory, fake_slack: FakeSlack, clock: FakeClock
+) -> PostThenDatabaseFailure:
+    return PostThenDatabaseFailure(session_factory, deliverer, fake_slack, clock, SleepRecorder())
 
 
 def test_a_database_blip_after_the_post_is_waited_out_and_the_post_is_not_repeated(
-    failing_after_post: tuple[Deliverer, SessionsFailingAfterThePost, SleepRecorder],
-    deliverer: Deliverer,
-    session_factory: SessionFactory,
-    fake_slack: FakeSlack,
-    clock: FakeClock,
+    post_then_failure: PostThenDatabaseFailure, session_factory: SessionFactory
 ) -> None:
-    flaky, sessions, waits = failing_after_post
-    submitted = submit(session_factory, clock)
-    sessions.failures.extend([connection_lost(), connection_lost()])
+    submitted = post_then_failure.deliver(connection_lost(), connection_lost())
 
-    assert flaky.deliver(post_id(submitted)) is True
-    clock.advance(seconds=(CLAIM_LEASE * 2).total_seconds())
-    deliverer.deliver_due()
-
-    assert waits.waits == list(RECORD_RETRY_DELAYS[:2])
+    assert post_then_failure.posts_after_a_sweep_in(CLAIM_LEASE * 2) == 1
+    assert post_then_failure.waits.waits == list(RECORD_RETRY_DELAYS[:2])
     assert outbox_row(session_factory, post_id(submitted)).status == "sent"
     assert stored_rating(session_factory, submitted).post_ts is not None
-    assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
 
 def test_a_post_whose_changes_cannot_be_stored_is_still_marked_sent_and_never_repeated(
-    failing_after_post: tuple[Deliverer, SessionsFailingAfterThePost, SleepRecorder],
-    deliverer: Deliverer,
-    session_factory: SessionFactory,
-    fake_slack: FakeSlack,
-    clock: FakeClock,
+    post_then_failure: PostThenDatabaseFailure, session_factory: SessionFactory
 ) -> None:
-    flaky, sessions, waits = failing_after_post
-    submitted = submit(session_factory, clock)
-    sessions.failures.append(IntegrityError("UPDATE rating", {}, Exception("duplicate key")))
+    duplicate = IntegrityError("UPDATE rating", {}, Exception("duplicate key"))
+    submitted = post_then_failure.deliver(duplicate)
 
-    assert flaky.deliver(post_id(submitted)) is True
-    clock.advance(seconds=(CLAIM_LEASE * 2).total_seconds())
-    deliverer.deliver_due()
-
-    assert waits.waits == []  # a constraint does not go away by waiting
+    assert post_then_failure.posts_after_a_sweep_in(CLAIM_LEASE * 2) == 1
+    assert post_then_failure.waits.waits == []  # a constraint does not go away by waiting
     assert outbox_row(session_factory, post_id(submitted)).status == "sent"
-    assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
 
 def test_a_database_down_through_every_retry_leaves_the_post_claimed_until_its_lease_ends(
-    failing_after_post: tuple[Deliverer, SessionsFailingAfterThePost, SleepRecorder],
-    deliverer: Deliverer,
-    session_factory: SessionFactory,
-    fake_slack: FakeSlack,
-    clock: FakeClock,
+    post_then_failure: PostThenDatabaseFailure, session_factory: SessionFactory
 ) -> None:
-    flaky, sessions, waits = failing_after_post
-    submitted = submit(session_factory, clock)
     # Every try to store the result, then the try to mark it sent alone.
-    sessions.failures.extend(connection_lost() for _ in range(len(RECORD_RETRY_DELAYS) + 2))
+    outage = [connection_lost() for _ in range(len(RECORD_RETRY_DELAYS) + 2)]
+    submitted = post_then_failure.deliver(*outage)
 
-    assert flaky.deliver(post_id(submitted)) is True
-    clock.advance(seconds=(CLAIM_LEASE - timedelta(seconds=1)).total_seconds())
-    deliverer.deliver_due()
-    posts_within_the_lease = len(fake_slack.calls_to("chat.postMessage"))
-    clock.advance(seconds=2)
-    deliverer.deliver_due()
+    within_the_lease = post_then_failure.posts_after_a_sweep_in(CLAIM_LEASE - timedelta(seconds=1))
+    after_it = post_then_failure.posts_after_a_sweep_in(timedelta(seconds=2))
 
-    assert waits.waits == list(RECORD_RETRY_DELAYS)
-    assert posts_within_the_lease == 1
+    assert post_then_failure.waits.waits == list(RECORD_RETRY_DELAYS)
     # The one case a post can repeat: the database was down for longer than the retries.
-    assert len(fake_slack.calls_to("chat.postMessage")) == 2
+    assert (within_the_lease, after_it) == (1, 2)
     assert outbox_row(session_factory, post_id(submitted)).status == "sent"
