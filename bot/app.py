@@ -145,15 +145,17 @@ def team_clients(client: WebClient, installations: Installations | None) -> Team
 def default_work_executor() -> ThreadPoolExecutor:
     """The pool that does listeners' work after Slack has its answer.
 
-    Its threads run at the lowest CPU priority, so the threads that answer Slack get the
-    CPU first when both want it (see bench/README.md: the p99 of the acknowledgement).
+    Its threads run at a lower CPU priority, so the threads that answer Slack get the CPU
+    first when both want it (see bench/README.md: the p99 of the acknowledgement).
     """
     return ThreadPoolExecutor(
         max_workers=16, thread_name_prefix="leadloop-work", initializer=yield_cpu_to_acks
     )
 
 
-WORK_NICENESS = 19
+# Not the lowest (19): when other processes load the CPU, a work thread that low can be
+# kept off the CPU while it holds the interpreter lock, and the acks wait with it.
+WORK_NICENESS = 10
 
 
 def yield_cpu_to_acks() -> None:
