@@ -184,6 +184,9 @@ def deliverer(
     )
 
 
+ServeWith = Callable[..., AbstractContextManager[SlackAppClient]]
+
+
 @contextmanager
 def serve_app(
     settings: Settings,
@@ -240,30 +243,15 @@ def serve_app(
 
 
 @pytest.fixture
-def slack(
-    settings: Settings,
-    engine: Engine,
-    session_factory: SessionFactory,
-    web_client: WebClient,
-    clock: FakeClock,
-) -> Iterator[SlackAppClient]:
+def slack(settings: Settings, serve_with: ServeWith) -> Iterator[SlackAppClient]:
     """The real app behind the real HTTP server, driven like Slack drives it."""
-    with serve_app(
-        settings,
-        session_factory=session_factory,
-        client=web_client,
-        clock=clock,
-        is_healthy=lambda: database_answers(engine),
-    ) as client:
+    with serve_with(settings) as client:
         yield client
-
-
-ServeWith = Callable[..., AbstractContextManager[SlackAppClient]]
 
 
 @pytest.fixture
 def serve_with(
-    session_factory: SessionFactory, web_client: WebClient, clock: FakeClock
+    engine: Engine, session_factory: SessionFactory, web_client: WebClient, clock: FakeClock
 ) -> ServeWith:
     """Serve the app with other settings (and ``serve_app``'s options) for part of a test."""
 
@@ -273,7 +261,7 @@ def serve_with(
             session_factory=session_factory,
             client=web_client,
             clock=clock,
-            is_healthy=lambda: True,
+            is_healthy=lambda: database_answers(engine),
             **options,
         )
 

@@ -42,7 +42,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from slack_bolt import App
-from slack_sdk import WebClient
 from sqlalchemy import Engine, Integer, MetaData, Table, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import col
@@ -59,7 +58,7 @@ from bot.slack_client import build_web_client
 from handlers import ids
 from handlers.handoff_blocks import LEAD_NOT_FOUND
 from storage import roles as role_store
-from storage.engine import SessionFactory, database_answers
+from storage.engine import SessionFactory
 from storage.models import (
     HandoffMessage,
     Lead,
@@ -71,7 +70,7 @@ from storage.models import (
 )
 from storage.workspaces import record_workspace
 from tests import slack_payloads as payloads
-from tests.conftest import FakeClock, serve_app
+from tests.conftest import FakeClock, ServeWith, serve_app
 from tests.fake_slack import Call, FakeSlack
 from tests.slack_app_client import HttpAnswer, SlackAppClient, http_request
 
@@ -150,22 +149,10 @@ def installations(engine: Engine, settings: Settings) -> Installations | None:
 
 @pytest.fixture
 def slack(
-    settings: Settings,
-    engine: Engine,
-    session_factory: SessionFactory,
-    web_client: WebClient,
-    clock: FakeClock,
-    installations: Installations | None,
+    settings: Settings, serve_with: ServeWith, installations: Installations | None
 ) -> Iterator[SlackAppClient]:
     """The real app behind the real HTTP server, in this test's mode."""
-    with serve_app(
-        settings,
-        session_factory=session_factory,
-        client=web_client,
-        clock=clock,
-        is_healthy=lambda: database_answers(engine),
-        installations=installations,
-    ) as client:
+    with serve_with(settings, installations=installations) as client:
         yield client
 
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from slack_sdk import WebClient
-from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.feedback import submit_rating
 from bot.rating_input import RatingInput
-from storage.engine import SessionFactory, database_answers
+from storage.engine import SessionFactory
 from storage.kpis import set_kpi_value
 from storage.ratings import get_or_create_lead
 from storage.workspaces import change_settings
 from tests import slack_payloads as payloads
-from tests.conftest import FakeClock, serve_app
+from tests.conftest import FakeClock, ServeWith
 from tests.fake_slack import FakeSlack
 from tests.slack_app_client import SlackAppClient
 
@@ -112,20 +110,13 @@ def test_someone_without_a_role_sees_both_halves(
 
 def test_the_tab_says_what_is_missing_until_the_feedback_channel_is_chosen(
     settings: Settings,
-    engine: Engine,
+    serve_with: ServeWith,
     session_factory: SessionFactory,
-    web_client: WebClient,
     clock: FakeClock,
     fake_slack: FakeSlack,
 ) -> None:
     unset = dataclasses.replace(settings, feedback_channel=None)  # as in OAuth mode
-    with serve_app(
-        unset,
-        session_factory=session_factory,
-        client=web_client,
-        clock=clock,
-        is_healthy=lambda: database_answers(engine),
-    ) as app:
+    with serve_with(unset) as app:
         open_home(app, REP)
         with session_factory() as session:
             change_settings(
