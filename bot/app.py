@@ -16,6 +16,7 @@ from slack_sdk.oauth.installation_store import Installation
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.delivery import CLAIM_LEASE, Deliverer
+from bot.environment import hide_from_libraries
 from bot.handoffs import LeadWebhook
 from bot.installs import Installations, record_installation
 from bot.roles import RoleDirectory, UsergroupCache
@@ -102,6 +103,9 @@ def _bolt_app(
     session_factory: SessionFactory,
     clock: Clock,
 ) -> App:
+    # Bolt reads SLACK_* variables behind our back when they exist, even empty: see
+    # bot.environment. Everything it needs is passed below.
+    hide_from_libraries(os.environ)
     common: dict[str, Any] = {
         "client": client,
         "signing_secret": settings.slack_signing_secret,

@@ -8,47 +8,28 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from dotenv import load_dotenv
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cli_reports import ReportCliError, add_report_commands
-from bot.clock import system_clock
-from bot.config import ConfigError, Settings, database_url_from_env
+from bot.cli_common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError, migrate, open_bot_database
+from bot.cli_import import add_import_command
+from bot.cli_reports import add_report_commands
+from bot.config import ConfigError, Settings, database_url_from_env, log_level
+from bot.environment import hide_from_libraries, read_environment
 from bot.export import parse_since, write_csv, write_json
-from bot.handoffs import ImportSummary, WorkspaceProblem, choose_workspace, import_leads
-from bot.lead_intake import (
-    EXPECTED_HEADER,
-    CsvHeaderError,
-    LeadRecord,
-    RowError,
-    open_lead_csv,
-    read_lead_csv,
-)
 from bot.logging_setup import configure_logging
 from storage import export as export_rows
-from storage.engine import (
-    create_db_engine,
-    make_session_factory,
-    read_only,
-    sqlite_file_missing,
-)
-from storage.migrate import upgrade_to_head
+from storage.engine import create_db_engine, make_session_factory, read_only
 from storage.workspaces import known_workspaces
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 logger = logging.getLogger("leadloop")
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
 
 EXPORTS = {
     "ratings": (export_rows.iter_ratings, export_rows.RATING_COLUMNS),
@@ -57,22 +38,25 @@ EXPORTS = {
 }
 
 
-class CliError(Exception):
-    """A problem the user can fix; printed without a traceback."""
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line naming what to change, exit status 2."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    def error(self, message: str) -> NoReturn:
+        if "required: COMMAND" in message:
+            self.print_usage(sys.stderr)  # no command at all: show which there are
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}. See '{self.prog} --help'.\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with ``--help`` on every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="leadloop",
         description="The Slack app that runs the feedback loop between sales and marketing.",
         epilog="Settings come from the environment and from .env; see .env.example.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=OneLineParser
+    )
 
     run = commands.add_parser(
         "run",
@@ -83,7 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     run.add_argument("--port", type=int, help="port to listen on (default $PORT or 3000)")
-    run.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
+    run.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        help="DEBUG, INFO, WARNING or ERROR (default $LOG_LEVEL or INFO)",
+    )
     run.add_argument(
         "--workers",
         type=_positive_int,
@@ -127,43 +115,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(handler=command_export)
 
-    lead_import = commands.add_parser(
-        "import",
-        help="import leads from a CSV file; each new lead gets a hand-off message",
-        description="Import leads from a UTF-8 CSV file whose first row names the columns: "
-        f"{EXPECTED_HEADER} (status is optional; other columns are kept as attributes). Leads "
-        "are matched by external_ref: new ones are created and owe a hand-off message (the "
-        "running bot posts it), known ones are updated where a field changed; a blank cell "
-        "keeps the stored value. Malformed rows are reported and skipped.",
-        epilog="Exit status: 0 when every row was imported, 1 when some rows were skipped "
-        "(the others are imported), 2 when nothing could be imported.",
-    )
-    lead_import.add_argument("file", metavar="FILE.csv", help="the CSV file to import")
-    lead_import.add_argument(
-        "--dry-run", action="store_true", help="check the file and report, writing nothing"
-    )
-    lead_import.add_argument(
-        "--workspace",
-        metavar="TEAM_ID",
-        help="Slack workspace ID (T…); needed only when leadloop runs in several",
-    )
-    lead_import.set_defaults(handler=command_import)
+    add_import_command(commands)
     add_report_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``leadloop`` console script and ``python -m bot``."""
-    load_dotenv(os.environ.get("LEADLOOP_ENV_FILE", ".env"), override=False)
+    env = read_environment(os.environ, env_file=os.environ.get("LEADLOOP_ENV_FILE", ".env"))
+    # leadloop builds every Slack object from its validated settings; Bolt and slack-sdk
+    # must not find SLACK_* variables of their own (an empty SLACK_CLIENT_ID would switch
+    # Bolt into OAuth mode and make it drop every request).
+    hide_from_libraries(os.environ)
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args, os.environ) or EXIT_OK)
+        return int(args.handler(args, env) or EXIT_OK)
     except ConfigError as error:
         print(f"leadloop: configuration problem: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (CliError, ReportCliError) as error:
+    except CliError as error:
         print(f"leadloop: {error}", file=sys.stderr)
         return error.exit_code
+    except SQLAlchemyError as error:
+        print(
+            f"leadloop: the database failed ({type(error).__name__}); check DATABASE_URL and "
+            "that the database server is running, then try again.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        # The reader went away (``leadloop export ... | head``): stop quietly. Python would
+        # complain again when it flushes stdout at exit, so point stdout at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_OK
 
@@ -173,44 +157,24 @@ def command_migrate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     configure_logging(level="INFO")
     engine = create_db_engine(database_url_from_env(env))
     try:
-        _migrate(engine)
+        migrate(engine)
     finally:
         engine.dispose()
     print("leadloop: the database schema is up to date.")
     return EXIT_OK
 
 
-def _migrate(engine: Engine) -> None:
-    try:
-        upgrade_to_head(engine)
-    except SQLAlchemyError as error:
-        raise CliError(
-            f"could not open or update the database ({type(error).__name__}). Check "
-            "DATABASE_URL and that the database server is running.",
-            EXIT_FAILURE,
-        ) from None
-
-
 def command_export(
     args: argparse.Namespace, env: Mapping[str, str], out: TextIO | None = None
 ) -> int:
-    """``leadloop export``."""
+    """``leadloop export``: an empty database gives a header-only CSV or ``[]``."""
     out = out or sys.stdout
     try:
         since = parse_since(args.since) if args.since else None
     except ValueError as error:
         raise CliError(f"--since: {error}") from None
-    database_url = database_url_from_env(env)
-    missing = sqlite_file_missing(database_url)
-    if missing:
-        raise CliError(
-            f"there is no database at {missing}. Run the export where the bot runs, or set "
-            "DATABASE_URL to the bot's database.",
-            EXIT_FAILURE,
-        )
-    engine = create_db_engine(database_url)
+    engine = open_bot_database(env)
     try:
-        _migrate(engine)
         _write_export(engine, args, since=since, out=out)
     finally:
         engine.dispose()
@@ -222,8 +186,9 @@ def _write_export(
 ) -> None:
     rows_for, columns = EXPORTS[args.what]
     with make_session_factory(read_only(engine))() as session:
-        team_id = _pick_workspace(export_rows.workspaces(session), args.workspace)
-        rows = rows_for(session, team_id=team_id, since=since)
+        known = sorted(set(export_rows.workspaces(session)) | set(known_workspaces(session)))
+        team_id = _pick_workspace(known, args.workspace)
+        rows = rows_for(session, team_id=team_id, since=since) if team_id else iter(())
         if args.format == "json":
             write_json(rows, out)
         else:
@@ -231,25 +196,36 @@ def _write_export(
     out.flush()
 
 
-def _pick_workspace(known: list[str], wanted: str | None) -> str:
+def _pick_workspace(known: list[str], wanted: str | None) -> str | None:
+    """The workspace to export; None when the database has none yet (nothing to export)."""
     if wanted:
+        if wanted not in known:
+            stored = ", ".join(known) if known else "none yet"
+            raise CliError(
+                f"--workspace {wanted[:40]}: this database holds no such workspace "
+                f"(it holds: {stored})."
+            )
         return wanted
-    if len(known) == 1:
-        return known[0]
-    if not known:
-        raise CliError("the database has no data yet: nothing to export.", EXIT_FAILURE)
-    raise CliError(
-        "the database holds several workspaces; choose one with --workspace: " + ", ".join(known)
-    )
+    if len(known) > 1:
+        raise CliError(
+            "the database holds several workspaces; choose one with --workspace: "
+            + ", ".join(known)
+        )
+    return known[0] if known else None
 
 
 def command_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """``leadloop run``."""
+    if args.log_level is not None:
+        level = log_level(args.log_level, name="--log-level")
+    else:
+        level = log_level(env.get("LOG_LEVEL", ""), name="LOG_LEVEL")
     settings = Settings.from_env(env)
-    configure_logging(level=args.log_level, secrets=settings.secrets)
+    configure_logging(level=level, secrets=settings.secrets)
     from bot import runtime  # imported late: Bolt, APScheduler and gunicorn are heavy
 
     runtime.prepare(settings, on_error=CliError)
+    logger.info("%s", mode_line(settings, host=args.host, port=_port(args, settings)))
     if settings.socket_mode:
         return _run_socket_mode(runtime.Runtime.start(settings, on_error=CliError))
     return _run_http(args, settings)
@@ -260,7 +236,7 @@ def _run_http(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime import serve_http
     from bot.serving import ServeOptions, bind_listener
 
-    port = args.port if args.port is not None else settings.port
+    port = _port(args, settings)
     try:
         listener = bind_listener(args.host, port)
     except OSError as error:
@@ -271,6 +247,31 @@ def _run_http(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError("a worker could not start; the log above says why.", EXIT_FAILURE)
     logger.info("leadloop stopped")
     return EXIT_OK
+
+
+def mode_line(settings: Settings, *, host: str, port: int) -> str:
+    """One line: how this bot takes Slack's requests, and what Slack must be able to reach."""
+    if settings.socket_mode:
+        return (
+            "leadloop runs in Socket Mode: it connects out to Slack (SLACK_API_URL), so no "
+            "public URL is needed; Socket Mode must be on in the Slack app."
+        )
+    local = f"http://{host}:{port}"
+    if settings.oauth:
+        return (
+            f"leadloop runs in HTTP mode with OAuth installs on {local}: Slack must reach "
+            "https://<your-host>/slack/events and /slack/oauth_redirect; workspaces install "
+            "at https://<your-host>/slack/install."
+        )
+    return (
+        f"leadloop runs in HTTP mode on {local}: Slack must reach "
+        "https://<your-host>/slack/events, with Socket Mode off in the Slack app (set "
+        "SLACK_APP_TOKEN to use Socket Mode instead, with no public URL)."
+    )
+
+
+def _port(args: argparse.Namespace, settings: Settings) -> int:
+    return int(args.port if args.port is not None else settings.port)
 
 
 def _run_socket_mode(runtime: Runtime) -> int:
@@ -318,142 +319,3 @@ def _stop_on_signals(stop: Callable[[], None]) -> Callable[[], None]:
             signal.signal(sig, handler)
 
     return restore
-
-
-# --- leadloop import ----------------------------------------------------------------------
-
-SHOWN_SKIPPED_ROWS = 100
-
-
-def command_import(
-    args: argparse.Namespace,
-    env: Mapping[str, str],
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-) -> int:
-    """``leadloop import``."""
-    out, err = out or sys.stdout, err or sys.stderr
-    path = Path(args.file)
-    _check_lead_file(path)
-    database_url = database_url_from_env(env)
-    missing = sqlite_file_missing(database_url)
-    if missing:
-        raise CliError(
-            f"there is no database at {missing}. Run the import where the bot runs, or set "
-            "DATABASE_URL to the bot's database.",
-            EXIT_FAILURE,
-        )
-    engine = create_db_engine(database_url)
-    try:
-        _migrate(engine)
-        team_id, summary = _import(engine, args, path, _Progress(err) if err.isatty() else None)
-    finally:
-        engine.dispose()
-    _print_import_summary(summary, path=path, team_id=team_id, dry_run=args.dry_run, out=out)
-    return EXIT_FAILURE if summary.skipped else EXIT_OK
-
-
-def _check_lead_file(path: Path) -> None:
-    """Refuse a file that cannot be read or whose header is wrong, before any work starts."""
-    try:
-        with open_lead_csv(path) as stream:
-            next(read_lead_csv(stream), None)
-    except CsvHeaderError as error:
-        raise CliError(f"{path}: {error}") from None
-    except FileNotFoundError:
-        raise CliError(f"{path}: no such file. Check the path and try again.") from None
-    except IsADirectoryError:
-        raise CliError(f"{path} is a folder; give the CSV file inside it.") from None
-    except OSError as error:
-        raise CliError(f"{path}: cannot read it ({error.strerror}).") from None
-
-
-def _lead_rows(path: Path) -> Iterator[LeadRecord | RowError]:
-    """The file's rows, read from the start each time it is called."""
-    with open_lead_csv(path) as stream:
-        yield from read_lead_csv(stream)
-
-
-def _import(
-    engine: Engine, args: argparse.Namespace, path: Path, progress: _Progress | None
-) -> tuple[str, ImportSummary]:
-    # A dry run only reads: on SQLite it must not hold the write lock the bot needs.
-    session_factory = make_session_factory(read_only(engine) if args.dry_run else engine)
-    with session_factory() as session:
-        known = known_workspaces(session)
-    team_id = choose_workspace(known, args.workspace, how_to_choose="pass --workspace TEAM_ID")
-    if isinstance(team_id, WorkspaceProblem):
-        raise CliError(team_id.message)
-    try:
-        summary = import_leads(
-            session_factory,
-            team_id=team_id,
-            read=lambda: _lead_rows(path),
-            now=system_clock(),
-            dry_run=args.dry_run,
-            on_batch=progress.show if progress else None,
-        )
-    except CsvHeaderError as error:  # the file changed since it was checked
-        raise CliError(f"{path}: {error}") from None
-    finally:
-        if progress:
-            progress.clear()
-    return team_id, summary
-
-
-def _print_import_summary(
-    summary: ImportSummary, *, path: Path, team_id: str, dry_run: bool, out: TextIO
-) -> None:
-    if dry_run:
-        print(f"Dry run of {path} for workspace {team_id}: nothing was written.", file=out)
-        print("Importing it would give:", file=out)
-    else:
-        print(f"Imported {path} into workspace {team_id}.", file=out)
-    for label, count in (
-        ("created", summary.created),
-        ("updated", summary.updated),
-        ("unchanged", summary.unchanged),
-        ("skipped", len(summary.skipped)),
-    ):
-        print(f"  {label + ':':<11}{count:>9,}", file=out)
-    if summary.repeated:
-        print(
-            f"  ({summary.repeated:,} row(s) repeated an earlier row's external_ref; "
-            "each lead was merged in file order, later values winning)",
-            file=out,
-        )
-    for problem in summary.skipped[:SHOWN_SKIPPED_ROWS]:
-        print(f"    {problem.message}", file=out)
-    hidden = len(summary.skipped) - SHOWN_SKIPPED_ROWS
-    if hidden > 0:
-        print(f"    … and {hidden:,} more; fix these and import again to see the rest.", file=out)
-    if summary.handoffs_owed:
-        print(
-            f"{summary.handoffs_owed:,} hand-off message(s) queued: the running bot posts "
-            "them to each lead's owner and to HANDOFF_CHANNEL.",
-            file=out,
-        )
-
-
-class _Progress:
-    """One line on the terminal: the share of the file's rows imported so far."""
-
-    WIDTH = 30
-
-    def __init__(self, err: TextIO) -> None:
-        self.err = err
-
-    def show(self, summary: ImportSummary) -> None:
-        """Redraw the bar after a batch."""
-        done = min(summary.rows_read / max(summary.rows_total, 1), 1.0)
-        filled = int(done * self.WIDTH)
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        self.err.write(
-            f"\rimporting [{bar}] {done:4.0%}  {summary.rows_read:,} of {summary.rows_total:,} rows"
-        )
-        self.err.flush()
-
-    def clear(self) -> None:
-        """Erase the bar before the summary is printed."""
-        self.err.write("\r" + " " * (self.WIDTH + 50) + "\r")
-        self.err.flush()

@@ -16,7 +16,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 
-from bot.config import Settings, database_url_from_env
+from bot.cli_common import EXIT_FAILURE, EXIT_OK, CliError, open_bot_database
+from bot.config import Settings
 from bot.demo import DEMO_TEAM, fill_demo_data
 from bot.kpi_input import InputError, IsoWeek, find_metric, parse_value, parse_week
 from bot.report import build_report
@@ -27,17 +28,8 @@ from storage.export import workspaces as data_workspaces
 from storage.migrate import upgrade_to_head
 from storage.workspaces import known_workspaces, record_workspace
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 DEMO_DATABASE = "sqlite:///./data/demo.db"
 DEMO_PICTURE = Path("data/demo-report.png")
-
-
-class ReportCliError(Exception):
-    """A problem the user can fix, with the exit code to use."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def add_report_commands(commands: Any) -> None:
@@ -83,7 +75,7 @@ def add_report_commands(commands: Any) -> None:
 
 def command_report(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """``leadloop report``."""
-    engine = _engine(env)
+    engine = open_bot_database(env)
     try:
         with make_session_factory(read_only(engine))() as session:
             team_id = _workspace(session, args.workspace)
@@ -111,7 +103,7 @@ def _post(report: Any, env: Mapping[str, str], *, team_id: str) -> None:
     from bot.report_upload import upload_report
 
     settings = Settings.from_env(env)
-    engine = _engine(env)
+    engine = open_bot_database(env)
     try:
         with make_session_factory(read_only(engine))() as session:
             defaults = WorkspaceSettings.defaults_from(settings)
@@ -120,20 +112,20 @@ def _post(report: Any, env: Mapping[str, str], *, team_id: str) -> None:
     finally:
         engine.dispose()
     if not channel:
-        raise ReportCliError(
+        raise CliError(
             "no report channel is set: where should the report go? Set REPORT_CHANNEL, or "
             "in Slack: /leadloop settings report #channel"
         )
     try:
         upload_report(client, report, channel=channel)
     except SlackApiError as error:
-        raise ReportCliError(
+        raise CliError(
             f"Slack refused the report ({error.response.get('error')}); check that the bot "
             "is in REPORT_CHANNEL (/invite @leadloop).",
             EXIT_FAILURE,
         ) from None
     except (SlackClientError, OSError) as error:
-        raise ReportCliError(
+        raise CliError(
             f"could not reach Slack at SLACK_API_URL ({type(error).__name__}).", EXIT_FAILURE
         ) from None
     print(f"leadloop: posted the {report.week.label} report", file=sys.stderr)
@@ -148,9 +140,7 @@ def command_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         upgrade_to_head(engine)
         with make_session_factory(engine)() as session:
             if data_workspaces(session):
-                raise ReportCliError(
-                    "that database already holds data; the demo needs a fresh one."
-                )
+                raise CliError("that database already holds data; the demo needs a fresh one.")
             record_workspace(
                 session,
                 team_id=DEMO_TEAM,
@@ -195,7 +185,7 @@ def _remove_earlier_demo(url: str) -> None:
     finally:
         engine.dispose()
     if teams - {DEMO_TEAM}:
-        raise ReportCliError(
+        raise CliError(
             f"{path} holds real data, so the demo will not overwrite it; choose another "
             "--database-url."
         )
@@ -209,14 +199,14 @@ def command_kpi_import(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     try:
         rows = _read_kpi_csv(Path(args.file), today=today)
     except OSError as error:
-        raise ReportCliError(f"cannot read {args.file}: {error.strerror}") from None
+        raise CliError(f"cannot read {args.file}: {error.strerror}") from None
     except UnicodeDecodeError:
-        raise ReportCliError(
+        raise CliError(
             f"{args.file} is not UTF-8 text; save it from your spreadsheet as 'CSV UTF-8'."
         ) from None
     good = [row for row in rows if not isinstance(row, str)]
     problems = [row for row in rows if isinstance(row, str)]
-    engine = _engine(env)
+    engine = open_bot_database(env)
     try:
         with make_session_factory(engine)() as session:
             team_id = _workspace(session, args.workspace)
@@ -246,7 +236,7 @@ def _read_kpi_csv(path: Path, *, today: Any) -> list[tuple[str, tuple[int, int],
         reader = csv.reader(stream)
         header = [cell.strip().lower() for cell in next(reader, [])]
         if header[:3] != ["week", "metric", "value"]:
-            raise ReportCliError(
+            raise CliError(
                 f"{path} must start with the header week,metric,value (found "
                 f"{','.join(header) or 'nothing'})."
             )
@@ -274,22 +264,6 @@ def _kpi_row(
     return metric.key, (week.year, week.week), value
 
 
-def _engine(env: Mapping[str, str]) -> Engine:
-    from storage.engine import sqlite_file_missing
-
-    url = database_url_from_env(env)
-    missing = sqlite_file_missing(url)
-    if missing:
-        raise ReportCliError(
-            f"there is no database at {missing}. Run this where the bot runs, or set "
-            "DATABASE_URL to the bot's database (`leadloop demo` makes a demo one).",
-            EXIT_FAILURE,
-        )
-    engine = create_db_engine(url)
-    upgrade_to_head(engine)
-    return engine
-
-
 def _client_for(settings: Settings, engine: Engine, *, team_id: str) -> WebClient:
     """The workspace's client: SLACK_BOT_TOKEN's, or its install's in OAuth mode."""
     from bot.app import team_clients
@@ -299,7 +273,7 @@ def _client_for(settings: Settings, engine: Engine, *, team_id: str) -> WebClien
     client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     workspace_client = team_clients(client, Installations.on(engine, settings)).for_team(team_id)
     if workspace_client is None:
-        raise ReportCliError(f"leadloop is not installed in workspace {team_id}.", EXIT_FAILURE)
+        raise CliError(f"leadloop is not installed in workspace {team_id}.", EXIT_FAILURE)
     return workspace_client
 
 
@@ -310,8 +284,8 @@ def _workspace(session: Any, wanted: str | None) -> str:
     if len(known) == 1:
         return known[0]
     if not known:
-        raise ReportCliError("the database has no workspace yet: start the bot once first.", 1)
-    raise ReportCliError(
+        raise CliError("the database has no workspace yet: start the bot once first.", 1)
+    raise CliError(
         "several workspaces are stored; choose one with --workspace: " + ", ".join(known)
     )
 
@@ -321,7 +295,7 @@ def _week(text: str | None, *, today: Any) -> IsoWeek:
         return IsoWeek.from_date(today).previous()
     week = parse_week(text, today=today)
     if isinstance(week, InputError):
-        raise ReportCliError(f"--week: {week.message}")
+        raise CliError(f"--week: {week.message}")
     return week
 
 

@@ -23,6 +23,12 @@ USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 CLIENT_ID = re.compile(r"^\d+\.\d+$")
 SETUP_HINT = "See .env.example for every setting and manifest.json for creating the Slack app."
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# The example IDs of .env.example and README.md: a real workspace never has them, so a value
+# equal to one was copied, not looked up.
+EXAMPLE_IDS = frozenset({"C0123ABCD", "G0123ABCD", "U0123ABCD", "U0456EFGH", "S0123ABCD"})
+# .env.example's secrets read "xoxb-your-bot-token", "your-signing-secret", ...
+PLACEHOLDER_MARK = "your-"
 
 
 class ConfigError(ValueError):
@@ -163,9 +169,27 @@ def slack_api_url_from_env(env: Mapping[str, str]) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def log_level(value: str, *, name: str) -> str:
+    """A logging level name (any case), INFO when empty; ``name`` is the flag or variable."""
+    level = value.strip().upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise ConfigError(
+            name, f"'{value.strip()[:20]}' is not a log level; use one of {', '.join(LOG_LEVELS)}."
+        )
+    return level
+
+
 def _value(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
-    return value or None
+    if not value:
+        return None
+    if PLACEHOLDER_MARK in value.lower() or value in EXAMPLE_IDS:
+        raise ConfigError(
+            name,
+            "still holds the example value from .env.example; replace it with your own "
+            "(README.md, 'Create the Slack app', says where each value is), or empty it.",
+        )
+    return value
 
 
 def _token(env: Mapping[str, str], name: str, prefix: str, *, required: bool) -> str | None:
@@ -299,6 +323,8 @@ def _user_ids(env: Mapping[str, str], name: str) -> frozenset[str]:
     if value is None:
         return frozenset()
     ids = [part.strip() for part in value.replace(" ", ",").split(",") if part.strip()]
+    if EXAMPLE_IDS.intersection(ids):
+        _value({name: next(iter(EXAMPLE_IDS.intersection(ids)))}, name)  # raises: an example
     bad = [user_id for user_id in ids if not USER_ID.match(user_id)]
     if bad:
         raise ConfigError(

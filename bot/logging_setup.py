@@ -55,7 +55,8 @@ class DropBoltClientTokenNotice(logging.Filter):
 
 
 # Libraries whose INFO lines are noise for someone running leadloop.
-QUIET_LOGGERS = ("apscheduler", "alembic")
+# slack-sdk logs each retry at INFO; leadloop reports what still fails after them.
+QUIET_LOGGERS = ("apscheduler", "alembic", "slack_sdk")
 
 
 def configure_logging(*, level: str = "INFO", secrets: Iterable[str] = ()) -> None:
@@ -70,4 +71,7 @@ def configure_logging(*, level: str = "INFO", secrets: Iterable[str] = ()) -> No
     root.setLevel(level.upper())
     handler.addFilter(DropBoltClientTokenNotice())
     for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+        # At DEBUG, everything is wanted: that is what DEBUG is asked for.
+        logging.getLogger(name).setLevel(
+            root.level if root.level <= logging.DEBUG else max(logging.WARNING, root.level)
+        )

@@ -81,17 +81,32 @@ def prepare(settings: Settings, *, on_error: ErrorFactory) -> None:
 def _check_bot_token(
     client: WebClient, settings: Settings, on_error: ErrorFactory
 ) -> dict[str, str]:
-    """``auth.test``: who the bot is, or a friendly error when Slack refuses the token."""
+    """``auth.test``: who the bot is, or a message telling a refused token from no Slack."""
     try:
         return dict(client.auth_test().data)  # type: ignore[arg-type]
     except SlackApiError as error:
-        problem = error.response.get("error")
+        raise on_error(token_refused(str(error.response.get("error")), settings)) from None
     except (SlackClientError, OSError) as error:
-        problem = type(error).__name__
-    raise on_error(
-        "Slack did not accept SLACK_BOT_TOKEN (or could not be reached at "
-        f"SLACK_API_URL): {_without_secrets(str(problem), settings)}"
-    ) from None
+        raise on_error(slack_unreachable(error, settings)) from None
+
+
+def token_refused(problem: str, settings: Settings) -> str:
+    """What to do when Slack answered, and refused SLACK_BOT_TOKEN."""
+    return (
+        f"Slack refused SLACK_BOT_TOKEN ({_without_secrets(problem, settings)}). Copy the Bot "
+        "User OAuth Token (xoxb-...) again from your Slack app's OAuth & Permissions page; "
+        "if the app was uninstalled, install it to your workspace again first."
+    )
+
+
+def slack_unreachable(error: BaseException, settings: Settings) -> str:
+    """What to do when Slack could not be reached at all (the token was never checked)."""
+    detail = _without_secrets(str(error) or type(error).__name__, settings)[:200]
+    return (
+        f"could not reach Slack at {settings.slack_api_url} ({type(error).__name__}: "
+        f"{detail}). Check this machine's network and proxy settings, and SLACK_API_URL "
+        "(leave it unset for real Slack)."
+    )
 
 
 def serve_http(
@@ -148,11 +163,10 @@ class Runtime:
                 installations=installations,
             )
         except BoltError as error:
+            # Bolt checks the token once more in each process; prepare() told the causes
+            # apart already, so this is Slack going away in between.
             engine.dispose()
-            raise on_error(
-                "Slack did not accept SLACK_BOT_TOKEN (or could not be reached at "
-                f"SLACK_API_URL): {_without_secrets(str(error), settings)}"
-            ) from None
+            raise on_error(slack_unreachable(error, settings)) from None
         deliverer = build_deliverer(
             settings,
             session_factory=session_factory,

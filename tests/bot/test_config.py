@@ -15,7 +15,7 @@ SIGNING_SECRET = "8f1e2d3c4b5a69788f1e2d3c4b5a6978"
 REQUIRED = {
     "SLACK_BOT_TOKEN": BOT_TOKEN,
     "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-    "FEEDBACK_CHANNEL": "C0123ABCD",
+    "FEEDBACK_CHANNEL": "C0FEEDBK1",
 }
 
 
@@ -42,7 +42,7 @@ def test_required_variables_alone_build_settings_with_the_defaults() -> None:
 
     assert settings.slack_bot_token == BOT_TOKEN
     assert settings.slack_signing_secret == SIGNING_SECRET
-    assert settings.feedback_channel == "C0123ABCD"
+    assert settings.feedback_channel == "C0FEEDBK1"
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.database_url == "sqlite:///./data/leadloop.db"
     assert settings.timezone == "UTC"
@@ -111,7 +111,7 @@ def test_blank_required_variable_counts_as_missing(variable: str) -> None:
         ("SLACK_APP_TOKEN", "xoxb-1111-2222-wrong-kind"),
         ("FEEDBACK_CHANNEL", "#feedback"),
         ("FEEDBACK_CHANNEL", "feedback"),
-        ("REPORT_CHANNEL", "U0123ABCD"),
+        ("REPORT_CHANNEL", "U0REPORT1"),
         ("LEADLOOP_TZ", "Mars/Base"),
         ("LEADLOOP_TZ", "../../etc/passwd"),
         ("PORT", "abc"),
@@ -169,7 +169,7 @@ def test_repr_of_settings_shows_no_token_or_signing_secret() -> None:
         assert BOT_TOKEN not in text
         assert APP_TOKEN not in text
         assert SIGNING_SECRET not in text
-    assert "C0123ABCD" in repr(settings)  # the rest is still there to debug with
+    assert "C0FEEDBK1" in repr(settings)  # the rest is still there to debug with
 
 
 def test_settings_are_frozen() -> None:
@@ -246,3 +246,41 @@ def test_oauth_settings_that_cannot_work_are_named_with_a_fix(
     assert error.variable == variable
     assert hint in str(error)
     assert CLIENT_SECRET not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("variable", "example"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxb-your-bot-token"),
+        ("SLACK_SIGNING_SECRET", "your-signing-secret"),
+        ("SLACK_APP_TOKEN", "xapp-your-app-token"),
+        ("FEEDBACK_CHANNEL", "C0123ABCD"),
+        ("ADMIN_USERS", "U0123ABCD,U0456EFGH"),
+    ],
+)
+def test_an_example_value_left_from_env_example_is_refused_naming_the_variable(
+    variable: str, example: str
+) -> None:
+    error = config_error(env_with(**{variable: example}))
+
+    assert error.variable == variable
+    assert "example value from .env.example" in str(error)
+    assert example not in str(error)  # it may sit next to a real secret: never echoed
+
+
+@pytest.mark.parametrize("level", ["debug", "INFO", " Warning ", "ERROR", ""])
+def test_log_level_accepts_the_four_levels_in_any_case(level: str) -> None:
+    from bot.config import log_level
+
+    assert log_level(level, name="LOG_LEVEL") in {"DEBUG", "INFO", "WARNING", "ERROR"}
+
+
+@pytest.mark.parametrize("level", ["verbose", "TRACE", "5", "info,debug"])
+def test_an_unknown_log_level_names_the_setting_and_the_choices(level: str) -> None:
+    from bot.config import log_level
+
+    with pytest.raises(ConfigError) as raised:
+        log_level(level, name="LOG_LEVEL")
+
+    assert raised.value.variable == "LOG_LEVEL"
+    assert "DEBUG, INFO, WARNING, ERROR" in str(raised.value)

@@ -9,7 +9,7 @@ from bot.config import ConfigError, Settings
 REQUIRED = {
     "SLACK_BOT_TOKEN": "xoxb-1111-2222-botTokenValue",
     "SLACK_SIGNING_SECRET": "8f1e2d3c4b5a69788f1e2d3c4b5a6978",
-    "FEEDBACK_CHANNEL": "C0123ABCD",
+    "FEEDBACK_CHANNEL": "C0FEEDBK1",
 }
 WEBHOOK_SECRET = "b7c1f0e2d3a4958677f1e2d3c4b5a697"
 

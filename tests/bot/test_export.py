@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -355,16 +358,58 @@ def test_workspace_option_exports_only_that_workspaces_rows(
     assert "INITECH-9" not in result.out
 
 
-def test_empty_database_exits_1_saying_there_is_nothing_to_export(
+@pytest.mark.parametrize("what", ["ratings", "responses", "leads"])
+def test_an_empty_database_exports_a_header_only_csv_and_exits_0(
+    cli_database: str, capsys: pytest.CaptureFixture[str], what: str
+) -> None:
+    result = export(capsys, what)
+
+    assert result.exit_code == 0, result.err
+    assert result.csv_rows() == []
+    assert result.csv_header()[0] == "id"
+    assert result.err == ""
+
+
+def test_an_empty_database_exports_an_empty_json_list_and_exits_0(
     cli_database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = export(capsys, "ratings")
+    result = export(capsys, "ratings", "--format", "json")
 
-    assert result.exit_code == 1
+    assert result.exit_code == 0, result.err
+    assert result.json_rows() == []
+
+
+def test_an_unknown_workspace_is_named_on_stderr_with_the_ones_stored(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rate(session_factory, team_id=TEAM)
+
+    result = export(capsys, "ratings", "--workspace", "T0NOSUCH")
+
+    assert result.exit_code == 2
     assert result.out == ""
     [line] = result.err.splitlines()
-    assert "no data" in line
+    assert "T0NOSUCH" in line and TEAM in line
     assert "Traceback" not in result.err
+
+
+def test_an_export_piped_into_a_reader_that_stops_early_ends_without_a_traceback(
+    cli_database: str, session_factory: SessionFactory, tmp_path: Path
+) -> None:
+    for number in range(300):
+        rate(session_factory, lead_ref=f"ACME-{number}")
+    env = {**os.environ, "DATABASE_URL": cli_database, "LEADLOOP_ENV_FILE": os.devnull}
+    pipeline = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m bot export ratings | head -n 2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert len(pipeline.stdout.splitlines()) == 2
+    assert "Traceback" not in pipeline.stderr
+    assert "BrokenPipe" not in pipeline.stderr
 
 
 # --- the writers ----------------------------------------------------------------------

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.cli import build_parser, command_import, main
+from bot.cli import build_parser, main
+from bot.cli_import import command_import
 from bot.delivery import Deliverer
 from bot.lead_intake import EXPECTED_HEADER
 from storage.engine import SessionFactory
