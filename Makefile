@@ -1,5 +1,6 @@
-# leadloop: `make run` starts the bot, `make test` runs the whole suite, `make bench` measures.
-# Each target creates .venv and installs the project first when needed.
+# leadloop: `make demo` shows it without Slack, `make run` starts the bot, `make test` runs the
+# whole suite, `make bench` measures. Each target creates .venv and installs the project first
+# when needed; after that every command is `.venv/bin/leadloop ...`.
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: install run test lint format bench postgres clean
+.PHONY: install demo run test lint format bench postgres clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +20,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Slack-free: a quarter of made-up data in data/demo.db, and its weekly chart.
+demo: install
+	$(BIN)/leadloop demo
 
 run: install
 	$(BIN)/leadloop run
@@ -38,7 +43,7 @@ bench: install postgres
 	$(BIN)/python -m bench
 
 # Starts the local PostgreSQL cluster when the suite needs it and it is not running.
-postgres:
+postgres: install
 	@if [ -n "$(TEST_DATABASE_URL)" ]; then bash .ci/ensure-postgres; fi
 
 clean:

@@ -1,10 +1,17 @@
-"""The weekly KPI report: every number behind the chart, computed in SQL for one workspace."""
+"""The weekly KPI report: every number behind the chart, computed in SQL for one workspace.
+
+One unit convention for every number, shared by the chart and ``leadloop report --json``:
+percentages are percent points (13.3 means 13.3%) and named ``..._pct`` unless a KPI's
+``unit`` says "percent"; money is in the workspace's currency; scores are 1 to 5; times are
+hours. Everything is rounded to 1 decimal, money to the cent, so that the JSON and the chart
+show the same numbers and no float noise.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -26,6 +33,23 @@ from storage import kpis as kpi_store
 from storage import reports
 
 WEEKS_SHOWN = 12
+DECIMALS = 1
+MONEY_DECIMALS = 2
+
+
+def rounded(value: float | None, *, decimals: int = DECIMALS) -> float | None:
+    """``value`` rounded for people and spreadsheets; never ``-0.0``."""
+    return None if value is None else round(value, decimals) + 0.0
+
+
+def percent(fraction: float | None) -> float | None:
+    """A fraction as rounded percent points: 0.6667 becomes 66.7."""
+    return None if fraction is None else rounded(fraction * 100)
+
+
+def in_unit(value: float | None, unit: Literal["percent", "currency"]) -> float | None:
+    """A KPI value rounded for its unit: percent points to 1 decimal, money to the cent."""
+    return rounded(value, decimals=MONEY_DECIMALS if unit == "currency" else DECIMALS)
 
 
 def week_bounds(week: IsoWeek, timezone: str) -> tuple[datetime, datetime]:
@@ -88,14 +112,18 @@ def business_kpis(
         last_year = kpi_store.kpi_value_at(
             session, team_id=team_id, metric=metric.key, week=_key(same_week_last_year(week))
         )
-        series = tuple(values.get((metric.key, _key(shown))) for shown in weeks)
+        # Rounded here, so that every status is judged on the numbers people are shown.
+        series = tuple(
+            in_unit(values.get((metric.key, _key(shown))), metric.unit) for shown in weeks
+        )
         views.append(
             MetricView(
                 metric=metric,
                 target=target,
                 actual=series[-1],
-                target_value=resolve_target(
-                    target, baseline=baseline, same_week_last_year=last_year
+                target_value=in_unit(
+                    resolve_target(target, baseline=baseline, same_week_last_year=last_year),
+                    metric.unit,
                 ),
                 series=series,
             )
@@ -137,7 +165,7 @@ def build_report(
         session, team_id=team_id, start=previous_start, end=this_start, by="campaign"
     )
     answers = [
-        reports.answer_stats(session, team_id=team_id, start=start, end=end)
+        _answers(reports.answer_stats(session, team_id=team_id, start=start, end=end))
         for start, end in (week_bounds(shown, timezone) for shown in weeks)
     ]
     data = ReportData(
@@ -157,11 +185,10 @@ def build_report(
         campaigns=_campaign_scores(this_week, previous),
         loop=LoopTrend(
             weeks=labels,
-            response_rate=tuple(
-                None if stats.answered_share is None else round(stats.answered_share * 100, 1)
-                for stats in answers
+            response_rate=tuple(shown["answered_pct"] for shown in answers),
+            median_hours_to_answer=tuple(
+                shown["median_hours_to_first_answer"] for shown in answers
             ),
-            median_hours_to_answer=tuple(stats.median_hours for stats in answers),
         ),
     )
     numbers = _numbers(
@@ -176,16 +203,26 @@ def build_report(
     return WeeklyReport(week=week, data=data, numbers=numbers)
 
 
+def _answers(stats: reports.AnswerStats) -> dict[str, Any]:
+    """One week of marketing's answers, in the report's units."""
+    return {
+        "ratings": stats.ratings,
+        "answered": stats.answered,
+        "answered_pct": percent(stats.answered_share),
+        "median_hours_to_first_answer": rounded(stats.median_hours),
+    }
+
+
 def _campaign_scores(
     this_week: list[reports.ScoreGroup], previous: list[reports.ScoreGroup]
 ) -> tuple[CampaignScore, ...]:
-    before = {group.name: group.average for group in previous}
+    before = {group.name: rounded(group.average) for group in previous}
     now = {group.name: group for group in this_week}
     names = sorted(set(now) | set(before))
     return tuple(
         CampaignScore(
             campaign=name,
-            this_week=now[name].average if name in now else None,
+            this_week=rounded(now[name].average) if name in now else None,
             previous_week=before.get(name),
             ratings=now[name].ratings if name in now else 0,
         )
@@ -200,7 +237,7 @@ def _numbers(
     weeks: list[IsoWeek],
     timezone: str,
     business: list[MetricView],
-    answers: list[reports.AnswerStats],
+    answers: list[dict[str, Any]],
     campaigns: tuple[list[reports.ScoreGroup], list[reports.ScoreGroup]],
 ) -> dict[str, Any]:
     week = weeks[-1]
@@ -229,32 +266,26 @@ def _numbers(
             }
             for view in business
         },
-        "revenue_growth_week_over_week": _growth(revenue.series[-2], revenue.series[-1]),
+        "revenue_growth_week_over_week_pct": percent(
+            _growth(revenue.series[-2], revenue.series[-1])
+        ),
         "loop": {
             "leads_handed_off": handed_off,
             "leads_rated": rated,
-            "share_rated": rated / handed_off if handed_off else None,
-            "average_score": overall[0].average if overall else None,
+            "rated_pct": percent(rated / handed_off) if handed_off else None,
+            "average_score": rounded(overall[0].average) if overall else None,
             "ratings": overall[0].ratings if overall else 0,
             "average_score_by_campaign": _groups(campaigns[0]),
             "average_score_by_campaign_previous_week": _groups(campaigns[1]),
             "average_score_by_source": _groups(by_source),
-            "share_answered": answers[-1].answered_share,
-            "median_hours_to_first_answer": answers[-1].median_hours,
-            "weeks": {
-                shown.label: {
-                    "ratings": stats.ratings,
-                    "answered": stats.answered,
-                    "share_answered": stats.answered_share,
-                    "median_hours_to_first_answer": stats.median_hours,
-                }
-                for shown, stats in zip(weeks, answers, strict=True)
-            },
+            "answered_pct": answers[-1]["answered_pct"],
+            "median_hours_to_first_answer": answers[-1]["median_hours_to_first_answer"],
+            "weeks": dict(zip((shown.label for shown in weeks), answers, strict=True)),
             "conversion_by_score": {
                 str(outcome.score): {
                     "won": outcome.won,
                     "lost": outcome.lost,
-                    "conversion": outcome.conversion,
+                    "won_pct": percent(outcome.conversion),
                 }
                 for outcome in outcomes
             },
@@ -262,8 +293,11 @@ def _numbers(
     }
 
 
-def _groups(groups: list[reports.ScoreGroup]) -> dict[str, dict[str, float | int]]:
-    return {group.name: {"average": group.average, "ratings": group.ratings} for group in groups}
+def _groups(groups: list[reports.ScoreGroup]) -> dict[str, dict[str, float | int | None]]:
+    return {
+        group.name: {"average": rounded(group.average), "ratings": group.ratings}
+        for group in groups
+    }
 
 
 def _growth(before: float | None, after: float | None) -> float | None:

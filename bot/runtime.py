@@ -32,7 +32,7 @@ from bot.installs import Installations
 from bot.scheduler import build_scheduler
 from bot.server import build_wsgi_app
 from bot.serving import ServeOptions, serve
-from bot.slack_client import build_web_client
+from bot.slack_client import build_web_client, silent_logger
 from storage.engine import (
     SessionFactory,
     create_db_engine,
@@ -71,7 +71,10 @@ def prepare(settings: Settings, *, on_error: ErrorFactory) -> None:
         if settings.oauth:
             logger.info("installing through OAuth: workspaces install at /slack/install")
             return
-        client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        # _check_bot_token says what failed in one line; no line per retry before it.
+        client = build_web_client(
+            token=settings.slack_bot_token, base_url=settings.slack_api_url, logger=silent_logger()
+        )
         identity = _check_bot_token(client, settings, on_error)
         _record_workspace(identity, make_session_factory(engine), clock)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -109,9 +110,26 @@ def retry_handlers(*, sleep: Sleep = time.sleep, max_retries: int = 2) -> list[R
 
 
 def build_web_client(
-    *, token: str | None, base_url: str, sleep: Sleep = time.sleep, timeout: int = 10
+    *,
+    token: str | None,
+    base_url: str,
+    sleep: Sleep = time.sleep,
+    timeout: int = 10,
+    logger: logging.Logger | None = None,
 ) -> WebClient:
     """A WebClient on ``base_url`` (``SLACK_API_URL``) with leadloop's retry handlers."""
     return WebClient(
-        token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers(sleep=sleep)
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
+        retry_handlers=retry_handlers(sleep=sleep),
+        logger=logger,
     )
+
+
+def silent_logger() -> logging.Logger:
+    """A logger for a client whose failures the caller reports itself, in its own words."""
+    logger = logging.getLogger("leadloop.quiet_slack_client")
+    logger.propagate = False
+    logger.addHandler(logging.NullHandler())
+    return logger

@@ -46,7 +46,7 @@ def wait_for_log_line(process: subprocess.Popen[str], needle: str) -> list[str]:
 
 
 @pytest.fixture
-def running_bot(fake_slack: FakeSlack, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def running_bot(fake_slack: FakeSlack, tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
     """``python -m bot run`` on a free port with an empty SQLite database."""
     port = free_port()
     database = tmp_path / "data" / "leadloop.db"
@@ -58,8 +58,8 @@ def running_bot(fake_slack: FakeSlack, tmp_path: Path) -> Iterator[tuple[str, Pa
         text=True,
     )
     try:
-        wait_for_log_line(process, "leadloop is listening")
-        yield f"http://127.0.0.1:{port}", database
+        log = wait_for_log_line(process, "leadloop is listening")
+        yield f"http://127.0.0.1:{port}", database, log
     finally:
         if process.poll() is None:
             process.kill()
@@ -69,9 +69,9 @@ def running_bot(fake_slack: FakeSlack, tmp_path: Path) -> Iterator[tuple[str, Pa
 
 
 def test_run_migrates_an_empty_database_serves_slack_and_stops_cleanly_on_sigterm(
-    running_bot: tuple[str, Path], fake_slack: FakeSlack
+    running_bot: tuple[str, Path, list[str]], fake_slack: FakeSlack
 ) -> None:
-    base_url, database = running_bot
+    base_url, database, _log = running_bot
     assert http_request(base_url + "/healthz").status == 200
     body = payloads.form_body(
         payloads.slash_command("ACME-1042 2 no budget", response_url=fake_slack.response_url())
@@ -149,6 +149,76 @@ def test_refused_bot_token_exits_2_with_a_clear_message(
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_refused_bot_token_says_refused_and_where_to_copy_it_again(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    fake_slack.fail_next("auth.test", error="invalid_auth")
+
+    result = run_once(bot_env(fake_slack, tmp_path / "x.db"))
+
+    line = result.stderr.splitlines()[-1]
+    assert "slack_sdk" not in result.stderr  # no retry chatter before it
+    assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in line
+    assert "OAuth & Permissions" in line
+    assert "could not reach" not in line
+
+
+def test_unreachable_slack_is_told_apart_from_a_refused_token_in_one_line(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    closed_port = free_port()  # nothing listens there
+    env = bot_env(
+        fake_slack, tmp_path / "x.db", SLACK_API_URL=f"http://127.0.0.1:{closed_port}/api/"
+    )
+
+    result = run_once(env)
+
+    assert result.returncode == 2
+    line = result.stderr.splitlines()[-1]
+    assert "slack_sdk" not in result.stderr  # no retry chatter before it
+    assert f"could not reach Slack at http://127.0.0.1:{closed_port}/api/" in line
+    assert "refused SLACK_BOT_TOKEN" not in line
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "extra", "named"),
+    [
+        (["--log-level", "verbose"], {}, "--log-level"),
+        ([], {"LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
+    ],
+    ids=["flag", "variable"],
+)
+def test_an_unknown_log_level_exits_2_naming_where_it_came_from(
+    fake_slack: FakeSlack, tmp_path: Path, args: list[str], extra: dict[str, str], named: str
+) -> None:
+    result = run_once(bot_env(fake_slack, tmp_path / "x.db", **extra), *args)
+
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert named in line and "DEBUG, INFO, WARNING, ERROR" in line
+    assert not fake_slack.calls_to("auth.test")  # refused before anything started
+
+
+def test_the_start_up_log_names_the_mode_and_what_slack_must_reach(
+    running_bot: tuple[str, Path, list[str]],
+) -> None:
+    [line] = [line for line in running_bot[2] if "leadloop runs in" in line]
+    assert "HTTP mode" in line and "/slack/events" in line and "Socket Mode" in line
+
+
+def run_once(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m bot run ARGS`` that is expected to stop by itself."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--port", str(free_port()), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_socket_mode_is_used_when_an_app_token_is_set(
