@@ -8,6 +8,9 @@ Decisions worth knowing:
 * CSV row numbers are spreadsheet rows: every record the csv module reads counts, blank
   lines included, and a quoted cell spanning several lines is still one row. The header is
   row 1 (or the first non-blank row when the file starts with blank lines).
+* A data row must have exactly as many cells as the header has columns. Fewer is refused
+  like more: a missing comma shifts every later value into the wrong column, and guessing
+  which cell is missing would store an email as a company. Blank lines are skipped.
 * The reader runs with ``strict=True`` so that a quote opened and never closed, or text
   after a closing quote, is a ``csv.Error`` rather than the rest of the file silently
   swallowed into one cell. A ``csv.Error`` cannot be resynchronised: it becomes one
@@ -119,6 +122,8 @@ class LeadRecord:
     owner_slack_id: str | None = None
     status: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    # Where it came from (CSV row or webhook list index), for messages; not part of the lead.
+    row: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -209,6 +214,7 @@ def _lead_or_error(
         owner_slack_id=owner_id,
         status=status,
         attributes=attributes,
+        row=row,
     )
 
 
@@ -508,18 +514,11 @@ def _header_help() -> str:
 
 
 def _row_lead(cells: list[str], header: _Header, *, row: int) -> LeadRecord | RowError:
-    """One data row as a lead; cells missing at the end of the row count as empty."""
-    count = len(cells)
-    if count > header.width:
-        return RowError(
-            row=row,
-            message=(
-                f"row {row}: has {count} cells but the header has {header.width} columns; "
-                "put values that contain commas in double quotes"
-            ),
-        )
+    """One data row as a lead; a row must have exactly one cell per header column."""
+    if problem := _width_problem(len(cells), header, row=row):
+        return problem
     for index in header.unnamed:
-        if index < count and cells[index].strip():
+        if cells[index].strip():
             return RowError(
                 row=row,
                 message=(
@@ -528,13 +527,29 @@ def _row_lead(cells: list[str], header: _Header, *, row: int) -> LeadRecord | Ro
                     "the value"
                 ),
             )
-    known = {name: cells[index].strip() or None for index, name in header.known if index < count}
+    known = {name: cells[index].strip() or None for index, name in header.known}
     problems: list[str] = []
     attributes: dict[str, str] = {}
     for index, name in header.extra:
-        if index < count:
-            _add_attribute(name, cells[index], attributes, problems)
+        _add_attribute(name, cells[index], attributes, problems)
     return _lead_or_error(known, attributes, problems, row=row)
+
+
+def _width_problem(count: int, header: _Header, *, row: int) -> RowError | None:
+    """A row with more or fewer cells than the header has columns: its values may have moved."""
+    if count > header.width:
+        how = "put values that contain commas in double quotes"
+    elif count < header.width:
+        how = (
+            "give every column a cell, an empty one where there is no value "
+            "(a comma with nothing before the next)"
+        )
+    else:
+        return None
+    return RowError(
+        row=row,
+        message=f"row {row}: has {count} cells but the header has {header.width} columns; {how}",
+    )
 
 
 # --- webhook ----------------------------------------------------------------------------

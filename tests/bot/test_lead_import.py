@@ -425,3 +425,20 @@ def test_a_progress_bar_is_drawn_on_a_terminal_only(
     assert drawn.endswith("\r")  # erased before the summary
     assert count_line("created", 2_500) in out.getvalue()
     assert "importing [" not in piped.err
+
+
+def test_a_row_with_too_few_cells_is_refused_by_its_row_number_like_a_long_one(
+    workspace: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    rows = [GOOD_ROWS[0], "ACME-9,Ida,ida@acme.example", 'ACME-10,Jo,jo@acme.example,"A",,,,,,x']
+
+    result = run_import(capsys, csv_file(tmp_path, rows))
+
+    assert result.exit_code == 1
+    assert count_line("skipped", 2) in result.out
+    assert "    row 3: has 3 cells but the header has 9 columns; give every column" in result.out
+    assert "    row 4: has 10 cells but the header has 9 columns; put values" in result.out
+    assert set(leads(session_factory)) == {"ACME-1"}

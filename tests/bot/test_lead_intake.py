@@ -128,12 +128,12 @@ def test_good_file_gives_one_record_per_row(tmp_path: Path) -> None:
 
 
 def test_byte_order_mark_written_by_excel_is_ignored(tmp_path: Path) -> None:
-    path = csv_file(tmp_path, f"{EXPECTED_HEADER}\r\nCRM-1,Ann\r\n", encoding="utf-8-sig")
+    path = csv_file(tmp_path, f"{EXPECTED_HEADER}\r\nCRM-1,Ann,,,,,\r\n", encoding="utf-8-sig")
     assert read_file(path) == [LeadRecord(external_ref="CRM-1", name="Ann")]
 
 
 def test_byte_order_mark_left_in_a_text_stream_is_stripped_from_the_first_header_cell() -> None:
-    assert read(f"\ufeff{EXPECTED_HEADER}\nCRM-1,Ann\n") == [
+    assert read(f"\ufeff{EXPECTED_HEADER}\nCRM-1,Ann,,,,,\n") == [
         LeadRecord(external_ref="CRM-1", name="Ann")
     ]
 
@@ -213,19 +213,39 @@ def test_owner_may_be_a_slack_user_id_or_an_escaped_mention(cell: str, user_id: 
     ]
 
 
-def test_missing_cells_at_the_end_of_a_row_count_as_empty() -> None:
-    assert read(f"{HEADER},region\nCRM-1,Ann\n") == [LeadRecord(external_ref="CRM-1", name="Ann")]
+def test_empty_cells_at_the_end_of_a_row_count_as_empty() -> None:
+    assert read(f"{HEADER},region\nCRM-1,Ann,,,,,,,\n") == [
+        LeadRecord(external_ref="CRM-1", name="Ann")
+    ]
+
+
+def test_row_with_fewer_cells_than_the_header_is_refused_like_a_longer_one() -> None:
+    results = read("external_ref,name,email\nCRM-1,Ann\nCRM-2,Bo,bo@acme.example\n")
+    assert results == [
+        RowError(
+            row=2,
+            message="row 2: has 2 cells but the header has 3 columns; give every column a "
+            "cell, an empty one where there is no value (a comma with nothing before the next)",
+        ),
+        LeadRecord(external_ref="CRM-2", name="Bo", email="bo@acme.example"),
+    ]
+
+
+def test_a_record_remembers_its_row_without_it_changing_what_the_lead_is() -> None:
+    results = read("external_ref,name\n\nCRM-1,Ann\n")
+    assert [result.row for result in results] == [3]
+    assert results == [LeadRecord(external_ref="CRM-1", name="Ann", row=99)]
 
 
 def test_blank_lines_are_skipped_silently_but_still_counted_as_rows() -> None:
-    text = f"{EXPECTED_HEADER}\n\nCRM-1\n,,,\n   \n\r\nCRM-2,,bob@\n"
+    text = f"{EXPECTED_HEADER}\n\nCRM-1,,,,,,\n,,,\n   \n\r\nCRM-2,,bob@,,,,\n"
     results = read(text)
     assert results[0] == LeadRecord(external_ref="CRM-1")
     assert only_error(results[1:]).row == 7
 
 
 def test_blank_lines_before_the_header_are_skipped() -> None:
-    results = read(f"\n\n{EXPECTED_HEADER}\nCRM-1\n,,bad\n")
+    results = read(f"\n\n{EXPECTED_HEADER}\nCRM-1,,,,,,\n,,bad,,,,\n")
     assert results[0] == LeadRecord(external_ref="CRM-1")
     assert only_error(results[1:]).row == 5
 
@@ -483,7 +503,7 @@ def test_value_under_a_column_without_a_name_is_reported() -> None:
 
 
 def test_rows_after_a_bad_row_are_still_imported() -> None:
-    results = read(f"{EXPECTED_HEADER}\nCRM-1\n,no ref\nCRM-3\n")
+    results = read(f"{EXPECTED_HEADER}\nCRM-1,,,,,,\n,no ref,,,,,\nCRM-3,,,,,,\n")
     assert [type(result) for result in results] == [LeadRecord, RowError, LeadRecord]
 
 
