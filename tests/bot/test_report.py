@@ -163,6 +163,25 @@ def test_an_absolute_target_needs_no_history(session_factory: SessionFactory) ->
     assert target_and_status(views["conversion_rate"]) == (14.0, "behind")
 
 
+def test_values_and_targets_are_rounded_before_the_status_is_judged(
+    session_factory: SessionFactory,
+) -> None:
+    with session_factory() as session:
+        record(session, "retention_rate", (2026, 40), 88.5)  # +10%: 97.35000000000001
+        record(session, "retention_rate", (2026, 45), 97.349)
+        record(session, "cac", (2026, 40), 1238.8)  # -15%: 1052.98 after rounding
+        record(session, "cac", (2026, 45), 1052.984)
+        session.commit()
+
+    views = views_of(session_factory)
+
+    # What people are shown (97.3% vs 97.4%, $1,052.98 vs $1,052.98) is what is judged.
+    assert target_and_status(views["retention_rate"]) == (97.4, "behind")
+    assert views["retention_rate"].actual == 97.3
+    assert target_and_status(views["cac"]) == (1052.98, "on track")
+    assert views["cac"].series[-1] == 1052.98
+
+
 def test_revenue_growth_is_measured_against_the_same_week_a_year_earlier(
     session_factory: SessionFactory,
 ) -> None:
@@ -414,12 +433,12 @@ def test_the_report_numbers_hold_every_business_and_loop_kpi_of_the_week(
     assert (conversion["weeks"]["2026-W40"], conversion["weeks"]["2026-W41"]) == (10.0, None)
     assert numbers["business"]["roi"]["status"] == "behind"
     assert numbers["business"]["retention_rate"]["status"] == "no data"
-    assert numbers["revenue_growth_week_over_week"] == pytest.approx(0.1)
+    assert numbers["revenue_growth_week_over_week_pct"] == 10.0
 
     loop = numbers["loop"]
     assert (loop["leads_handed_off"], loop["leads_rated"]) == (4, 3)
-    assert loop["share_rated"] == pytest.approx(0.75)
-    assert (loop["average_score"], loop["ratings"]) == (pytest.approx(11 / 3), 3)
+    assert loop["rated_pct"] == 75.0
+    assert (loop["average_score"], loop["ratings"]) == (3.7, 3)
     assert loop["average_score_by_campaign"] == {
         "Webinar": {"average": 3.0, "ratings": 2},
         "Ads": {"average": 5.0, "ratings": 1},
@@ -432,11 +451,11 @@ def test_the_report_numbers_hold_every_business_and_loop_kpi_of_the_week(
         "webinar": {"average": 3.0, "ratings": 2},
         "paid search": {"average": 5.0, "ratings": 1},
     }
-    assert loop["share_answered"] == pytest.approx(2 / 3)
-    assert loop["median_hours_to_first_answer"] == pytest.approx(4.0, abs=1e-6)
+    assert loop["answered_pct"] == 66.7
+    assert loop["median_hours_to_first_answer"] == 4.0
     assert loop["conversion_by_score"] == {
-        "3": {"won": 0, "lost": 1, "conversion": 0.0},
-        "5": {"won": 1, "lost": 0, "conversion": 1.0},
+        "3": {"won": 0, "lost": 1, "won_pct": 0.0},
+        "5": {"won": 1, "lost": 0, "won_pct": 100.0},
     }
 
 
@@ -456,19 +475,19 @@ def test_the_report_numbers_hold_the_loop_numbers_of_all_twelve_weeks_shown(
     assert weeks["2026-W44"] == {
         "ratings": 2,
         "answered": 1,
-        "share_answered": 0.5,
-        "median_hours_to_first_answer": pytest.approx(4.0, abs=1e-6),
+        "answered_pct": 50.0,
+        "median_hours_to_first_answer": 4.0,
     }
     assert weeks["2026-W40"] == {
         "ratings": 1,
         "answered": 0,
-        "share_answered": 0.0,
+        "answered_pct": 0.0,
         "median_hours_to_first_answer": None,
     }
     assert weeks["2026-W34"] == {
         "ratings": 0,
         "answered": 0,
-        "share_answered": None,
+        "answered_pct": None,
         "median_hours_to_first_answer": None,
     }
 
@@ -498,8 +517,8 @@ def test_the_chart_data_shows_campaigns_this_week_beside_the_previous_week(
     ]
     assert all(series.weeks == SHOWN for series in data.business)
     assert data.loop.weeks == SHOWN
-    assert data.loop.response_rate[-2:] == (50.0, pytest.approx(66.7))
-    assert data.loop.median_hours_to_answer[-1] == pytest.approx(4.0, abs=1e-6)
+    assert data.loop.response_rate[-2:] == (50.0, 66.7)
+    assert data.loop.median_hours_to_answer[-1] == 4.0
 
 
 def test_the_report_counts_the_week_in_the_workspaces_time_zone(
@@ -538,8 +557,8 @@ def test_an_empty_workspace_gives_a_report_without_numbers(
         report = build_report(session, team_id=TEAM, week=W45, timezone="UTC")
 
     loop = report.numbers["loop"]
-    assert (loop["leads_handed_off"], loop["share_rated"], loop["average_score"]) == (0, None, None)
-    assert (loop["share_answered"], loop["median_hours_to_first_answer"]) == (None, None)
+    assert (loop["leads_handed_off"], loop["rated_pct"], loop["average_score"]) == (0, None, None)
+    assert (loop["answered_pct"], loop["median_hours_to_first_answer"]) == (None, None)
     assert report.data.campaigns == ()
     assert {view["status"] for view in report.numbers["business"].values()} == {"no data"}
 
