@@ -22,6 +22,7 @@ from bot.demo import DEMO_TEAM, fill_demo_data
 from bot.kpi_input import InputError, IsoWeek, find_metric, parse_value, parse_week
 from bot.report import build_report
 from bot.workspace_settings import WorkspaceSettings, workspace_settings
+from charts.report_data import CHART_FORMATS, ChartFormat
 from storage import kpis as kpi_store
 from storage.engine import create_db_engine, make_session_factory, read_only
 from storage.export import workspaces as data_workspaces
@@ -30,6 +31,13 @@ from storage.workspaces import known_workspaces, record_workspace
 
 DEMO_DATABASE = "sqlite:///./data/demo.db"
 DEMO_PICTURE = Path("data/demo-report.png")
+FORMAT_NAMES = ", ".join(f".{name}" for name in CHART_FORMATS[:-1]) + f" or .{CHART_FORMATS[-1]}"
+JSON_UNITS = (
+    "Units: percentages are percent points (13.3 means 13.3%) in fields ending in _pct and "
+    "in KPIs whose unit is 'percent'; money is in the workspace's currency; scores are 1-5; "
+    "times are hours. Numbers are rounded to 1 decimal, money to the cent; a missing value "
+    "is null."
+)
 
 
 def add_report_commands(commands: Any) -> None:
@@ -38,12 +46,21 @@ def add_report_commands(commands: Any) -> None:
         "report",
         help="render the weekly KPI report offline, print its numbers, or post it",
         description="Render the weekly KPI chart for a week (default: last full week) to a "
-        "PNG, print the numbers behind it as JSON, or post it to REPORT_CHANNEL.",
+        f"{FORMAT_NAMES} file, print the numbers behind it as JSON, or post it to "
+        "REPORT_CHANNEL. " + JSON_UNITS,
     )
     report.add_argument("--week", help="ISO week like 2026-W45, or 'this'/'last' (default last)")
-    report.add_argument("--out", metavar="FILE.png", help="where to write the chart")
+    report.add_argument(
+        "--out",
+        metavar="FILE",
+        help=f"where to write the chart; its extension ({FORMAT_NAMES}) picks the format",
+    )
     report.add_argument("--post", action="store_true", help="post it to REPORT_CHANNEL")
-    report.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    report.add_argument(
+        "--json",
+        action="store_true",
+        help="print the numbers as JSON (percent points, money, 1-5 scores, hours; see above)",
+    )
     report.add_argument("--workspace", metavar="TEAM_ID", help="when several are stored")
     report.set_defaults(handler=command_report)
 
@@ -55,7 +72,12 @@ def add_report_commands(commands: Any) -> None:
         f"the weekly chart to {DEMO_PICTURE}. Your real database is not touched.",
     )
     demo.add_argument("--database-url", default=DEMO_DATABASE, help=f"default {DEMO_DATABASE}")
-    demo.add_argument("--out", default=str(DEMO_PICTURE), help=f"default {DEMO_PICTURE}")
+    demo.add_argument(
+        "--out",
+        metavar="FILE",
+        default=str(DEMO_PICTURE),
+        help=f"the chart, as {FORMAT_NAMES} by its extension (default {DEMO_PICTURE})",
+    )
     demo.set_defaults(handler=command_demo)
 
     kpi = commands.add_parser("kpi", help="KPI history", description="Manage KPI history.")
@@ -75,6 +97,7 @@ def add_report_commands(commands: Any) -> None:
 
 def command_report(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """``leadloop report``."""
+    chart_format = _chart_format(args.out) if args.out else "png"
     engine = open_bot_database(env)
     try:
         with make_session_factory(read_only(engine))() as session:
@@ -92,7 +115,7 @@ def command_report(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.out or not (args.json or args.post):
         out = Path(args.out or f"data/report-{week.label}.png")
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(_render(report))
+        out.write_bytes(_render(report, chart_format))
         print(f"leadloop: wrote the {week.label} report to {out}", file=sys.stderr)
     if args.post:
         _post(report, env, team_id=team_id)
@@ -133,6 +156,7 @@ def _post(report: Any, env: Mapping[str, str], *, team_id: str) -> None:
 
 def command_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """``leadloop demo``."""
+    chart_format = _chart_format(args.out)
     _remove_earlier_demo(args.database_url)
     engine = create_db_engine(args.database_url)
     last_week = IsoWeek.from_date(datetime.now(UTC).date()).previous()
@@ -155,7 +179,7 @@ def command_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         engine.dispose()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(_render(report))
+    out.write_bytes(_render(report, chart_format))
     print(
         f"leadloop: demo database {args.database_url} holds {leads} leads over 13 weeks; "
         f"the {last_week.label} report is in {out}"
@@ -163,11 +187,23 @@ def command_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return EXIT_OK
 
 
-def _render(report: Any) -> bytes:
-    """The chart's PNG (matplotlib is imported only by commands that draw)."""
+def _chart_format(out: str) -> ChartFormat:
+    """The format ``--out``'s extension names; refused before anything is read or written."""
+    extension = Path(out).suffix.lower().removeprefix(".")
+    for name in CHART_FORMATS:
+        if extension == name:
+            return name
+    raise CliError(
+        f"--out {out}: the file name must end in {FORMAT_NAMES} (the chart's format); "
+        f"for example --out report.png."
+    )
+
+
+def _render(report: Any, chart_format: ChartFormat) -> bytes:
+    """The chart as ``chart_format`` (matplotlib is imported only by commands that draw)."""
     from charts.kpi_report import render_report
 
-    return render_report(report.data)
+    return render_report(report.data, format=chart_format)
 
 
 def _remove_earlier_demo(url: str) -> None:

@@ -20,7 +20,14 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from charts.report_data import CampaignScore, KpiSeries, LoopTrend, ReportData, Unit
+from charts.report_data import (
+    CampaignScore,
+    ChartFormat,
+    KpiSeries,
+    LoopTrend,
+    ReportData,
+    Unit,
+)
 
 FIGURE_INCHES = (16.0, 10.0)
 MAX_CAMPAIGNS = 8
@@ -50,8 +57,8 @@ _ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
 # --- rendering ----------------------------------------------------------------------------
 
 
-def render_report(data: ReportData, *, dpi: int = 100) -> bytes:
-    """The report as a 16×10 inch PNG (1600×1000 pixels at the default dpi)."""
+def render_report(data: ReportData, *, dpi: int = 100, format: ChartFormat = "png") -> bytes:
+    """The report as a 16×10 inch PNG (1600×1000 pixels at the default dpi), SVG or PDF."""
     layout = ConstrainedLayoutEngine(h_pad=0.08, w_pad=0.08, hspace=0.06, wspace=0.04)
     figure = Figure(figsize=FIGURE_INCHES, dpi=dpi, layout=layout)
     FigureCanvasAgg(figure)
@@ -66,7 +73,7 @@ def render_report(data: ReportData, *, dpi: int = 100) -> bytes:
     _draw_campaigns(figure.add_subplot(bottom[0, 0]), data.campaigns)
     _draw_loop(figure.add_subplot(bottom[0, 1]), data.loop, data.week)
     buffer = BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
+    figure.savefig(buffer, format=format, dpi=dpi)
     return buffer.getvalue()
 
 

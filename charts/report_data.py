@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 Unit = Literal["percent", "currency"]
+ChartFormat = Literal["png", "svg", "pdf"]
+# The file formats the chart can be written in, named by their usual file extension.
+CHART_FORMATS: tuple[ChartFormat, ...] = ("png", "svg", "pdf")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -153,6 +154,92 @@ def test_report_json_with_out_does_both(
     assert code == 0
     assert json.loads(capsys.readouterr().out)["week"] == "2026-W45"
     assert (tmp_path / "both.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+MAGIC_BYTES = {"png": (PNG_SIGNATURE,), "svg": (b"<?xml", b"<svg"), "pdf": (b"%PDF",)}
+
+
+@pytest.mark.parametrize("name", ["chart.png", "chart.svg", "chart.pdf", "CHART.PDF"])
+def test_report_out_writes_the_format_its_extension_names(
+    workspace: str, tmp_path: Path, name: str
+) -> None:
+    code = main(["report", "--week", "2026-W45", "--out", name])
+
+    assert code == 0
+    written = (tmp_path / name).read_bytes()
+    assert written.startswith(MAGIC_BYTES[name.rsplit(".", 1)[1].lower()])
+    if name.endswith(".svg"):
+        assert b"<svg" in written[:500]
+
+
+@pytest.mark.parametrize("name", ["chart.jpg", "chart", "chart.png.txt", "svg"])
+def test_report_out_with_another_extension_exits_2_naming_the_formats_and_writes_nothing(
+    workspace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    before = sorted(tmp_path.rglob("*"))
+
+    code = main(["report", "--week", "2026-W45", "--json", "--out", name])
+
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    [line] = captured.err.strip().splitlines()
+    assert ".png, .svg or .pdf" in line
+    assert name in line
+    assert "Traceback" not in captured.err
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_report_json_gives_every_share_in_percent_points_rounded_to_one_decimal(
+    workspace: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with session_factory() as session:
+        # 88.5% + 10% is 97.35000000000001 in floating point: the JSON must say 97.4.
+        for week, value in [((2026, 40), 88.5), ((2026, 45), 92.29)]:
+            kpi_store.set_kpi_value(
+                session,
+                team_id=TEAM,
+                metric="retention_rate",
+                week=week,
+                value=value,
+                set_by="UADMIN",
+                now=NOW,
+            )
+        add_leads(session, count=2)
+        session.commit()
+
+    assert main(["report", "--week", "2026-W45", "--json"]) == 0
+
+    text = capsys.readouterr().out
+    numbers = json.loads(text)
+    retention = numbers["business"]["retention_rate"]
+    assert (retention["unit"], retention["actual"], retention["target"]) == (
+        "percent",
+        92.3,
+        97.4,
+    )
+    assert retention["weeks"]["2026-W40"] == 88.5
+    loop = numbers["loop"]
+    assert (loop["leads_handed_off"], loop["leads_rated"], loop["rated_pct"]) == (3, 1, 33.3)
+    assert loop["weeks"]["2026-W45"]["answered_pct"] == 0.0
+    assert "share" not in text
+    assert all(len(number.split(".")[1]) <= 2 for number in json_floats(text))
+
+
+def json_floats(text: str) -> list[str]:
+    """Every decimal number written in a JSON text, as written."""
+    return re.findall(r"-?\d+\.\d+(?:[eE][-+]?\d+)?", text)
+
+
+def add_leads(session: Session, *, count: int) -> None:
+    """``count`` more unrated leads in the week of 2026-W45."""
+    for number in range(count):
+        created = datetime(2026, 11, 4, 9, number, tzinfo=UTC)
+        session.add(
+            Lead(
+                team_id=TEAM, external_ref=f"MORE-{number}", created_at=created, updated_at=created
+            )
+        )
 
 
 def test_report_without_any_workspace_fails_in_a_friendly_way(
@@ -345,6 +432,32 @@ def test_demo_writes_under_data_in_the_working_directory_by_default(
 
     assert (tmp_path / "data" / "demo.db").exists()
     assert (tmp_path / "data" / "demo-report.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+@pytest.mark.parametrize("name", ["demo.svg", "demo.pdf"])
+def test_demo_out_writes_the_format_its_extension_names(
+    environment: pytest.MonkeyPatch, tmp_path: Path, name: str
+) -> None:
+    assert main(["demo", "--out", name]) == 0
+
+    assert (tmp_path / name).read_bytes().startswith(MAGIC_BYTES[name.rsplit(".", 1)[1]])
+
+
+def test_demo_out_with_another_extension_exits_2_and_keeps_the_earlier_demo(
+    environment: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo"]) == 0
+    earlier = (tmp_path / "data" / "demo.db").stat().st_mtime_ns
+    before = sorted(tmp_path.rglob("*"))
+    capsys.readouterr()
+
+    code = main(["demo", "--out", "demo.gif"])
+
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "--out demo.gif: the file name must end in .png, .svg or .pdf" in captured.err
+    assert sorted(tmp_path.rglob("*")) == before
+    assert (tmp_path / "data" / "demo.db").stat().st_mtime_ns == earlier
 
 
 def test_demo_refuses_a_server_database_that_holds_data(
