@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -150,6 +151,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_OK
+    except OSError as error:  # a file that can't be written or read, a full disk, ...
+        what = f"cannot use {error.filename}: " if error.filename else ""
+        print(f"leadloop: {what}{error.strerror or error}.", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as error:  # a bug: still one line for the user, details for whoever debugs
+        if env.get("LOG_LEVEL", "").strip().upper() == "DEBUG":
+            traceback.print_exc()
+        print(
+            f"leadloop: unexpected error ({type(error).__name__}). Please report it with the "
+            "command you ran; LOG_LEVEL=DEBUG shows the details.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
 
 
 def command_migrate(args: argparse.Namespace, env: Mapping[str, str]) -> int:

@@ -166,3 +166,33 @@ def test_migrate_creates_the_sqlite_database_and_can_run_again(tmp_path: Path) -
     finally:
         engine.dispose()
     assert {"lead", "rating", "response", "alembic_version"} <= tables
+
+
+def test_an_unexpected_error_is_one_line_and_the_traceback_only_at_debug(
+    bare_environment: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(_args: object, _env: object) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("bot.cli.command_migrate", broken)
+
+    assert main(["migrate"]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert "unexpected error (RuntimeError)" in line and "LOG_LEVEL=DEBUG" in line
+
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    assert main(["migrate"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_file_that_cannot_be_written_is_one_line_naming_it(
+    bare_environment: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, not a folder")
+
+    code = main(["demo", "--database-url", f"sqlite:///{blocked}/demo.db"])
+
+    assert code in (1, 2)
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
