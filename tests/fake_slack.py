@@ -307,6 +307,8 @@ class FakeSlack:
         # OAuth: codes Slack would hand an installer's browser, and the bot tokens they buy.
         self.install_codes: dict[str, JsonDict] = {}
         self.installed_tokens: dict[str, JsonDict] = {}
+        # Socket Mode: the WebSocket URL apps.connections.open hands out (a FakeSocketMode's).
+        self.socket_mode_url: str | None = None
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._faults: dict[str, deque[_Fault]] = {}
@@ -319,6 +321,7 @@ class FakeSlack:
         self._methods: dict[str, _MethodHandler] = {
             "auth.test": self._auth_test,
             "oauth.v2.access": self._oauth_v2_access,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
@@ -615,6 +618,13 @@ class FakeSlack:
             "is_enterprise_install": False,
             "authed_user": {"id": grant["installer_id"]},
         }
+
+    def _apps_connections_open(self, params: JsonDict) -> JsonDict:
+        if not str(params.get("_token")).startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        if self.socket_mode_url is None:
+            return {"ok": False, "error": "fake_slack_has_no_socket_mode_url"}
+        return {"ok": True, "url": self.socket_mode_url}
 
     def _auth_test(self, params: JsonDict) -> JsonDict:
         installed = self.installed_tokens.get(str(params.get("_token")))
