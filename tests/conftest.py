@@ -37,6 +37,7 @@ from storage.engine import (
 from storage.migrate import upgrade_to_head
 from tests import slack_payloads as payloads
 from tests.fake_slack import FakeSlack
+from tests.processes import fresh_postgres_database
 from tests.slack_app_client import SlackAppClient, TrackingExecutor
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -108,6 +109,17 @@ def database_url(
     url = request.getfixturevalue("postgres_url")
     _truncate_all(url)
     yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A brand-new database of each backend, not migrated yet: for a ``leadloop run``
+    process to create its schema in, as on a user's first start."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'database' / 'leadloop.db'}"
+        return
+    with fresh_postgres_database("leadloop_fresh") as url:
+        yield url
 
 
 def _truncate_all(url: str) -> None:

@@ -1,16 +1,21 @@
 """Helpers for tests that run real ``leadloop run`` processes: ports, throwaway PostgreSQL
-databases, meetings to schedule, and counting the reminders the fake Slack received."""
+databases, reading a process's log with timeouts, stopping it, meetings to schedule, and
+counting the reminders the fake Slack received."""
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
+import subprocess
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import IO
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -30,6 +35,80 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+class ProcessLog:
+    """A process's log (its stderr), read line by line on a thread, waited on with timeouts.
+
+    Reading on a thread means a test never blocks on a process that hangs without a word,
+    and the pipe never fills up and stalls a process that logs a lot.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._ended = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(
+            target=self._read, args=(stream,), name="process-log", daemon=True
+        )
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        try:
+            for line in stream:
+                with self._cond:
+                    self.lines.append(line)
+                    self._cond.notify_all()
+        finally:
+            with self._cond:
+                self._ended = True
+                self._cond.notify_all()
+            stream.close()
+
+    def wait_for(self, needle: str, timeout: float = 20.0) -> str:
+        """The first line containing ``needle``, once logged; fails after ``timeout`` seconds
+        or when the process closed its log without logging it."""
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._ended or any(needle in line for line in self.lines), timeout
+            )
+            found = [line for line in self.lines if needle in line]
+            if found:
+                return found[0]
+            why = "the process ended" if self._ended else f"{timeout}s passed"
+            raise AssertionError(f"{why} before it logged {needle!r}; its log:\n{self.text}")
+
+    def wait_until_closed(self, timeout: float = 20.0) -> str:
+        """The whole log, once the process closed it (it ended)."""
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise AssertionError(f"the log stayed open for {timeout}s:\n{self.text}")
+        return self.text
+
+    def containing(self, needle: str) -> list[str]:
+        """Every line logged so far that contains ``needle``."""
+        with self._cond:
+            return [line for line in self.lines if needle in line]
+
+    @property
+    def text(self) -> str:
+        """Everything logged so far."""
+        with self._cond:
+            return "".join(self.lines)
+
+
+def stop_process(process: subprocess.Popen[str], *, grace: float = 15.0) -> int:
+    """SIGTERM, and SIGKILL if it has not ended after ``grace`` seconds; its exit status.
+
+    SIGTERM first: a killed gunicorn master would leave its workers serving on their own.
+    """
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return process.wait(timeout=grace)
 
 
 @contextmanager
