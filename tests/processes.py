@@ -97,17 +97,27 @@ class ProcessLog:
             return "".join(self.lines)
 
 
-def stop_process(process: subprocess.Popen[str], *, grace: float = 15.0) -> int:
-    """SIGTERM, and SIGKILL if it has not ended after ``grace`` seconds; its exit status.
+def stop_process(
+    process: subprocess.Popen[str],
+    *,
+    signal_number: int = signal.SIGTERM,
+    process_group: bool = False,
+    grace: float = 15.0,
+) -> int:
+    """Send ``signal_number``, and SIGKILL if it has not ended after ``grace`` seconds; its
+    exit status.
 
-    SIGTERM first: a killed gunicorn master would leave its workers serving on their own.
+    With ``process_group`` (start the process with ``start_new_session=True``) the signals
+    go to its whole group, workers included, as Ctrl-C in a terminal sends SIGINT. SIGTERM
+    by default, never SIGKILL first: a killed gunicorn master would leave its workers serving.
     """
+    send = (lambda sig: os.killpg(process.pid, sig)) if process_group else process.send_signal
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        send(signal_number)
         try:
             return process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
-            process.kill()
+            send(signal.SIGKILL)
     return process.wait(timeout=grace)
 
 
