@@ -281,5 +281,7 @@ def test_empty_oauth_lines_keep_single_workspace_mode_and_the_bot_answers(
         assert rating_answer.status == 200
         assert_rated_and_posted(fake_slack, empty_database_url)
         assert install_page.status == 404
-    assert "OAuth" not in log.text
-    assert "installation_store" not in log.text.lower()
+    [mode_line] = log.containing("leadloop runs in")
+    assert "leadloop runs in HTTP mode on http://127.0.0.1:" in mode_line
+    assert "with OAuth installs" not in mode_line
+    assert not log.containing("installing through OAuth")
