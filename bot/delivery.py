@@ -18,11 +18,14 @@ from bot.agenda import build_agenda, reminder_post_for
 from bot.clock import Clock
 from bot.feedback import ANSWER_NOTICE, RATING_POST
 from bot.handoffs import (
+    HANDOFF_DIGEST,
     HANDOFF_POST,
     HANDOFF_REFRESH,
     RATING_UPDATE,
+    digests_showing,
     handoff_view,
     owe_handoff_refresh,
+    owed_digest,
     owed_handoff,
 )
 from bot.meetings import MEETING_REMINDER, SNOOZE, rule_of
@@ -32,8 +35,9 @@ from bot.team_clients import TeamClients
 from bot.weekly_report import WEEKLY_REPORT, report_rule, reported_week
 from bot.workspace_settings import WorkspaceSettings
 from handlers.blocks import RatingCard, answer_notice, rating_post
-from handlers.handoff_blocks import handoff_message
+from handlers.handoff_blocks import handoff_digest, handoff_message
 from handlers.meeting_blocks import ReminderCard, meeting_reminder
+from storage import digests as digest_store
 from storage import meetings as meeting_store
 from storage import outbox
 from storage.leads import handoff_messages, record_handoff_message
@@ -149,7 +153,7 @@ class Deliverer:
         """Try every message whose time has come; returns how many were sent."""
         with self.session_factory() as session:
             due = outbox.due_message_ids(
-                session, now=self.clock(), limit=limit, bulk_kinds=(HANDOFF_POST,)
+                session, now=self.clock(), limit=limit, bulk_kinds=(HANDOFF_POST, HANDOFF_DIGEST)
             )
         return sum(1 for message_id in due if self.deliver(message_id))
 
@@ -217,6 +221,7 @@ class Deliverer:
             MEETING_REMINDER: self._post_reminder,
             WEEKLY_REPORT: self._post_weekly_report,
             HANDOFF_POST: self._post_handoff,
+            HANDOFF_DIGEST: self._post_digest,
             HANDOFF_REFRESH: self._refresh_handoff,
             RATING_UPDATE: self._update_rating_post,
         }
@@ -413,14 +418,50 @@ class Deliverer:
                 session.commit()
         return _nothing_to_record
 
+    def _post_digest(self, job: _Job) -> Recorder:
+        message = job.message
+        with self.session_factory() as session:
+            owed = owed_digest(
+                session,
+                team_id=message.team_id,
+                outbox_message_id=message.id or -1,
+                handoff_channel=job.settings.handoff_channel,
+            )
+        if owed is None:
+            raise _Undeliverable("the digest lists no lead that still exists")
+        if owed.target is None:  # no hand-off channel is set, or it was posted already
+            return _nothing_to_record
+        text, blocks = handoff_digest(owed.digest)
+        result = _post_handoff_to(job.client, owed.target, text=text, blocks=blocks)
+        if result is None:
+            return _nothing_to_record
+
+        def record(session: Session) -> None:
+            digest_store.record_digest_post(
+                session,
+                team_id=message.team_id,
+                digest_id=owed.digest_id,
+                channel=result["channel"],
+                ts=result["ts"],
+                now=self.clock(),
+            )
+
+        return record
+
     def _refresh_handoff(self, job: _Job) -> Recorder:
         _, lead = self._rating_and_lead(job.message)
         with self.session_factory() as session:
             view = handoff_view(session, team_id=job.team_id, lead=lead)
             posts = handoff_messages(session, team_id=job.team_id, lead_id=lead.id or -1)
+            shown_in = digests_showing(session, team_id=job.team_id, lead_id=lead.id or -1)
         text, blocks = handoff_message(*view)
         for post in posts:
             _update_message(job.client, channel=post.channel, ts=post.ts, text=text, blocks=blocks)
+        for row, digest in shown_in:
+            text, blocks = handoff_digest(digest)
+            _update_message(
+                job.client, channel=row.channel or "", ts=row.ts or "", text=text, blocks=blocks
+            )
         return _nothing_to_record
 
     def _update_rating_post(self, job: _Job) -> Recorder:

@@ -13,6 +13,16 @@ Decisions worth knowing:
   first row creates the lead, a later one updates it when it differs.
 * Each new lead owes one hand-off message (outbox kind ``handoff_post``), posted later by
   the deliverer to the owner's DM and/or HANDOFF_CHANNEL. Existing leads owe nothing.
+* An import must not flood Slack. An owner with more than ``DIGEST_THRESHOLD`` new leads in
+  one import gets one digest (outbox kind ``handoff_digest``) listing them instead of one
+  DM each; when the import creates more than ``DIGEST_THRESHOLD`` new leads in all,
+  HANDOFF_CHANNEL gets one digest of all of them and no single posts. Owners at or under
+  the threshold still get single hand-offs (in a DM only, then). ``--no-handoffs`` owes
+  nothing. The webhook sends at most 1,000 leads a request and keeps single hand-offs.
+* An import's hand-offs are held (due ``HANDOFF_HOLD`` later) until ``release_handoffs``,
+  which the CLI calls once the whole file is stored and the summary printed: no rep hears
+  of half an import, and a digest is complete when it is sent. An import that dies midway
+  has its hand-offs sent when the hold runs out, with the leads it stored: none is lost.
 * A score button click rates the lead "via button". A second click by the same rep
   changes that rating in place, as long as it is still the rep's latest rating of the lead;
   after a /rate-lead or form rating the next click adds a new one.
@@ -24,9 +34,10 @@ import itertools
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -42,30 +53,47 @@ from bot.lead_intake import (
     verify_webhook,
 )
 from bot.rating_input import RatingInput
-from handlers.handoff_blocks import HandoffCard, RaterScore, ScoreClick
-from storage import outbox
+from handlers.handoff_blocks import (
+    DIGEST_LISTED_REFS,
+    DIGEST_SHOWN_LEADS,
+    Digest,
+    DigestLead,
+    HandoffCard,
+    RaterScore,
+    ScoreClick,
+)
+from storage import digests, outbox
 from storage.engine import SessionFactory
 from storage.leads import (
     LEAD_FIELDS,
     change_score,
+    existing_refs,
     find_handoff,
     handoff_messages,
     insert_leads,
     latest_rating_by,
     latest_scores,
+    latest_scores_of,
     leads_by_ref,
     lock_lead,
     owe_handoffs,
     update_leads,
 )
-from storage.models import Lead, Rating
+from storage.models import HandoffDigest, Lead, Rating
 from storage.ratings import get_lead
 from storage.workspaces import known_workspaces, only_workspace, own_webhook_secret
 
 HANDOFF_POST = "handoff_post"
+HANDOFF_DIGEST = "handoff_digest"
 HANDOFF_REFRESH = "handoff_refresh"
 RATING_UPDATE = "rating_update"
-HANDOFF_KINDS = frozenset({HANDOFF_POST, HANDOFF_REFRESH, RATING_UPDATE})
+HANDOFF_KINDS = frozenset({HANDOFF_POST, HANDOFF_DIGEST, HANDOFF_REFRESH, RATING_UPDATE})
+
+# More new leads than this for one owner in one import: that owner gets one digest. More
+# than this in the whole import: HANDOFF_CHANNEL gets one digest instead of a post per lead.
+DIGEST_THRESHOLD = 10
+# How long an import's hand-offs wait for the import to finish (and release them) at most.
+HANDOFF_HOLD = timedelta(hours=1)
 
 BATCH_SIZE = 1000
 MAX_OWNER_ID_LENGTH = 32  # the lead table's owner_id column
@@ -86,6 +114,26 @@ class IntakeCounts:
     updated: int = 0
     unchanged: int = 0
     handoff_message_ids: list[int] = field(default_factory=list)
+    # The new leads by owner (None: no owner), for counting the messages they owe.
+    new_by_owner: Counter[str | None] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class HandoffPlan:
+    """How an import's new leads are handed off: who gets a digest, and when they are due.
+
+    ``import_key`` names this import's digests; ``quiet`` owes no hand-off at all.
+    """
+
+    import_key: str
+    due_at: datetime
+    digest_owners: frozenset[str] = frozenset()
+    channel_digest: bool = False
+    quiet: bool = False
+
+    def digests_owner(self, owner: str | None) -> bool:
+        """Whether this owner's new leads go into one digest instead of one DM each."""
+        return owner is not None and owner in self.digest_owners
 
 
 def intake_leads(
@@ -95,11 +143,13 @@ def intake_leads(
     leads: Mapping[str, Fields],
     now: datetime,
     dry_run: bool = False,
+    plan: HandoffPlan | None = None,
 ) -> IntakeCounts:
     """Upsert leads (reference -> incoming fields) and owe a hand-off for each new one.
 
     One SELECT finds the stored leads; new ones are inserted in one statement, changed ones
-    updated, unchanged ones left alone. A dry run counts the same without writing.
+    updated, unchanged ones left alone. A dry run counts the same without writing. Without
+    a ``plan`` (the webhook) each new lead owes a single hand-off, due now.
     """
     stored = leads_by_ref(session, team_id=team_id, external_refs=leads.keys())
     counts = IntakeCounts()
@@ -109,13 +159,20 @@ def intake_leads(
         final[ref] = incoming if lead is None else merge_fields(_stored_fields(lead), incoming)
         _count(counts, lead, final[ref])
     if not dry_run:
-        _write(session, team_id=team_id, final=final, stored=stored, counts=counts, now=now)
+        inserted = _write(
+            session, team_id=team_id, final=final, stored=stored, counts=counts, now=now
+        )
+        owners = {lead_id: final[ref]["owner_id"] for ref, lead_id in inserted.items()}
+        counts.handoff_message_ids = _owe_handoffs(
+            session, team_id=team_id, owners=owners, plan=plan, now=now
+        )
     return counts
 
 
 def _count(counts: IntakeCounts, lead: Lead | None, fields: Fields, *, by: int = 1) -> None:
     if lead is None:
         counts.created += by
+        counts.new_by_owner[fields.get("owner_id")] += by
     elif fields == _stored_fields(lead):
         counts.unchanged += by
     else:
@@ -130,8 +187,8 @@ def _write(
     stored: dict[str, Lead],
     counts: IntakeCounts,
     now: datetime,
-) -> None:
-    """Insert the new leads, update the changed ones and owe the new ones' hand-offs."""
+) -> dict[str, int]:
+    """Insert the new leads and update the changed ones; the new leads' ids by reference."""
     new = {ref: fields for ref, fields in final.items() if ref not in stored}
     inserted = insert_leads(
         session,
@@ -144,7 +201,7 @@ def _write(
     )
     for ref, lead in raced.items():
         # Another request created this lead between our SELECT and our INSERT: update it.
-        _count(counts, None, {}, by=-1)
+        _count(counts, None, final[ref], by=-1)
         final[ref] = merge_fields(_stored_fields(lead), final[ref])
         _count(counts, lead, final[ref])
     changes = [
@@ -153,9 +210,56 @@ def _write(
         if final[ref] != _stored_fields(lead)
     ]
     update_leads(session, team_id=team_id, changes=changes, now=now)
-    counts.handoff_message_ids = owe_handoffs(
-        session, team_id=team_id, lead_ids=list(inserted.values()), kind=HANDOFF_POST, now=now
+    return inserted
+
+
+def _owe_handoffs(
+    session: Session,
+    *,
+    team_id: str,
+    owners: Mapping[int, str | None],
+    plan: HandoffPlan | None,
+    now: datetime,
+) -> list[int]:
+    """Owe the hand-offs of new leads (lead id -> owner); the ids of the outbox rows added."""
+    if plan is None:
+        return owe_handoffs(
+            session, team_id=team_id, lead_ids=list(owners), kind=HANDOFF_POST, now=now
+        )
+    if plan.quiet or not owners:
+        return []
+    singles = [
+        lead_id
+        for lead_id, owner in owners.items()
+        if not plan.digests_owner(owner) and (owner or not plan.channel_digest)
+    ]
+    owed = owe_handoffs(
+        session,
+        team_id=team_id,
+        lead_ids=singles,
+        kind=HANDOFF_POST,
+        now=now,
+        due_at=plan.due_at,
     )
+    by_owner: dict[str | None, list[int]] = {}
+    for lead_id, owner in owners.items():
+        if plan.digests_owner(owner):
+            by_owner.setdefault(owner, []).append(lead_id)
+    if plan.channel_digest:
+        by_owner[None] = list(owners)
+    for owner, lead_ids in by_owner.items():
+        digest_id, message_id = digests.owe_digest(
+            session,
+            team_id=team_id,
+            kind=HANDOFF_DIGEST,
+            import_key=plan.import_key,
+            owner_id=owner,
+            now=now,
+            due_at=plan.due_at,
+        )
+        digests.add_to_digest(session, team_id=team_id, digest_id=digest_id, lead_ids=lead_ids)
+        owed.extend([message_id] if message_id is not None else [])
+    return owed
 
 
 def record_fields(record: LeadRecord) -> Fields:
@@ -222,6 +326,38 @@ def storage_problem(record: LeadRecord, *, where: str) -> RowError | None:
 # --- intake: a whole CSV file -----------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RepeatedRef:
+    """A reference given on several rows: the first ``SHOWN_ROWS`` of them, and how many."""
+
+    external_ref: str
+    rows: tuple[int, ...]
+    count: int
+
+    SHOWN_ROWS = 5
+
+
+@dataclass(frozen=True)
+class HandoffMessages:
+    """The hand-off messages an import owes: per owner, and for HANDOFF_CHANNEL."""
+
+    by_owner: dict[str, tuple[int, bool]]  # owner -> (new leads, whether as one digest)
+    unowned: int
+    channel_digest: bool
+    quiet: bool
+
+    @property
+    def to_owners(self) -> int:
+        """Messages to owners: one per digest, one per lead otherwise."""
+        return sum(1 if digest else leads for leads, digest in self.by_owner.values())
+
+    @property
+    def to_channel(self) -> int:
+        """Messages to HANDOFF_CHANNEL, if one is set: one digest, or one per new lead."""
+        leads = self.unowned + sum(leads for leads, _ in self.by_owner.values())
+        return min(leads, 1) if self.channel_digest else leads
+
+
 @dataclass
 class ImportSummary:
     """What an import did (or, in a dry run, would do); leads are counted once each."""
@@ -230,10 +366,15 @@ class ImportSummary:
     updated: int = 0
     unchanged: int = 0
     repeated: int = 0
+    repeated_refs: list[RepeatedRef] = field(default_factory=list)
     skipped: list[RowError] = field(default_factory=list)
     handoffs_owed: int = 0
     rows_read: int = 0
     rows_total: int = 0
+    plan: HandoffPlan | None = None
+    new_by_owner: Counter[str | None] = field(default_factory=Counter)
+    # Outbox rows owed and held until ``release_handoffs``.
+    held_message_ids: list[int] = field(default_factory=list)
 
     def add(self, counts: IntakeCounts) -> None:
         """Count one batch."""
@@ -241,6 +382,23 @@ class ImportSummary:
         self.updated += counts.updated
         self.unchanged += counts.unchanged
         self.handoffs_owed += len(counts.handoff_message_ids)
+        self.held_message_ids.extend(counts.handoff_message_ids)
+        self.new_by_owner.update(counts.new_by_owner)
+
+    def handoff_messages(self) -> HandoffMessages:
+        """The hand-off messages the new leads owe, as the plan decided."""
+        plan = self.plan or HandoffPlan(import_key="", due_at=datetime.min)
+        by_owner = {
+            owner: (leads, plan.digests_owner(owner))
+            for owner, leads in self.new_by_owner.items()
+            if owner is not None and leads > 0
+        }
+        return HandoffMessages(
+            by_owner=by_owner,
+            unowned=max(self.new_by_owner[None], 0),
+            channel_digest=plan.channel_digest,
+            quiet=plan.quiet,
+        )
 
 
 Rows = Iterable[LeadRecord | RowError]
@@ -253,17 +411,22 @@ def import_leads(
     read: Callable[[], Rows],
     now: datetime,
     dry_run: bool = False,
+    handoffs: bool = True,
     batch_size: int = BATCH_SIZE,
     on_batch: Callable[[ImportSummary], None] | None = None,
 ) -> ImportSummary:
     """Import a CSV's rows in batches, one transaction each; bad rows are skipped.
 
-    ``read`` gives the rows and is called twice. The first reading only finds references
-    that occur more than once; those leads are merged in memory and written last, so that
-    every lead is written once, with its final values, and counted once.
+    ``read`` gives the rows and is called twice. The first reading finds references that
+    occur more than once (those leads are merged in memory and written last, so that every
+    lead is written once, with its final values, and counted once) and how many new leads
+    each owner gets, which decides the digests. The hand-offs owed are held until
+    ``release_handoffs``; ``handoffs=False`` owes none.
     """
     summary = ImportSummary()
-    repeated = _repeated_refs(read(), summary)
+    owners = _first_reading(read(), summary)
+    summary.plan = _plan(session_factory, team_id, owners, now=now, quiet=not handoffs)
+    repeated = {entry.external_ref for entry in summary.repeated_refs}
     held: dict[str, Fields] = {}
     batch: dict[str, Fields] = {}
     for result in read():
@@ -286,21 +449,68 @@ def import_leads(
     return summary
 
 
-def _repeated_refs(rows: Rows, summary: ImportSummary) -> set[str]:
-    """References found in more than one valid row (the first reading of the file)."""
-    seen: set[str] = set()
-    repeated: set[str] = set()
+def release_handoffs(
+    session_factory: SessionFactory, *, team_id: str, summary: ImportSummary, now: datetime
+) -> None:
+    """Let the deliverer send an import's hand-offs, held until now."""
+    with session_factory() as session:
+        digests.release(session, team_id=team_id, message_ids=summary.held_message_ids, now=now)
+        session.commit()
+
+
+def _first_reading(rows: Rows, summary: ImportSummary) -> dict[str, str | None]:
+    """Each valid reference's owner (as merged), noting the references on several rows."""
+    first_row: dict[str, int] = {}
+    repeated: dict[str, RepeatedRef] = {}
+    owners: dict[str, str | None] = {}
     for result in rows:
         summary.rows_total += 1
-        if isinstance(result, LeadRecord):
-            ref = result.external_ref
-            (repeated if ref in seen else seen).add(ref)
-    return repeated
+        if isinstance(result, RowError) or _csv_storage_problem(result) is not None:
+            continue
+        ref = result.external_ref
+        owners[ref] = result.owner_slack_id or owners.get(ref)
+        if ref not in first_row:
+            first_row[ref] = result.row
+            continue
+        entry = repeated.get(ref) or RepeatedRef(ref, (first_row[ref],), 1)
+        full = len(entry.rows) >= RepeatedRef.SHOWN_ROWS
+        repeated[ref] = RepeatedRef(
+            ref, entry.rows if full else (*entry.rows, result.row), entry.count + 1
+        )
+    summary.repeated_refs = list(repeated.values())
+    return owners
+
+
+def _plan(
+    session_factory: SessionFactory,
+    team_id: str,
+    owners: dict[str, str | None],
+    *,
+    now: datetime,
+    quiet: bool,
+) -> HandoffPlan:
+    """Who gets a digest: the new leads per owner, counted before anything is written."""
+    new_by_owner: Counter[str | None] = Counter()
+    refs = iter(owners)
+    with session_factory() as session:
+        while part := list(itertools.islice(refs, BATCH_SIZE)):
+            known = existing_refs(session, team_id=team_id, external_refs=part)
+            new_by_owner.update(owners[ref] for ref in part if ref not in known)
+    return HandoffPlan(
+        import_key=uuid.uuid4().hex,
+        due_at=now + HANDOFF_HOLD,
+        digest_owners=frozenset(
+            owner
+            for owner, count in new_by_owner.items()
+            if owner is not None and count > DIGEST_THRESHOLD
+        ),
+        channel_digest=new_by_owner.total() > DIGEST_THRESHOLD,
+        quiet=quiet,
+    )
 
 
 def _csv_storage_problem(record: LeadRecord) -> RowError | None:
-    # A LeadRecord does not carry its row number, so the message names its reference.
-    return storage_problem(record, where=f"the lead {record.external_ref!r}")
+    return storage_problem(record, where=f"row {record.row}: the lead {record.external_ref!r}")
 
 
 def _import_batch(
@@ -312,7 +522,9 @@ def _import_batch(
     summary: ImportSummary,
 ) -> None:
     with session_factory() as session:
-        counts = intake_leads(session, team_id=team_id, leads=leads, now=now, dry_run=dry_run)
+        counts = intake_leads(
+            session, team_id=team_id, leads=leads, now=now, dry_run=dry_run, plan=summary.plan
+        )
         if not dry_run:
             session.commit()
     summary.add(counts)
@@ -560,8 +772,11 @@ def owe_handoff_refresh(session: Session, rating: Rating, *, now: datetime) -> i
 
     Button ratings owe theirs when clicked. Nothing is owed for a lead never handed off.
     """
-    if rating.via == "button" or not handoff_messages(
-        session, team_id=rating.team_id, lead_id=rating.lead_id
+    if rating.via == "button":
+        return None
+    team_id, lead_id = rating.team_id, rating.lead_id
+    if not handoff_messages(session, team_id=team_id, lead_id=lead_id) and not (
+        digests.posted_digests_of(session, team_id=team_id, lead_id=lead_id)
     ):
         return None
     return _owe(session, HANDOFF_REFRESH, rating, now=now)
@@ -602,6 +817,8 @@ def owed_handoff(
     if lead is None or lead.id is None:
         return None
     posted = {post.target for post in handoff_messages(session, team_id=team_id, lead_id=lead.id)}
+    if handoff_channel and digests.in_channel_digest(session, team_id=team_id, lead_id=lead.id):
+        handoff_channel = None  # the channel gets this import's digest instead
     wanted = dict.fromkeys(target for target in (lead.owner_id, handoff_channel) if target)
     card, scores = handoff_view(session, team_id=team_id, lead=lead)
     return OwedHandoff(
@@ -642,3 +859,69 @@ def marketing_notes(attributes: Mapping[str, Any]) -> str | None:
         if isinstance(value, str) and value.strip():
             return value.strip()
     return None
+
+
+@dataclass(frozen=True)
+class OwedDigest:
+    """A digest to post: its row, where it goes (None: nowhere) and what it shows."""
+
+    digest_id: int
+    target: str | None
+    digest: Digest
+
+
+def owed_digest(
+    session: Session, *, team_id: str, outbox_message_id: int, handoff_channel: str | None
+) -> OwedDigest | None:
+    """The digest an outbox message owes; None when it lists no lead (they are gone)."""
+    row = digests.find_digest(session, team_id=team_id, outbox_message_id=outbox_message_id)
+    if row is None or row.id is None:
+        return None
+    digest = digest_view(session, team_id=team_id, digest=row)
+    if digest is None:
+        return None
+    target = None if row.ts else (row.owner_id or handoff_channel)
+    return OwedDigest(digest_id=row.id, target=target, digest=digest)
+
+
+def digest_view(session: Session, *, team_id: str, digest: HandoffDigest) -> Digest | None:
+    """What a digest shows now: its first leads with their scores, the others' references."""
+    digest_id = digest.id or -1
+    total = digests.digest_size(session, team_id=team_id, digest_id=digest_id)
+    shown = digests.digest_leads(
+        session, team_id=team_id, digest_id=digest_id, limit=DIGEST_SHOWN_LEADS
+    )
+    if not shown:
+        return None
+    more = digests.digest_leads(
+        session,
+        team_id=team_id,
+        digest_id=digest_id,
+        offset=DIGEST_SHOWN_LEADS,
+        limit=DIGEST_LISTED_REFS,
+    )
+    scores = latest_scores_of(session, team_id=team_id, lead_ids=[lead.id or -1 for lead in shown])
+    return Digest(
+        owner_id=digest.owner_id,
+        total=total,
+        shown=tuple(
+            DigestLead(
+                card=card_for_lead(lead),
+                scores=tuple(RaterScore(r, score) for r, score in scores.get(lead.id or -1, [])),
+            )
+            for lead in shown
+        ),
+        more_refs=tuple(lead.external_ref for lead in more),
+    )
+
+
+def digests_showing(
+    session: Session, *, team_id: str, lead_id: int
+) -> list[tuple[HandoffDigest, Digest]]:
+    """The posted digests with this lead among those they show, as they should look now."""
+    found = []
+    for row in digests.posted_digests_of(session, team_id=team_id, lead_id=lead_id):
+        view = digest_view(session, team_id=team_id, digest=row)
+        if view is not None and any(lead.card.lead_id == lead_id for lead in view.shown):
+            found.append((row, view))
+    return found

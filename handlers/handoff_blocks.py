@@ -2,6 +2,11 @@
 
 Pure functions from typed values to slack-sdk Block Kit models; the button values are
 written and read here, so their format lives in one place.
+
+A digest lists many new leads of one import in one message. Each lead shown carries the
+same buttons as a single hand-off (same action ids and values, so the same listeners
+rate it); Slack allows 50 blocks, so a digest shows its first ``DIGEST_SHOWN_LEADS`` leads
+with buttons and names the rest by reference, to rate with /rate-lead.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ FIELD_TEXT_LIMIT = 2000
 CONTEXT_TEXT_LIMIT = 3000
 # Lead ids are database ids: a handful of digits. Anything longer is not one of ours.
 MAX_LEAD_ID_DIGITS = 18
+# Two blocks per lead (details, buttons) plus a heading and a footer: 42 of Slack's 50.
+DIGEST_SHOWN_LEADS = 20
+# References of the leads beyond those, listed in the footer (cut to Slack's text limit).
+DIGEST_LISTED_REFS = 50
 
 NOT_A_RATING_BUTTON = (
     ":warning: That button does not hold a rating leadloop can read, so nothing was "
@@ -116,7 +125,7 @@ def ratings_summary(scores: Sequence[RaterScore]) -> str:
     return truncate(f"Rated by {rated}", CONTEXT_TEXT_LIMIT)
 
 
-def rating_buttons(lead_id: int) -> ActionsBlock:
+def rating_buttons(lead_id: int, *, block_id: str = ids.HANDOFF_ACTIONS_BLOCK) -> ActionsBlock:
     """Five score buttons and "Rate with reason", all naming the lead by its id."""
     scores = [
         ButtonElement(
@@ -132,7 +141,76 @@ def rating_buttons(lead_id: int) -> ActionsBlock:
         value=str(lead_id),
         style="primary",
     )
-    return ActionsBlock(block_id=ids.HANDOFF_ACTIONS_BLOCK, elements=[*scores, reason])
+    return ActionsBlock(block_id=block_id, elements=[*scores, reason])
+
+
+@dataclass(frozen=True)
+class DigestLead:
+    """One lead shown in a digest, with each rep's latest score of it."""
+
+    card: HandoffCard
+    scores: tuple[RaterScore, ...] = ()
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A digest: for whom (None: the hand-off channel), its first leads, and the rest."""
+
+    owner_id: str | None
+    total: int
+    shown: tuple[DigestLead, ...]
+    more_refs: tuple[str, ...] = ()
+
+
+def handoff_digest(digest: Digest) -> tuple[str, list[Block]]:
+    """One message listing an import's new leads, each shown one rateable with its buttons."""
+    for_whom = f" for <@{digest.owner_id}>" if digest.owner_id else ""
+    count = f"{digest.total:,} new lead{'' if digest.total == 1 else 's'}"
+    heading = (
+        f":inbox_tray: *{count}{for_whom}* from one import. "
+        "How good are they? Rate each from 1 to 5."
+    )
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=heading))]
+    for lead in digest.shown:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(text=_digest_line(lead, with_owner=not digest.owner_id))
+            )
+        )
+        block_id = f"{ids.HANDOFF_ACTIONS_BLOCK}_{lead.card.lead_id}"
+        blocks.append(rating_buttons(lead.card.lead_id, block_id=block_id))
+    hidden = digest.total - len(digest.shown)
+    if hidden > 0:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_more_leads(digest, hidden))]))
+    refs = ", ".join(lead.card.lead_ref for lead in digest.shown[:5])
+    more = "…" if digest.total > 5 else ""
+    return f"{count}{for_whom}: {refs}{more}. Rate them from 1 to 5.", blocks
+
+
+def _digest_line(lead: DigestLead, *, with_owner: bool) -> str:
+    card = lead.card
+    details = [card.name, card.company, card.campaign, card.source]
+    line = " · ".join(
+        [f"*{escape_mrkdwn(card.lead_ref)}*"] + [escape_mrkdwn(d) for d in details if d]
+    )
+    if with_owner and card.owner_id:
+        line += f" · for <@{card.owner_id}>"
+    if lead.scores:
+        line += "\n" + ratings_summary(lead.scores)
+    return truncate(line)
+
+
+def _more_leads(digest: Digest, hidden: int) -> str:
+    example = digest.more_refs[0] if digest.more_refs else "ACME-1042"
+    listed = ", ".join(escape_mrkdwn(ref) for ref in digest.more_refs)
+    unlisted = hidden - len(digest.more_refs)
+    if unlisted > 0:
+        listed += f" and {unlisted:,} more"
+    text = (
+        f"…and {hidden:,} more not shown here: rate them with `/rate-lead REF SCORE` "
+        f"(for example `/rate-lead {escape_mrkdwn(example)} 4`). They are: "
+    )
+    return truncate(text + listed, CONTEXT_TEXT_LIMIT)
 
 
 def score_changed(*, lead_ref: str, previous: int, score: int, feedback_channel: str | None) -> str:

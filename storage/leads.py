@@ -83,12 +83,19 @@ def update_leads(
 
 
 def owe_handoffs(
-    session: Session, *, team_id: str, lead_ids: Collection[int], kind: str, now: datetime
+    session: Session,
+    *,
+    team_id: str,
+    lead_ids: Collection[int],
+    kind: str,
+    now: datetime,
+    due_at: datetime | None = None,
 ) -> list[int]:
     """Owe one hand-off message per lead: an outbox row and the hand-off naming it.
 
     Returns the outbox ids, for the caller to deliver at once if it can. A lead already
-    handed off is skipped (its outbox row's unique key says so).
+    handed off is skipped (its outbox row's unique key says so). ``due_at`` (default
+    ``now``) holds the messages back until then.
     """
     if not lead_ids:
         return []
@@ -101,7 +108,7 @@ def owe_handoffs(
             "status": PENDING,
             "attempts": 0,
             "created_at": now,
-            "next_attempt_at": now,
+            "next_attempt_at": due_at or now,
         }
         for key in keys
     ]
@@ -126,6 +133,33 @@ def owe_handoffs(
 def handoff_dedupe_key(kind: str, lead_id: int) -> str:
     """The outbox key that makes a lead's hand-off owed once."""
     return f"{kind}:{lead_id}"
+
+
+def existing_refs(session: Session, *, team_id: str, external_refs: Collection[str]) -> set[str]:
+    """Which of these CRM references the workspace already has a lead for (one SELECT)."""
+    if not external_refs:
+        return set()
+    statement = select(Lead.external_ref).where(
+        Lead.team_id == team_id, col(Lead.external_ref).in_(list(external_refs))
+    )
+    return set(session.exec(statement).all())
+
+
+def latest_scores_of(
+    session: Session, *, team_id: str, lead_ids: Collection[int]
+) -> dict[int, list[tuple[str, int]]]:
+    """``latest_scores`` of several leads at once (one SELECT): lead id -> (rater, score)."""
+    if not lead_ids:
+        return {}
+    statement = (
+        select(Rating.lead_id, Rating.rater_id, Rating.score)
+        .where(Rating.team_id == team_id, col(Rating.lead_id).in_(list(lead_ids)))
+        .order_by(col(Rating.id))
+    )
+    latest: dict[int, dict[str, int]] = {}
+    for lead_id, rater_id, score in session.exec(statement):
+        latest.setdefault(lead_id, {})[rater_id] = score
+    return {lead_id: list(scores.items()) for lead_id, scores in latest.items()}
 
 
 def find_handoff(session: Session, *, team_id: str, outbox_message_id: int) -> Handoff | None:

@@ -365,6 +365,41 @@ class HandoffMessage(SQLModel, table=True):
     posted_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
 
 
+class HandoffDigest(SQLModel, table=True):
+    """One message handing many new leads of one import to an owner, or to the hand-off channel.
+
+    ``owner_id`` NULL means the hand-off channel. ``channel`` and ``ts`` are set once it is
+    posted, so that rating clicks can update it in place.
+    """
+
+    __tablename__ = "handoff_digest"
+    __table_args__ = (UniqueConstraint("outbox_message_id", name="uq_handoff_digest_outbox"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    outbox_message_id: int = Field(foreign_key="outbox_message.id")
+    owner_id: str | None = Field(default=None, max_length=32)
+    channel: str | None = Field(default=None, max_length=32)
+    ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    posted_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
+
+
+class HandoffDigestLead(SQLModel, table=True):
+    """A lead listed in a digest; digests list their leads in ``id`` order (file order)."""
+
+    __tablename__ = "handoff_digest_lead"
+    __table_args__ = (
+        UniqueConstraint("digest_id", "lead_id", name="uq_handoff_digest_lead"),
+        Index("ix_handoff_digest_lead_team_lead", "team_id", "lead_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    digest_id: int = Field(foreign_key="handoff_digest.id")
+    lead_id: int = Field(foreign_key="lead.id")
+
+
 class MemberRole(SQLModel, table=True):
     """A role an admin gave someone with ``/leadloop role`` (user groups give roles too)."""
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 import os
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -14,13 +17,16 @@ from sqlmodel import select
 from bot.cli import build_parser, main
 from bot.cli_import import command_import
 from bot.delivery import Deliverer
-from bot.lead_intake import EXPECTED_HEADER
+from bot.handoffs import import_leads
+from bot.lead_intake import EXPECTED_HEADER, LeadRecord
+from handlers import ids
 from storage.engine import SessionFactory
-from storage.models import Handoff, Lead, OutboxMessage
+from storage.models import Handoff, Lead, OutboxMessage, Rating
 from storage.workspaces import record_workspace
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock
-from tests.fake_slack import FakeSlack
+from tests.fake_slack import Call, FakeSlack
+from tests.slack_app_client import SlackAppClient
 
 TEAM = payloads.TEAM_ID
 OTHER_TEAM = payloads.OTHER_TEAM_ID
@@ -112,7 +118,10 @@ def test_a_good_file_creates_each_lead_and_owes_each_one_handoff(
     assert f"Imported {tmp_path / 'leads.csv'} into workspace {TEAM}." in result.out
     assert count_line("created", 3) in result.out
     assert count_line("skipped", 0) in result.out
-    assert "3 hand-off message(s) queued" in result.out
+    assert "The running bot now sends 2 hand-off message(s) to 2 owner(s):" in result.out
+    assert "    U0ANN: 1 single hand-off(s)" in result.out
+    assert "  1 new lead(s) have no owner_slack_id." in result.out
+    assert "  HANDOFF_CHANNEL, if one is set: 3 post(s), one per new lead." in result.out
     stored = leads(session_factory)
     ann = stored["ACME-1"]
     assert (ann.name, ann.email, ann.company, ann.campaign, ann.source, ann.owner_id) == (
@@ -248,7 +257,8 @@ def test_a_reference_repeated_in_a_file_is_one_lead_with_the_later_values(
     again = run_import(capsys, path)
 
     assert count_line("created", 2) in first.out
-    assert "1 row(s) repeated an earlier row's external_ref" in first.out
+    assert "  1 external_ref(s) on several rows; each is one lead" in first.out
+    assert "    ACME-1: rows 2 and 4" in first.out
     assert leads(session_factory)["ACME-1"].name == "Ann Park"
     assert count_line("unchanged", 2) in again.out
     assert count_line("updated", 0) in again.out
@@ -271,7 +281,9 @@ def test_a_ten_thousand_row_file_imports_every_row(
     assert result.exit_code == 0, result.err
     assert count_line("created", 10_000) in result.out
     assert len(leads(session_factory)) == 10_000
-    assert len(outbox_rows(session_factory)) == 10_000
+    # One DM per owner (each has one lead), one digest for the hand-off channel.
+    kinds = Counter(row.kind for row in outbox_rows(session_factory))
+    assert kinds == {"handoff_post": 10_000, "handoff_digest": 1}
 
 
 def test_a_dry_run_reports_what_would_happen_and_writes_nothing(
@@ -442,3 +454,208 @@ def test_a_row_with_too_few_cells_is_refused_by_its_row_number_like_a_long_one(
     assert "    row 3: has 3 cells but the header has 9 columns; give every column" in result.out
     assert "    row 4: has 10 cells but the header has 9 columns; put values" in result.out
     assert set(leads(session_factory)) == {"ACME-1"}
+
+
+# --- hand-offs that cannot flood Slack ----------------------------------------------------
+
+
+def owner_rows(owner: str, count: int, *, prefix: str) -> list[str]:
+    return [
+        f"{prefix}-{i},Lead {i},l{i}@{prefix.lower()}.example,Co,Q4,ads,{owner},,"
+        for i in range(1, count + 1)
+    ]
+
+
+def with_handoff_channel(deliverer: Deliverer) -> Deliverer:
+    return replace(deliverer, defaults=replace(deliverer.defaults, handoff_channel="CHANDOFF"))
+
+
+def posts_to(fake_slack: FakeSlack, channel: str) -> list[Call]:
+    return [c for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == channel]
+
+
+def action_blocks(call: Call) -> list[dict[str, Any]]:
+    return [block for block in call.params["blocks"] if block["type"] == "actions"]
+
+
+def test_an_owner_with_more_than_ten_new_leads_gets_one_digest_instead_of_a_dm_each(
+    workspace: str,
+    session_factory: SessionFactory,
+    deliverer: Deliverer,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    rows = owner_rows("U0ANN", 12, prefix="ANN") + owner_rows("U0BO", 2, prefix="BO")
+
+    result = run_import(capsys, csv_file(tmp_path, rows))
+    clock.now = datetime.now(UTC)
+    with_handoff_channel(deliverer).deliver_due()
+
+    assert "The running bot now sends 3 hand-off message(s) to 2 owner(s):" in result.out
+    assert "    U0ANN: 1 digest listing 12 new leads (more than 10)" in result.out
+    assert "    U0BO: 2 single hand-off(s)" in result.out
+    assert "HANDOFF_CHANNEL, if one is set: 1 digest listing all the new leads." in result.out
+    [digest] = posts_to(fake_slack, "U0ANN")
+    assert "12 new leads for <@U0ANN>" in digest.params["text"]
+    stored = leads(session_factory)
+    assert [block["elements"][0]["value"] for block in action_blocks(digest)] == [
+        f"{stored[f'ANN-{i}'].id}:1" for i in range(1, 13)
+    ]
+    assert len(posts_to(fake_slack, "U0BO")) == 2
+    # The channel gets one digest of all 14, and no single post of Bo's leads.
+    [channel_digest] = posts_to(fake_slack, "CHANDOFF")
+    assert "14 new leads" in channel_digest.params["text"]
+    assert len(action_blocks(channel_digest)) == 14
+    assert {row.status for row in outbox_rows(session_factory)} == {"sent"}
+
+
+def test_a_lead_in_a_digest_is_rated_by_a_signed_click_and_the_digest_shows_it(
+    workspace: str,
+    session_factory: SessionFactory,
+    deliverer: Deliverer,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+    slack: SlackAppClient,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    run_import(capsys, csv_file(tmp_path, owner_rows("U0ANN", 11, prefix="ANN")))
+    clock.now = datetime.now(UTC)
+    deliverer.deliver_due()
+    [digest] = posts_to(fake_slack, "U0ANN")
+    third = action_blocks(digest)[2]
+    four = next(e for e in third["elements"] if e["action_id"] == f"{ids.HANDOFF_SCORE}_4")
+    response_url = fake_slack.response_url("digest-click")
+
+    answer = slack.interact(
+        payloads.handoff_click(
+            action_id=four["action_id"],
+            value=four["value"],
+            response_url=response_url,
+            user_id="U0ANN",
+            channel_id="D0ANN",
+            message_ts=digest.params.get("ts", "1700000000.000100"),
+        )
+    )
+
+    assert answer.status == 200
+    with session_factory() as session:
+        [rating] = session.exec(select(Rating)).all()
+    assert (rating.lead_id, rating.score, rating.via) == (
+        leads(session_factory)["ANN-3"].id,
+        4,
+        "button",
+    )
+    [reply] = fake_slack.wait_for("response_url")
+    assert "ANN-3" in reply.params["text"]
+    [update] = [c for c in fake_slack.calls_to("chat.update") if c.params["channel"] == "U0ANN"]
+    assert "<@U0ANN> ★★★★☆ 4/5" in json.dumps(update.params["blocks"], ensure_ascii=False)
+    assert len(action_blocks(update)) == 11
+
+
+def test_a_digest_too_long_for_one_message_shows_twenty_leads_and_names_the_rest(
+    workspace: str,
+    deliverer: Deliverer,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    run_import(capsys, csv_file(tmp_path, owner_rows("U0ANN", 300, prefix="ANN")))
+    clock.now = datetime.now(UTC)
+    deliverer.deliver_due()
+
+    [digest] = posts_to(fake_slack, "U0ANN")
+    blocks = digest.params["blocks"]
+    assert len(blocks) <= 50
+    assert len(action_blocks(digest)) == 20
+    footer = json.dumps(blocks[-1])
+    assert "and 280 more not shown here" in footer
+    assert "/rate-lead ANN-21 4" in footer
+    assert "ANN-70" in footer and "ANN-71" not in footer
+    assert "and 230 more" in footer
+
+
+def test_a_dry_run_says_how_many_handoff_messages_it_would_send_and_owes_none(
+    workspace: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    rows = owner_rows("U0ANN", 11, prefix="ANN") + owner_rows("U0BO", 3, prefix="BO")
+
+    result = run_import(capsys, csv_file(tmp_path, rows), "--dry-run")
+
+    assert "Importing it would send 4 hand-off message(s) to 2 owner(s):" in result.out
+    assert "    U0ANN: 1 digest listing 11 new leads" in result.out
+    assert outbox_rows(session_factory) == []
+
+
+def test_no_handoffs_stores_the_leads_and_owes_no_message(
+    workspace: str,
+    session_factory: SessionFactory,
+    deliverer: Deliverer,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    rows = owner_rows("U0ANN", 30, prefix="ANN") + GOOD_ROWS
+
+    result = run_import(capsys, csv_file(tmp_path, rows), "--no-handoffs")
+    clock.now = datetime.now(UTC)
+    with_handoff_channel(deliverer).deliver_due()
+
+    assert result.exit_code == 0
+    assert count_line("created", 33) in result.out
+    assert "No hand-off messages are sent (--no-handoffs)." in result.out
+    assert len(leads(session_factory)) == 33
+    assert outbox_rows(session_factory) == []
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_an_imports_handoffs_wait_until_the_whole_file_is_in(
+    workspace: str,
+    session_factory: SessionFactory,
+    deliverer: Deliverer,
+    clock: FakeClock,
+) -> None:
+    records = [LeadRecord(f"W-{i}", owner_slack_id="U0ANN", row=i + 2) for i in range(25)]
+    sent_during: list[int] = []
+
+    summary = import_leads(
+        session_factory,
+        team_id=TEAM,
+        read=lambda: iter(records),
+        now=clock(),
+        batch_size=10,
+        on_batch=lambda _: sent_during.append(deliverer.deliver_due()),
+    )
+
+    assert sent_during == [0, 0]
+    assert summary.held_message_ids and deliverer.deliver_due() == 0
+    clock.advance(hours=1, seconds=1)  # an import that died: its hand-offs still go out
+    assert deliverer.deliver_due() == 2  # the owner's digest and the channel's
+
+
+def test_repeated_references_are_named_with_their_rows_and_the_list_is_bounded(
+    workspace: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    twice = [f"DUP-{i},Lead {i},,,,,,," for i in range(30)]
+    often = [f"OFTEN,Take {i},,,,,,," for i in range(8)]
+
+    result = run_import(capsys, csv_file(tmp_path, often + twice + twice))
+
+    assert "  31 external_ref(s) on several rows; each is one lead" in result.out
+    assert "    OFTEN: rows 2, 3, 4, 5, 6 and 3 more" in result.out
+    assert "    DUP-0: rows 10 and 40" in result.out
+    assert "    DUP-18: rows 28 and 58" in result.out
+    assert "DUP-19:" not in result.out
+    assert "    … and 11 more repeated external_ref(s)." in result.out
+    assert leads(session_factory)["OFTEN"].name == "Take 7"
+    assert count_line("created", 31) in result.out
