@@ -187,7 +187,7 @@ def _value(env: Mapping[str, str], name: str) -> str | None:
         raise ConfigError(
             name,
             "still holds the example value from .env.example; replace it with your own "
-            "(README.md, 'Create the Slack app', says where each value is), or empty it.",
+            "(README.md's quick start says where to find each Slack value).",
         )
     return value
 
