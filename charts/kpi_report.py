@@ -1,15 +1,22 @@
 """The weekly KPI report: business KPIs against targets, lead scores by campaign and how fast
-marketing answers, drawn as one PNG sized for Slack's preview.
+marketing answers, drawn as one picture sized for Slack's preview.
 
-Pure: data in, PNG bytes out. Figures are built with ``Figure()`` and rendered by
-``FigureCanvasAgg``; pyplot is never imported because it keeps every figure alive.
+Colour means one thing only: a KPI's status, in the Okabe–Ito blue (on track) and
+vermillion (behind target) that stay apart with the common colour-vision deficiencies; every
+status is also written out, with a tick or a cross, so nobody needs the colour at all.
+Everything else is drawn in greys.
+
+Pure: data in, PNG (or SVG, PDF) bytes out. Figures are built with ``Figure()`` and rendered
+by ``FigureCanvasAgg``; pyplot is never imported because it keeps every figure alive.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import textwrap
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from io import BytesIO
 
 from matplotlib.axes import Axes
@@ -17,7 +24,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.gridspec import SubplotSpec
 from matplotlib.layout_engine import ConstrainedLayoutEngine
-from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from charts.report_data import (
@@ -31,27 +37,55 @@ from charts.report_data import (
 
 FIGURE_INCHES = (16.0, 10.0)
 MAX_CAMPAIGNS = 8
-MIN_CAMPAIGN_ROWS = 5
 MIN_SCORE = 1.0
 MAX_SCORE = 5.0
 NO_DATA = "No data yet"
 
-# Okabe–Ito: distinguishable with the common colour-vision deficiencies.
-BLUE = "#0072B2"
-SKY_BLUE = "#56B4E9"
-VERMILLION = "#D55E00"
-GREEN = "#009E73"
-PURPLE = "#CC79A7"
+# Okabe–Ito, for status only.
+ON_TRACK = "#0072B2"
+BEHIND = "#D55E00"
+NO_STATUS = "#777777"
+ON_TRACK_TINT = "#E6F1F8"
+BEHIND_TINT = "#FBEEE6"
+# Everything that is not a status.
+INK = "#333333"
 GREY = "#555555"
+LIGHT_GREY = "#B8B8B8"
+GRID = "#DDDDDD"
 EMPTY_BACKGROUND = "#F3F3F3"
 
-SUPTITLE_SIZE = 18
-TITLE_SIZE = 13
+SUPTITLE_SIZE = 22
+TITLE_SIZE = 15
+BADGE_SIZE = 16
+HEADLINE_SIZE = 12.5
 LABEL_SIZE = 11
-TEXT_SIZE = 10.5
-TICK_SIZE = 10
+TEXT_SIZE = 11
+TICK_SIZE = 10.5
+
+# Campaign rows, in data units of the campaign panel: one bar, its name above it.
+NAME_LINE = 0.6
+BAR_HEIGHT = 0.45
+ROW_GAP = 0.4
+CAMPAIGN_BUDGET = MAX_CAMPAIGNS * (NAME_LINE + BAR_HEIGHT + ROW_GAP)
+NAME_WIDTH = 105  # characters per line of a campaign's name
 
 _ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+
+
+@dataclass(frozen=True)
+class StatusStyle:
+    """How a KPI's status is shown: the word, its colour and the panel's tint."""
+
+    word: str
+    color: str
+    tint: str
+
+
+STATUS_STYLES = {
+    "on track": StatusStyle("✓ ON TRACK", ON_TRACK, ON_TRACK_TINT),
+    "behind": StatusStyle("✗ BEHIND TARGET", BEHIND, BEHIND_TINT),
+    "no target": StatusStyle("NO TARGET SET", NO_STATUS, "white"),
+}
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -59,22 +93,33 @@ _ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
 
 def render_report(data: ReportData, *, dpi: int = 100, format: ChartFormat = "png") -> bytes:
     """The report as a 16×10 inch PNG (1600×1000 pixels at the default dpi), SVG or PDF."""
-    layout = ConstrainedLayoutEngine(h_pad=0.08, w_pad=0.08, hspace=0.06, wspace=0.04)
-    figure = Figure(figsize=FIGURE_INCHES, dpi=dpi, layout=layout)
-    FigureCanvasAgg(figure)
-    figure.suptitle(
-        _plain(f"{_shortened(data.title, 80)} · week {_shortened(data.week, 20)}"),
-        fontsize=SUPTITLE_SIZE,
-        fontweight="bold",
-    )
-    rows = figure.add_gridspec(2, 1, height_ratios=(1.0, 1.05))
-    _draw_business(figure, rows[0], data)
-    bottom = rows[1].subgridspec(1, 2, width_ratios=(3, 2))
-    _draw_campaigns(figure.add_subplot(bottom[0, 0]), data.campaigns)
-    _draw_loop(figure.add_subplot(bottom[0, 1]), data.loop, data.week)
+    figure = build_figure(data, dpi=dpi)
     buffer = BytesIO()
     figure.savefig(buffer, format=format, dpi=dpi)
     return buffer.getvalue()
+
+
+def build_figure(data: ReportData, *, dpi: int = 100) -> Figure:
+    """The report's figure, drawn but not saved: its texts and colours can be inspected."""
+    layout = ConstrainedLayoutEngine(h_pad=0.1, w_pad=0.1, hspace=0.07, wspace=0.04)
+    figure = Figure(figsize=FIGURE_INCHES, dpi=dpi, layout=layout)
+    FigureCanvasAgg(figure)
+    figure.suptitle(_plain(_headline(data)), fontsize=SUPTITLE_SIZE, fontweight="bold")
+    rows = figure.add_gridspec(2, 1, height_ratios=(1.0, 1.0))
+    _draw_business(figure, rows[0], data)
+    bottom = rows[1].subgridspec(1, 2, width_ratios=(3, 2))
+    _draw_campaigns(figure.add_subplot(bottom[0, 0]), data.campaigns)
+    _draw_loop(figure, bottom[0, 1], data.loop, data.week)
+    return figure
+
+
+def _headline(data: ReportData) -> str:
+    title = f"{_shortened(data.title, 80)} · week {_shortened(data.week, 20)}"
+    statuses = [_kpi_status(series) for series in data.business]
+    judged = [status for status in statuses if status in ("on track", "behind")]
+    if not judged:
+        return title
+    return f"{title} · {judged.count('on track')} of {len(judged)} KPIs on track"
 
 
 def _draw_business(figure: Figure, spec: SubplotSpec, data: ReportData) -> None:
@@ -94,16 +139,29 @@ def _draw_kpi(ax: Axes, series: KpiSeries, data: ReportData) -> None:
         target = "" if series.target is None else f"\nTarget {_fmt(series.target, series, symbol)}"
         _empty(ax, title, NO_DATA + target)
         return
-    _titled(ax, title, _kpi_subtitle(series, data.week, symbol))
+    style = STATUS_STYLES[_kpi_status(series)]
+    _titled(ax, title, _kpi_subtitle(series, data.week, symbol), badge=style)
+    ax.set_facecolor(style.tint)
     positions = list(range(len(values)))
-    ax.plot(positions, _nan_for_none(values), color=BLUE, marker="o", linewidth=2, markersize=5)
+    ax.plot(positions, _nan_for_none(values), color=style.color, marker="o", linewidth=2.5)
+    latest = max(i for i, value in enumerate(values) if value is not None)
+    ax.plot([latest], [values[latest]], color=style.color, marker="o", markersize=10)
     if series.target is not None:
         _goal_line(ax, series.target, _fmt(series.target, series, symbol))
     ax.yaxis.set_major_formatter(FuncFormatter(_tick_formatter(series.unit, symbol)))
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
-    ax.set_ylabel(_plain(_unit_label(series.unit, symbol)), fontsize=LABEL_SIZE)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
     ax.margins(y=0.2)
     _week_axis(ax, series.weeks, max_labels=4)
+
+
+def _kpi_status(series: KpiSeries) -> str:
+    """ "on track", "behind" or "no target" for the latest value; "no data" without one."""
+    latest = _latest(series.weeks, series.actual)
+    if latest is None:
+        return "no data"
+    if series.target is None or not math.isfinite(series.target):
+        return "no target"
+    return _status(latest[1], series.target, series.higher_is_better)
 
 
 def _kpi_subtitle(series: KpiSeries, report_week: str, symbol: str) -> str:
@@ -114,13 +172,12 @@ def _kpi_subtitle(series: KpiSeries, report_week: str, symbol: str) -> str:
     when = "" if week == report_week else f" ({_short_week(week)})"
     shown = f"{_fmt(value, series, symbol)}{when}"
     if series.target is None:
-        return f"{shown} · no target"
-    status = _status(value, series.target, series.higher_is_better)
-    return f"{shown} vs {_fmt(series.target, series, symbol)} · {status}"
+        return shown
+    return f"{shown} vs target {_fmt(series.target, series, symbol)}"
 
 
 def _goal_line(ax: Axes, target: float, shown: str) -> None:
-    ax.axhline(target, color=VERMILLION, linestyle="--", linewidth=1.8)
+    ax.axhline(target, color=INK, linestyle="--", linewidth=1.5)
     # Labelled outside the plot area, at the right edge, so it never covers a data point.
     ax.annotate(
         _plain(f"target\n{shown}"),
@@ -131,56 +188,91 @@ def _goal_line(ax: Axes, target: float, shown: str) -> None:
         ha="left",
         va="center",
         fontsize=TICK_SIZE,
-        color=VERMILLION,
+        color=INK,
         annotation_clip=False,
     )
 
 
 def _draw_campaigns(ax: Axes, campaigns: Sequence[CampaignScore]) -> None:
     title = "Lead score by campaign"
-    rated = [c for c in campaigns if _is_rated(c)]
+    rated = sorted((c for c in campaigns if _is_rated(c)), key=_campaign_order)
     if not rated:
         _empty(ax, title, NO_DATA)
         return
-    ordered = sorted(rated, key=_campaign_order)
-    shown, hidden = ordered[:MAX_CAMPAIGNS], len(ordered) - MAX_CAMPAIGNS
+    rows = _campaign_rows(rated)
+    hidden = len(rated) - len(rows)
     note = f" · {hidden} more not shown" if hidden > 0 else ""
-    _titled(ax, title, f"Average score this week vs the week before, lowest first{note}")
-    _campaign_bars(ax, shown)
-    ax.set_yticks(range(len(shown)), [_campaign_tick(c) for c in shown], fontsize=TICK_SIZE)
-    # Lowest first, at the top; a few campaigns keep the bar thickness of many.
-    ax.set_ylim(max(len(shown), MIN_CAMPAIGN_ROWS) - 0.5, -0.5)
-    ax.set_xlim(MIN_SCORE, MAX_SCORE + 0.45)
+    _titled(ax, title, f"Average score this week (bar) vs the week before (◆), lowest first{note}")
+    for top, campaign, name in rows:
+        _campaign_row(ax, top, campaign, name)
+    bottom = rows[-1][0] + _row_height(rows[-1][2])
+    ax.set_ylim(max(bottom, CAMPAIGN_BUDGET * 0.6), 0)
+    ax.set_yticks([])
+    ax.set_xlim(MIN_SCORE, MAX_SCORE + 1.0)
     ax.set_xticks([1, 2, 3, 4, 5])
     ax.set_xlabel("Average lead score (1 = poor, 5 = great)", fontsize=LABEL_SIZE)
     ax.tick_params(labelsize=TICK_SIZE)
-    ax.grid(axis="x", color="#DDDDDD", linewidth=0.8)
+    ax.grid(axis="x", color=GRID, linewidth=0.8)
     ax.set_axisbelow(True)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=TICK_SIZE, frameon=False)
+    # No legend: the subtitle names both marks, and every row says "(was …)".
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
 
 
-def _campaign_bars(ax: Axes, shown: Sequence[CampaignScore]) -> None:
-    height = 0.38
-    for offset, label, color, attribute in (
-        (-height / 2, "This week", BLUE, "this_week"),
-        (height / 2, "Week before", SKY_BLUE, "previous_week"),
-    ):
-        scores = [_score(getattr(c, attribute)) for c in shown]
-        positions = [index + offset for index in range(len(shown))]
-        widths = [0.0 if s is None else s - MIN_SCORE for s in scores]
-        ax.barh(positions, widths, height=height, left=MIN_SCORE, color=color, label=label)
-        for y, score in zip(positions, scores, strict=True):
-            text = "not rated" if score is None else f"{score:.1f}"
-            x = MIN_SCORE if score is None else score
-            ax.annotate(
-                text,
-                xy=(x, y),
-                xytext=(4, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=TICK_SIZE,
-                color=GREY,
-            )
+def _campaign_rows(rated: Sequence[CampaignScore]) -> list[tuple[float, CampaignScore, str]]:
+    """Where each campaign's row starts, and its whole name wrapped: as many as fit."""
+    rows, top = [], 0.0
+    for campaign in rated[:MAX_CAMPAIGNS]:
+        name = _campaign_name(campaign)
+        if rows and top + _row_height(name) > CAMPAIGN_BUDGET:
+            break
+        rows.append((top, campaign, name))
+        top += _row_height(name)
+    return rows
+
+
+def _campaign_name(campaign: CampaignScore) -> str:
+    """The campaign's full name and its ratings, wrapped; never shortened."""
+    text = f"{_one_line(campaign.campaign) or '(no name)'} · {_ratings(campaign.ratings)}"
+    return "\n".join(textwrap.wrap(text, NAME_WIDTH, break_on_hyphens=False))
+
+
+def _row_height(name: str) -> float:
+    return (name.count("\n") + 1) * NAME_LINE + BAR_HEIGHT + ROW_GAP
+
+
+def _campaign_row(ax: Axes, top: float, campaign: CampaignScore, name: str) -> None:
+    ax.text(
+        0.0,
+        top,
+        _plain(name),
+        transform=ax.get_yaxis_transform(),
+        va="top",
+        ha="left",
+        fontsize=TEXT_SIZE,
+        color=INK,
+        linespacing=1.15,
+    )
+    middle = top + (name.count("\n") + 1) * NAME_LINE + BAR_HEIGHT / 2
+    this_week, before = _score(campaign.this_week), _score(campaign.previous_week)
+    if this_week is not None:
+        ax.barh(middle, this_week - MIN_SCORE, height=BAR_HEIGHT, left=MIN_SCORE, color=GREY)
+    if before is not None:
+        ax.plot([before], [middle], color=INK, marker="D", markersize=7, markeredgecolor="white")
+    ax.annotate(
+        _plain(_scores_label(this_week, before)),
+        xy=(max(s for s in (this_week, before, MIN_SCORE) if s is not None), middle),
+        xytext=(8, 0),
+        textcoords="offset points",
+        va="center",
+        fontsize=TICK_SIZE,
+        color=INK,
+    )
+
+
+def _scores_label(this_week: float | None, before: float | None) -> str:
+    now = "not rated" if this_week is None else f"{this_week:.1f}"
+    return now if before is None else f"{now} (was {before:.1f})"
 
 
 def _is_rated(campaign: CampaignScore) -> bool:
@@ -192,60 +284,64 @@ def _campaign_order(campaign: CampaignScore) -> tuple[bool, float, str]:
     return this_week is None, this_week or 0.0, campaign.campaign.casefold()
 
 
-def _campaign_tick(campaign: CampaignScore) -> str:
-    return _plain(f"{_shortened(campaign.campaign, 26)}\n{_ratings(campaign.ratings)}")
-
-
-def _draw_loop(ax: Axes, loop: LoopTrend, report_week: str) -> None:
+def _draw_loop(figure: Figure, spec: SubplotSpec, loop: LoopTrend, report_week: str) -> None:
+    """Two small panels over the same weeks: the share answered, then the hours it took."""
     title = "Marketing answers"
     rates = _finite(loop.response_rate)
     hours = _finite(loop.median_hours_to_answer)
     if all(value is None for value in (*rates, *hours)):
-        _empty(ax, title, NO_DATA)
+        _empty(figure.add_subplot(spec), title, NO_DATA)
         return
-    _titled(ax, title, _loop_subtitle(loop, report_week))
-    positions = list(range(len(loop.weeks)))
-    rate_line = _plot_response_rate(ax, positions, rates)
-    handles = [rate_line] if any(value is not None for value in rates) else []
-    if any(value is not None for value in hours):
-        handles.append(_plot_hours(ax.twinx(), positions, hours))
-        rate_line.set_label("Answered (%, left)")
-    _week_axis(ax, loop.weeks, max_labels=6)
-    ax.legend(handles=handles, loc="upper center", ncol=2, fontsize=TICK_SIZE, frameon=False)
+    cells = spec.subgridspec(2, 1, hspace=0.08)
+    top = figure.add_subplot(cells[0, 0])
+    bottom = figure.add_subplot(cells[1, 0], sharex=top)
+    _titled(top, title, _loop_subtitle(loop, report_week))
+    _small_trend(top, rates, "Answered", _percent_label, ceiling=100.0)
+    _small_trend(bottom, hours, "Median hours\nto answer", _hours, ceiling=None)
+    _week_axis(top, loop.weeks, max_labels=6)
+    _week_axis(bottom, loop.weeks, max_labels=6)
+    top.tick_params(labelbottom=False)
+    top.set_xlabel("")
 
 
-def _plot_response_rate(ax: Axes, positions: list[int], rates: list[float | None]) -> Line2D:
-    (line,) = ax.plot(
-        positions,
-        _nan_for_none(rates),
-        color=GREEN,
-        marker="o",
-        linewidth=2,
-        label="Answered (%)",
+def _small_trend(
+    ax: Axes,
+    values: list[float | None],
+    label: str,
+    shown: Callable[[float], str],
+    *,
+    ceiling: float | None,
+) -> None:
+    ax.set_ylabel(_plain(label), fontsize=LABEL_SIZE)
+    known = [value for value in values if value is not None]
+    if not known:
+        ax.set_yticks([])
+        ax.text(0.5, 0.5, "No answers yet", transform=ax.transAxes, ha="center", color=GREY)
+        return
+    positions = list(range(len(values)))
+    ax.plot(positions, _nan_for_none(values), color=INK, marker="o", markersize=4, linewidth=2)
+    latest = max(i for i, value in enumerate(values) if value is not None)
+    ax.annotate(
+        _plain(shown(known[-1])),
+        xy=(latest, known[-1]),
+        xytext=(0, 8),
+        textcoords="offset points",
+        ha="right",
+        va="bottom",
+        fontsize=TEXT_SIZE,
+        fontweight="bold",
+        color=INK,
     )
-    # Headroom above 100% (and above the longest wait) keeps the legend clear of the lines.
-    ax.set_ylim(0, 130)
-    ax.set_yticks([0, 20, 40, 60, 80, 100])
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0f}%"))
-    ax.set_ylabel("Ratings answered (%)", fontsize=LABEL_SIZE)
-    return line
+    top = ceiling if ceiling is not None else max(1.0, *known)
+    ax.set_ylim(0, top * 1.35)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
+    if ceiling is not None:
+        ax.set_yticks([0, 50, 100])
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0f}%"))
 
 
-def _plot_hours(twin: Axes, positions: list[int], hours: list[float | None]) -> Line2D:
-    (line,) = twin.plot(
-        positions,
-        _nan_for_none(hours),
-        color=PURPLE,
-        marker="s",
-        linestyle="--",
-        linewidth=2,
-        label="Hours to answer (right)",
-    )
-    twin.set_ylim(0, max([1.0, *(h * 1.3 for h in hours if h is not None)]))
-    twin.yaxis.set_major_locator(MaxNLocator(nbins=5))
-    twin.set_ylabel("Median hours to first answer", fontsize=LABEL_SIZE)
-    twin.tick_params(labelsize=TICK_SIZE)
-    return line
+def _percent_label(value: float) -> str:
+    return f"{_trimmed(value, 1)}%"
 
 
 def _loop_subtitle(loop: LoopTrend, report_week: str) -> str:
@@ -253,7 +349,7 @@ def _loop_subtitle(loop: LoopTrend, report_week: str) -> str:
     hours = _latest(loop.weeks, loop.median_hours_to_answer)
     parts = []
     if rate is not None:
-        parts.append(f"{rate[1]:.0f}% of ratings answered{_when(rate[0], report_week)}")
+        parts.append(f"{_percent_label(rate[1])} of ratings answered{_when(rate[0], report_week)}")
     if hours is not None:
         parts.append(f"median {_hours(hours[1])} to answer{_when(hours[0], report_week)}")
     elif rate is not None:
@@ -268,8 +364,15 @@ def _when(week: str, report_week: str) -> str:
 # --- shared drawing helpers ---------------------------------------------------------------
 
 
-def _titled(ax: Axes, title: str, subtitle: str) -> None:
-    ax.set_title(_plain(title), loc="left", fontsize=TITLE_SIZE, fontweight="bold", pad=22)
+def _titled(ax: Axes, title: str, subtitle: str, *, badge: StatusStyle | None = None) -> None:
+    """A bold title above the axes, then the status badge if any, then a grey subtitle."""
+    ax.set_title(
+        _plain(title),
+        loc="left",
+        fontsize=TITLE_SIZE,
+        fontweight="bold",
+        pad=58 if badge else 24,
+    )
     ax.annotate(
         _plain(subtitle),
         xy=(0.0, 1.0),
@@ -277,8 +380,22 @@ def _titled(ax: Axes, title: str, subtitle: str) -> None:
         xytext=(0, 6),
         textcoords="offset points",
         va="bottom",
-        fontsize=TEXT_SIZE,
-        color=GREY,
+        fontsize=HEADLINE_SIZE if badge else TEXT_SIZE,
+        color=INK if badge else GREY,
+    )
+    if badge is None:
+        return
+    ax.annotate(
+        badge.word,
+        xy=(0.0, 1.0),
+        xycoords="axes fraction",
+        xytext=(4, 31),
+        textcoords="offset points",
+        va="bottom",
+        fontsize=BADGE_SIZE,
+        fontweight="bold",
+        color="white",
+        bbox={"boxstyle": "round,pad=0.3", "facecolor": badge.color, "edgecolor": "none"},
     )
 
 
@@ -314,9 +431,8 @@ def _week_axis(ax: Axes, weeks: Sequence[str], *, max_labels: int) -> None:
         labels.append(short if year is None or year == previous_year else f"{short}\n{year}")
         previous_year = year
     ax.set_xticks(shown, [_plain(label) for label in labels])
-    ax.set_xlabel("ISO week", fontsize=LABEL_SIZE)
     ax.tick_params(labelsize=TICK_SIZE)
-    ax.grid(axis="y", color="#DDDDDD", linewidth=0.8)
+    ax.grid(axis="y", color=GRID, linewidth=0.8)
     ax.set_axisbelow(True)
 
 
@@ -336,10 +452,6 @@ def _tick_formatter(unit: Unit, symbol: str) -> Callable[[float, int], str]:
         return _plain(_format_unit(value, unit, symbol, tick=True))
 
     return tick
-
-
-def _unit_label(unit: Unit, symbol: str) -> str:
-    return "Percent (%)" if unit == "percent" else f"Amount ({symbol})"
 
 
 # --- plain-language text ------------------------------------------------------------------
@@ -392,8 +504,8 @@ def _campaigns_sentence(campaigns: Sequence[CampaignScore]) -> str:
     hidden = len(rated) - len(shown)
     more = f" {hidden} more campaigns are not shown." if hidden else ""
     return (
-        "Lead score by campaign, bars of the average score from 1 to 5 this week and the "
-        f"week before, lowest first: {listed}.{more}"
+        "Lead score by campaign, the average score from 1 to 5 this week (bars) and the "
+        f"week before (diamonds), lowest first: {listed}.{more}"
     )
 
 

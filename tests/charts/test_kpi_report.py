@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from charts.kpi_report import (
     CampaignScore,
@@ -19,6 +22,7 @@ from charts.kpi_report import (
     LoopTrend,
     ReportData,
     alt_text,
+    build_figure,
     render_report,
     summary_of_moves,
 )
@@ -278,6 +282,138 @@ def test_mismatched_weeks_and_values_are_refused() -> None:
         series("roi", "Marketing ROI", "percent", (1.0, 2.0), target=None, weeks=(REPORT_WEEK,))
     with pytest.raises(ValueError, match="differ in length"):
         LoopTrend(weeks=(REPORT_WEEK,), response_rate=(), median_hours_to_answer=(1.0,))
+
+
+# --- what the chart says ---------------------------------------------------------------
+
+OKABE_ITO_BLUE = "#0072b2"
+OKABE_ITO_VERMILLION = "#d55e00"
+
+
+def all_text(figure: Figure) -> list[str]:
+    """Every piece of text drawn in the figure, as drawn (wrapped lines and all)."""
+    return [text.get_text() for text in figure.findobj(Text) if text.get_text()]
+
+
+def badges(figure: Figure) -> list[tuple[str, str]]:
+    """The status badges, left to right: their word and the colour behind it."""
+    found = []
+    for ax in figure.axes:
+        for text in ax.texts:
+            box = text.get_bbox_patch()
+            if box is not None:
+                found.append((text.get_text(), to_hex(box.get_facecolor())))
+    return found
+
+
+def test_each_kpi_states_its_status_in_words_and_in_a_colour_blind_safe_colour() -> None:
+    figure = build_figure(full_report())
+
+    assert badges(figure) == [
+        ("✗ BEHIND TARGET", OKABE_ITO_VERMILLION),  # conversion 13.5% vs 14.4%
+        ("✗ BEHIND TARGET", OKABE_ITO_VERMILLION),  # CAC $1,070 vs $1,020, lower is better
+        ("✓ ON TRACK", OKABE_ITO_BLUE),  # revenue $1.41M vs $1.38M
+        ("✗ BEHIND TARGET", OKABE_ITO_VERMILLION),  # retention 91.9% vs 93.5%
+        ("✓ ON TRACK", OKABE_ITO_BLUE),  # ROI 204% vs 200%
+    ]
+    assert "13.5% vs target 14.4%" in all_text(figure)
+
+
+def test_each_kpis_line_is_drawn_in_its_status_colour() -> None:
+    figure = build_figure(full_report())
+
+    kpi_axes = figure.axes[:5]
+    line_colours = [to_hex(ax.get_lines()[0].get_color()) for ax in kpi_axes]
+    assert line_colours == [OKABE_ITO_VERMILLION] * 2 + [OKABE_ITO_BLUE] + [
+        OKABE_ITO_VERMILLION,
+        OKABE_ITO_BLUE,
+    ]
+
+
+def test_the_title_counts_the_kpis_on_track() -> None:
+    figure = build_figure(full_report())
+
+    assert figure.get_suptitle() == (
+        "Sales & marketing alignment · week 2026-W45 · 2 of 5 KPIs on track"
+    )
+
+
+def test_a_kpi_without_target_says_so_in_grey_instead_of_a_status() -> None:
+    figure = build_figure(cross_year_report())
+
+    [(word, colour)] = badges(figure)
+    assert word == "NO TARGET SET"
+    assert colour not in (OKABE_ITO_BLUE, OKABE_ITO_VERMILLION)
+    assert "Sales & marketing alignment · week 2021-W03" == figure.get_suptitle()
+
+
+def test_kpis_without_data_show_no_status_at_all() -> None:
+    figure = build_figure(empty_report())
+
+    assert badges(figure) == []
+    assert all_text(figure).count("No data yet") == 7
+
+
+def test_campaign_names_are_drawn_whole_with_their_ratings() -> None:
+    figure = build_figure(full_report())
+
+    drawn = [" ".join(text.split()) for text in all_text(figure)]
+    assert "Webinar: Pipeline Acceleration Masterclass Q4 · 3 ratings" in drawn
+    assert "LinkedIn ABM — enterprise · 7 ratings" in drawn
+    assert not any("…" in text for text in drawn)
+
+
+def test_a_campaign_name_of_the_longest_allowed_length_is_wrapped_never_cut() -> None:
+    name = " ".join(f"word{index:03d}" for index in range(25))[:200]  # storage allows 200
+    campaigns = (CampaignScore(name, this_week=3.0, previous_week=2.0, ratings=4),)
+    data = ReportData(
+        week=REPORT_WEEK, business=one_week_report().business, campaigns=campaigns, loop=NO_LOOP
+    )
+
+    [drawn] = [text for text in all_text(build_figure(data)) if text.startswith("word000")]
+    assert "\n" in drawn
+    assert " ".join(drawn.split()) == f"{name} · 4 ratings"
+    assert png_size(rendered(data)) == (1600, 1000)
+
+
+def test_campaigns_that_do_not_fit_are_counted_not_squeezed() -> None:
+    figure = build_figure(full_report(campaign_count=11))
+
+    assert any(text.endswith("· 3 more not shown") for text in all_text(figure))
+
+
+def test_each_campaign_row_gives_this_week_and_the_week_before() -> None:
+    drawn = all_text(build_figure(full_report()))
+
+    assert "2.1 (was 2.6)" in drawn  # the Webinar, lowest first
+    assert "3.0" in drawn  # Google Ads brand: no score the week before
+
+
+def test_the_answers_panel_uses_two_small_panels_not_a_second_y_axis() -> None:
+    figure = build_figure(full_report())
+
+    positions = [tuple(ax.get_position().bounds) for ax in figure.axes]
+    assert len(set(positions)) == len(positions)  # a twin axis would sit on its host
+    labels = [ax.get_ylabel() for ax in figure.axes if ax.get_ylabel()]
+    assert labels == ["Answered", "Median hours\nto answer"]
+    drawn = all_text(figure)
+    assert "85%" in drawn and "6.0 h" in drawn  # the latest values, labelled on the lines
+    assert "85% of ratings answered · median 6.0 h to answer" in drawn
+
+
+def test_the_answer_share_is_shown_as_given_to_one_decimal() -> None:
+    loop = LoopTrend((REPORT_WEEK,), response_rate=(66.7,), median_hours_to_answer=(0.5,))
+    data = ReportData(week=REPORT_WEEK, business=(), campaigns=(), loop=loop)
+
+    drawn = all_text(build_figure(data))
+
+    assert "66.7% of ratings answered · median 30 min to answer" in drawn
+    assert "66.7%" in drawn
+
+
+def test_the_chart_can_be_written_as_svg_and_pdf() -> None:
+    assert render_report(one_week_report(), format="svg").lstrip().startswith(b"<?xml")
+    assert render_report(one_week_report(), format="pdf").startswith(b"%PDF")
 
 
 # --- alt text -----------------------------------------------------------------------------
