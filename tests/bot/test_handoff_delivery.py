@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import replace
 
 import pytest
@@ -11,12 +12,14 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.delivery import Deliverer
-from bot.handoffs import fold_records, intake_leads
+from bot.feedback import submit_rating
+from bot.handoffs import ImportSummary, fold_records, import_leads, intake_leads, release_handoffs
 from bot.lead_intake import LeadRecord
+from bot.rating_input import RatingInput
 from storage import outbox
 from storage.engine import SessionFactory
 from storage.leads import handoff_messages, record_handoff_message
-from storage.models import Handoff, Lead
+from storage.models import Handoff, HandoffDigestLead, Lead
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock
 from tests.fake_slack import FakeSlack
@@ -171,3 +174,97 @@ def test_a_handoff_whose_lead_is_gone_is_dropped(
 
     assert status_of(session_factory, message_id) == "dropped"
     assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def import_for_owner(
+    session_factory: SessionFactory, clock: FakeClock, count: int, *, owner: str | None
+) -> ImportSummary:
+    """Import ``count`` new leads of one owner, as the CLI does, and release their hand-offs."""
+    records = [LeadRecord(f"DIG-{i}", owner_slack_id=owner, row=i + 2) for i in range(count)]
+    summary = import_leads(session_factory, team_id=TEAM, read=lambda: iter(records), now=clock())
+    release_handoffs(session_factory, team_id=TEAM, summary=summary, now=clock())
+    return summary
+
+
+def test_a_busy_owner_and_the_channel_each_get_one_digest_and_no_single_post(
+    deliverer: Deliverer, fake_slack: FakeSlack, session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    summary = import_for_owner(session_factory, clock, 11, owner=payloads.OWNER_ID)
+
+    assert deliverer.deliver_due() == 2
+    assert deliverer.deliver_due() == 0
+
+    posts = fake_slack.calls_to("chat.postMessage")
+    assert sorted(call.params["channel"] for call in posts) == sorted(
+        [payloads.OWNER_ID, payloads.HANDOFF_CHANNEL]
+    )
+    assert all("11 new leads" in call.params["text"] for call in posts)
+    assert [status_of(session_factory, i) for i in summary.held_message_ids] == ["sent"] * 2
+
+
+def test_an_owner_under_the_threshold_gets_single_dms_and_the_channel_one_digest(
+    deliverer: Deliverer, fake_slack: FakeSlack, session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    records = [LeadRecord(f"S-{i}", owner_slack_id=f"U0REP{i % 4}", row=i + 2) for i in range(12)]
+    summary = import_leads(session_factory, team_id=TEAM, read=lambda: iter(records), now=clock())
+    release_handoffs(session_factory, team_id=TEAM, summary=summary, now=clock())
+
+    assert deliverer.deliver_due() == 13
+
+    channels = Counter(call.params["channel"] for call in fake_slack.calls_to("chat.postMessage"))
+    assert channels == {"U0REP0": 3, "U0REP1": 3, "U0REP2": 3, "U0REP3": 3, "CHANDOFF": 1}
+
+
+def test_a_channel_digest_with_no_channel_set_is_sent_to_nobody_and_done(
+    deliverer: Deliverer, fake_slack: FakeSlack, session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    no_channel = replace(deliverer, defaults=replace(deliverer.defaults, handoff_channel=None))
+    summary = import_for_owner(session_factory, clock, 11, owner=None)
+
+    assert no_channel.deliver_due() == 1
+
+    assert fake_slack.calls_to("chat.postMessage") == []
+    assert [status_of(session_factory, i) for i in summary.held_message_ids] == ["sent"]
+
+
+def test_a_digest_whose_leads_are_gone_is_dropped(
+    deliverer: Deliverer, fake_slack: FakeSlack, session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    summary = import_for_owner(session_factory, clock, 11, owner=payloads.OWNER_ID)
+    with session_factory() as session:
+        session.execute(delete(HandoffDigestLead))
+        session.commit()
+
+    assert deliverer.deliver_due() == 0
+
+    assert fake_slack.calls_to("chat.postMessage") == []
+    assert {status_of(session_factory, i) for i in summary.held_message_ids} == {"dropped"}
+
+
+def test_a_rate_lead_rating_of_a_lead_in_a_posted_digest_updates_the_digest(
+    deliverer: Deliverer, fake_slack: FakeSlack, session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    import_for_owner(session_factory, clock, 11, owner=payloads.OWNER_ID)
+    deliverer.deliver_due()
+    with session_factory() as session:
+        submitted = submit_rating(
+            session,
+            team_id=TEAM,
+            rater_id=payloads.RATER_ID,
+            rating=RatingInput(lead_ref="DIG-4", score=2),
+            via="command",
+            origin_channel=None,
+            now=clock(),
+        )
+        session.commit()
+    assert submitted.post_message_id is not None
+
+    deliverer.deliver(submitted.post_message_id)
+    deliverer.deliver_due()
+
+    updated = {call.params["channel"]: call for call in fake_slack.calls_to("chat.update")}
+    assert set(updated) == {payloads.OWNER_ID, payloads.HANDOFF_CHANNEL}
+    for call in updated.values():
+        assert f"<@{payloads.RATER_ID}> ★★☆☆☆ 2/5" in json.dumps(
+            call.params["blocks"], ensure_ascii=False
+        )

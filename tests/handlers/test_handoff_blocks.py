@@ -8,9 +8,14 @@ import pytest
 
 from handlers import ids
 from handlers.handoff_blocks import (
+    DIGEST_LISTED_REFS,
+    DIGEST_SHOWN_LEADS,
+    Digest,
+    DigestLead,
     HandoffCard,
     RaterScore,
     ScoreClick,
+    handoff_digest,
     handoff_message,
     parse_lead_value,
     parse_score_value,
@@ -138,3 +143,44 @@ def test_a_value_leadloop_did_not_write_is_not_a_score(value: object) -> None:
 )
 def test_the_rate_with_reason_value_is_a_lead_id(value: object, expected: int | None) -> None:
     assert parse_lead_value(value) == expected
+
+
+def digest_of(total: int, *, owner_id: str | None = "U0OWNER") -> Digest:
+    shown = min(total, DIGEST_SHOWN_LEADS)
+    return Digest(
+        owner_id=owner_id,
+        total=total,
+        shown=tuple(
+            DigestLead(card=HandoffCard(lead_id=i, lead_ref=f"R-{i}", name="N", owner_id="U0X"))
+            for i in range(1, shown + 1)
+        ),
+        more_refs=tuple(
+            f"R-{i}" for i in range(shown + 1, min(total, shown + DIGEST_LISTED_REFS) + 1)
+        ),
+    )
+
+
+def test_a_long_digest_fits_slacks_fifty_blocks_with_a_unique_block_id_per_lead() -> None:
+    text, blocks = handoff_digest(digest_of(10_000))
+    rendered = [block.to_dict() for block in blocks]
+
+    assert len(rendered) <= 50
+    actions = [block for block in rendered if block["type"] == "actions"]
+    assert len(actions) == 20
+    assert len({block["block_id"] for block in actions}) == 20
+    assert all(block["block_id"].startswith(ids.HANDOFF_ACTIONS_BLOCK) for block in actions)
+    assert [element["value"] for element in actions[0]["elements"]] == [
+        f"1:{score}" for score in range(1, 6)
+    ] + ["1"]
+    assert "10,000 new leads for <@U0OWNER>" in text
+    footer = json.dumps(rendered[-1])
+    assert "and 9,980 more not shown here" in footer and "and 9,930 more" in footer
+
+
+def test_a_channel_digest_names_each_leads_owner_and_a_short_one_has_no_footer() -> None:
+    _, blocks = handoff_digest(digest_of(3, owner_id=None))
+    rendered = [block.to_dict() for block in blocks]
+
+    assert "3 new leads*" in json.dumps(rendered[0])
+    assert all("for <@U0X>" in block["text"]["text"] for block in rendered[1::2])
+    assert rendered[-1]["type"] == "actions"
