@@ -387,17 +387,17 @@ class ImportSummary:
 
     def handoff_messages(self) -> HandoffMessages:
         """The hand-off messages the new leads owe, as the plan decided."""
-        plan = self.plan or HandoffPlan(import_key="", due_at=datetime.min)
+        plan = self.plan
         by_owner = {
-            owner: (leads, plan.digests_owner(owner))
+            owner: (leads, plan is not None and plan.digests_owner(owner))
             for owner, leads in self.new_by_owner.items()
             if owner is not None and leads > 0
         }
         return HandoffMessages(
             by_owner=by_owner,
             unowned=max(self.new_by_owner[None], 0),
-            channel_digest=plan.channel_digest,
-            quiet=plan.quiet,
+            channel_digest=plan is not None and plan.channel_digest,
+            quiet=plan is not None and plan.quiet,
         )
 
 
