@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: install demo run test lint format bench postgres clean
+.PHONY: install demo pictures run test lint format bench postgres clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ demo: install
 
 run: install
 	$(BIN)/leadloop run
+
+# The README's picture of the weekly chart, from the demo data of a fixed week (a test checks
+# that it matches what the code draws today).
+PICTURE_WEEK := 2026-W47
+pictures: install
+	$(BIN)/leadloop demo --week $(PICTURE_WEEK) --database-url sqlite:///./data/pictures.db \
+		--out docs/images/weekly-report.png
 
 lint: install
 	$(BIN)/ruff check .

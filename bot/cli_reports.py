@@ -78,6 +78,11 @@ def add_report_commands(commands: Any) -> None:
         default=str(DEMO_PICTURE),
         help=f"the chart, as {FORMAT_NAMES} by its extension (default {DEMO_PICTURE})",
     )
+    demo.add_argument(
+        "--week",
+        help="the week the chart shows, like 2026-W47 (default: last full week); the data "
+        "is the same for the same week",
+    )
     demo.set_defaults(handler=command_demo)
 
     kpi = commands.add_parser("kpi", help="KPI history", description="Manage KPI history.")
@@ -157,9 +162,9 @@ def _post(report: Any, env: Mapping[str, str], *, team_id: str) -> None:
 def command_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """``leadloop demo``."""
     chart_format = _chart_format(args.out)
+    last_week = _week(args.week, today=datetime.now(UTC).date())
     _remove_earlier_demo(args.database_url)
     engine = create_db_engine(args.database_url)
-    last_week = IsoWeek.from_date(datetime.now(UTC).date()).previous()
     try:
         upgrade_to_head(engine)
         with make_session_factory(engine)() as session:

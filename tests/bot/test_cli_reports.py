@@ -661,3 +661,38 @@ def test_demo_never_deletes_a_sqlite_file_that_holds_real_data(
     with make_session_factory(check)() as session:
         assert session.exec(select(Workspace.team_id)).all() == [payloads.TEAM_ID]
     check.dispose()
+
+
+README_PICTURE = Path(__file__).resolve().parents[2] / "docs" / "images" / "weekly-report.png"
+
+
+def test_the_readme_picture_of_the_weekly_chart_is_what_the_code_draws_today(
+    environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`make pictures` draws it; this fails when the chart changes and the picture did not."""
+    from matplotlib.testing.compare import compare_images
+
+    fresh = tmp_path / "weekly-report.png"
+    url = f"sqlite:///{tmp_path / 'pictures.db'}"
+    # The same command as `make pictures`, PICTURE_WEEK included.
+    makefile = (README_PICTURE.parents[2] / "Makefile").read_text()
+    [week] = re.findall(r"^PICTURE_WEEK := (\S+)$", makefile, flags=re.MULTILINE)
+
+    assert main(["demo", "--week", week, "--database-url", url, "--out", str(fresh)]) == 0
+
+    difference = compare_images(str(README_PICTURE), str(fresh), tol=2)
+    assert difference is None, f"run `make pictures` to redraw the README's chart: {difference}"
+
+
+def test_demo_with_an_unreadable_week_exits_2_and_keeps_the_earlier_demo(
+    environment: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert main(["demo", "--database-url", url, "--out", str(tmp_path / "a.png")]) == 0
+    before = (tmp_path / "demo.db").stat().st_mtime_ns
+    capsys.readouterr()
+
+    assert main(["demo", "--database-url", url, "--week", "someday"]) == 2
+
+    assert "--week" in capsys.readouterr().err
+    assert (tmp_path / "demo.db").stat().st_mtime_ns == before
