@@ -48,7 +48,7 @@ def open_bot_database(env: Mapping[str, str]) -> Engine:
         raise CliError(
             f"there is no database at {missing}. Run this where the bot runs (after "
             "`make run` has started it once), or set DATABASE_URL to the bot's database; "
-            "`make demo` makes a demo one.",
+            "to look at the demo's, set DATABASE_URL=sqlite:///./data/demo.db.",
             EXIT_FAILURE,
         )
     engine = create_db_engine(url)
