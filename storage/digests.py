@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Table, func, insert, update
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from storage import outbox
-from storage.models import HandoffDigest, HandoffDigestLead, Lead, OutboxMessage
+from storage.models import HandoffDigest, HandoffDigestLead, Lead, OutboxMessage, table_of
 
-DIGEST_LEAD_TABLE: Table = HandoffDigestLead.__table__  # type: ignore[attr-defined, assignment]
+DIGEST_LEAD_TABLE = table_of(HandoffDigestLead)
 CHANNEL_KEY = "#channel"  # the dedupe key's name for the hand-off channel's digest
 
 

@@ -14,14 +14,14 @@ from sqlalchemy import Insert, Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from storage.models import Handoff, HandoffMessage, Lead, OutboxMessage, Rating
+from storage.models import Handoff, HandoffMessage, Lead, OutboxMessage, Rating, table_of
 from storage.outbox import PENDING
 
 # The lead fields an import or a webhook may set; ``external_ref`` is the key.
 LEAD_FIELDS = ("name", "email", "company", "campaign", "source", "owner_id", "status", "attributes")
-LEAD_TABLE: Table = Lead.__table__  # type: ignore[attr-defined, assignment]
-OUTBOX_TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined, assignment]
-HANDOFF_TABLE: Table = Handoff.__table__  # type: ignore[attr-defined, assignment]
+LEAD_TABLE = table_of(Lead)
+OUTBOX_TABLE = table_of(OutboxMessage)
+HANDOFF_TABLE = table_of(Handoff)
 
 
 def leads_by_ref(

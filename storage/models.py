@@ -15,13 +15,26 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Field, SQLModel
 
 RATING_VIA = ("command", "modal", "button")
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core ``Table`` of a table model, for bulk statements.
+
+    SQLModel sets ``__table__`` at run time but does not declare it, so the mapper is asked.
+    """
+    table = sa_inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
 
 
 def utcnow() -> datetime:
