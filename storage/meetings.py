@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import ColumnElement, func, update
 from sqlmodel import Session, col, select
 
 from storage.models import AgendaItem, Meeting, ScheduledPost
@@ -117,7 +117,7 @@ def find_occurrence(
 
 def claim_due_pending(session: Session, *, post_id: int, now: datetime) -> bool:
     """Turn a pending post (a snooze) into a claimed one; only one process can."""
-    result = session.execute(
+    result = session.exec(
         update(ScheduledPost)
         .where(
             col(ScheduledPost.id) == post_id,
@@ -127,7 +127,7 @@ def claim_due_pending(session: Session, *, post_id: int, now: datetime) -> bool:
         .values(status=CLAIMED, claimed_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1
 
 
 def due_pending_posts(session: Session, *, now: datetime, limit: int = 100) -> list[ScheduledPost]:
@@ -170,7 +170,7 @@ def open_agenda_items(
     session: Session, *, team_id: str, meeting_id: int, shown_in_id: int | None = None
 ) -> list[AgendaItem]:
     """Items not yet shown in a reminder (or already shown in ``shown_in_id``)."""
-    condition = col(AgendaItem.shown_in_id).is_(None)
+    condition: ColumnElement[bool] = col(AgendaItem.shown_in_id).is_(None)
     if shown_in_id is not None:
         condition = condition | (col(AgendaItem.shown_in_id) == shown_in_id)
     statement = (

@@ -60,7 +60,7 @@ def claim(session: Session, *, message_id: int, now: datetime, lease: timedelta)
     One conditional UPDATE decides, so two instances never both win the same message; a
     process that dies mid-delivery loses its claim when the lease runs out.
     """
-    result = session.execute(
+    result = session.exec(
         update(OutboxMessage)
         .where(
             col(OutboxMessage.id) == message_id,
@@ -74,7 +74,7 @@ def claim(session: Session, *, message_id: int, now: datetime, lease: timedelta)
         .values(claimed_until=now + lease, attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1
 
 
 def get_message(session: Session, *, message_id: int) -> OutboxMessage | None:

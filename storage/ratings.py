@@ -48,9 +48,11 @@ def add_rating(
     """Store one more rating in the lead's history."""
     if lead.team_id != team_id:
         raise ValueError("a rating and its lead must belong to the same workspace")
+    if lead.id is None:
+        raise ValueError("a lead must be flushed before it is rated")
     rating = Rating(
         team_id=team_id,
-        lead_id=lead.id,  # type: ignore[arg-type]
+        lead_id=lead.id,
         rater_id=rater_id,
         score=score,
         reason=reason,
@@ -100,12 +102,12 @@ def record_post(
     session: Session, *, team_id: str, rating_id: int, channel: str, ts: str, now: datetime
 ) -> None:
     """Remember where the rating was posted, so thread replies can find it."""
-    result = session.execute(
+    result = session.exec(
         update(Rating)
         .where(col(Rating.team_id) == team_id, col(Rating.id) == rating_id)
         .values(post_channel=channel, post_ts=ts, posted_at=now)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         raise LookupError(f"rating {rating_id} not found in workspace {team_id}")
 
 

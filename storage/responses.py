@@ -109,9 +109,9 @@ def first_answer(session: Session, *, team_id: str, rating_id: int) -> Response 
 
 def prune_processed_events(session: Session, *, before: datetime) -> int:
     """Forget handled event ids older than ``before``; Slack stops retrying within the hour."""
-    result = session.execute(
+    result = session.exec(
         delete(ProcessedEvent)
         .where(col(ProcessedEvent.received_at) < before)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return result.rowcount or 0

@@ -26,12 +26,12 @@ def give_role(
 
 def clear_roles(session: Session, *, team_id: str, user_id: str) -> int:
     """Take away every role given by command; user groups and ADMIN_USERS still apply."""
-    result = session.execute(
+    result = session.exec(
         delete(MemberRole)
         .where(col(MemberRole.team_id) == team_id, col(MemberRole.user_id) == user_id)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return result.rowcount or 0
 
 
 def roles_given(session: Session, *, team_id: str, user_id: str) -> set[str]:

@@ -82,8 +82,8 @@ def prune_oauth_states(session: Session, *, now: datetime) -> int:
     """Forget install links that expired unused (each view of /slack/install makes one)."""
     table = SLACK_OAUTH_STATES_TABLE
     naive_utc = now.astimezone(UTC).replace(tzinfo=None)  # slack-sdk stores naive UTC
-    result = session.execute(delete(table).where(table.c.expire_at < naive_utc))
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    result = session.exec(delete(table).where(table.c.expire_at < naive_utc))
+    return result.rowcount or 0
 
 
 def change_settings(
