@@ -144,8 +144,8 @@ def _draw_kpi(ax: Axes, series: KpiSeries, data: ReportData) -> None:
     ax.set_facecolor(style.tint)
     positions = list(range(len(values)))
     ax.plot(positions, _nan_for_none(values), color=style.color, marker="o", linewidth=2.5)
-    latest = max(i for i, value in enumerate(values) if value is not None)
-    ax.plot([latest], [values[latest]], color=style.color, marker="o", markersize=10)
+    latest, latest_value = [(i, value) for i, value in enumerate(values) if value is not None][-1]
+    ax.plot([latest], [latest_value], color=style.color, marker="o", markersize=10)
     if series.target is not None:
         _goal_line(ax, series.target, _fmt(series.target, series, symbol))
     ax.yaxis.set_major_formatter(FuncFormatter(_tick_formatter(series.unit, symbol)))
@@ -221,7 +221,8 @@ def _draw_campaigns(ax: Axes, campaigns: Sequence[CampaignScore]) -> None:
 
 def _campaign_rows(rated: Sequence[CampaignScore]) -> list[tuple[float, CampaignScore, str]]:
     """Where each campaign's row starts, and its whole name wrapped: as many as fit."""
-    rows, top = [], 0.0
+    rows: list[tuple[float, CampaignScore, str]] = []
+    top = 0.0
     for campaign in rated[:MAX_CAMPAIGNS]:
         name = _campaign_name(campaign)
         if rows and top + _row_height(name) > CAMPAIGN_BUDGET:

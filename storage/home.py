@@ -16,9 +16,9 @@ def leads_waiting_for(
 ) -> list[Lead]:
     """Leads handed to ``user_id`` that they have not rated yet, newest first."""
     rated = exists().where(
-        Rating.team_id == team_id,
+        col(Rating.team_id) == team_id,
         col(Rating.lead_id) == col(Lead.id),
-        Rating.rater_id == user_id,
+        col(Rating.rater_id) == user_id,
     )
     statement = (
         select(Lead)

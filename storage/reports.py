@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, Subquery, case, exists, func, literal
+from sqlalchemy import ColumnElement, SQLColumnExpression, Subquery, case, exists, func, literal
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, and_, col, select
 
@@ -32,10 +34,10 @@ def is_latest_rating() -> ColumnElement[bool]:
     """
     later = aliased(Rating)
     return ~exists().where(
-        later.team_id == Rating.team_id,
-        later.lead_id == Rating.lead_id,
-        later.rater_id == Rating.rater_id,
-        later.id > Rating.id,  # type: ignore[operator]
+        col(later.team_id) == col(Rating.team_id),
+        col(later.lead_id) == col(Rating.lead_id),
+        col(later.rater_id) == col(Rating.rater_id),
+        col(later.id) > col(Rating.id),
     )
 
 
@@ -77,7 +79,7 @@ class UnansweredRating:
 
 def _waiting_for_answer(team_id: str) -> ColumnElement[bool]:
     answered = exists().where(
-        Response.team_id == team_id,
+        col(Response.team_id) == team_id,
         col(Response.rating_id) == col(Rating.id),
         col(Response.is_answer).is_(True),
     )
@@ -98,14 +100,15 @@ def count_unanswered(session: Session, *, team_id: str, cap: int | None = None) 
 
 def oldest_unanswered(session: Session, *, team_id: str, limit: int = 5) -> list[UnansweredRating]:
     """The ``limit`` oldest posted ratings that marketing has not answered."""
+    # SQLAlchemy's select: SQLModel's is typed for at most four columns.
     statement = (
-        select(
-            Rating.id,
-            Lead.external_ref,
-            Rating.score,
-            Rating.post_channel,
-            Rating.post_ts,
-            Rating.created_at,
+        sa_select(
+            col(Rating.id),
+            col(Lead.external_ref),
+            col(Rating.score),
+            col(Rating.post_channel),
+            col(Rating.post_ts),
+            col(Rating.created_at),
         )
         .join(Lead, col(Lead.id) == col(Rating.lead_id))
         .where(_waiting_for_answer(team_id))
@@ -124,23 +127,25 @@ def unanswered_ratings(
     )
 
 
-def _in_period(column: object, start: datetime, end: datetime) -> ColumnElement[bool]:
-    return and_(column >= start, column < end)  # type: ignore[operator]
+def _in_period(
+    column: SQLColumnExpression[datetime], start: datetime, end: datetime
+) -> ColumnElement[bool]:
+    return and_(column >= start, column < end)
 
 
 def leads_created(session: Session, *, team_id: str, start: datetime, end: datetime) -> int:
     """Leads handed to sales in [start, end)."""
     statement = select(func.count(col(Lead.id))).where(
-        Lead.team_id == team_id, _in_period(Lead.created_at, start, end)
+        Lead.team_id == team_id, _in_period(col(Lead.created_at), start, end)
     )
     return int(session.execute(statement).scalar_one())
 
 
 def leads_rated(session: Session, *, team_id: str, start: datetime, end: datetime) -> int:
     """Of the leads handed over in [start, end), how many have at least one rating."""
-    rated = exists().where(Rating.team_id == team_id, col(Rating.lead_id) == col(Lead.id))
+    rated = exists().where(col(Rating.team_id) == team_id, col(Rating.lead_id) == col(Lead.id))
     statement = select(func.count(col(Lead.id))).where(
-        Lead.team_id == team_id, _in_period(Lead.created_at, start, end), rated
+        Lead.team_id == team_id, _in_period(col(Lead.created_at), start, end), rated
     )
     return int(session.execute(statement).scalar_one())
 
@@ -170,7 +175,7 @@ def average_scores(
         .where(
             Rating.team_id == team_id,
             Lead.team_id == team_id,
-            _in_period(Rating.created_at, start, end),
+            _in_period(col(Rating.created_at), start, end),
             is_latest_rating(),
         )
         .group_by(group)
@@ -185,7 +190,7 @@ def average_scores(
 
 def _lead_group(by: str | None) -> ColumnElement[str]:
     if by is None:
-        return literal("all")  # type: ignore[return-value]
+        return literal("all")
     if by == "campaign":
         return func.coalesce(Lead.campaign, NO_CAMPAIGN)
     if by == "source":
@@ -237,17 +242,20 @@ def _answer_delays(session: Session, *, team_id: str, start: datetime, end: date
         )
         .scalar_subquery()
     )
-    delay = _seconds_between(session, first_answer, Rating.created_at)
+    delay = _seconds_between(session, first_answer, col(Rating.created_at))
     return (
         select(delay.label("delay_seconds"))
-        .where(Rating.team_id == team_id, _in_period(Rating.created_at, start, end))
+        .where(Rating.team_id == team_id, _in_period(col(Rating.created_at), start, end))
         .subquery()
     )
 
 
-def _seconds_between(session: Session, later: object, earlier: object) -> ColumnElement[float]:
+def _seconds_between(
+    session: Session, later: SQLColumnExpression[datetime], earlier: SQLColumnExpression[datetime]
+) -> ColumnElement[float]:
     if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier)  # type: ignore[operator]
+        # SQLAlchemy types EXTRACT as an integer; EXTRACT(EPOCH ...) has fractional seconds.
+        return cast("ColumnElement[float]", func.extract("epoch", later - earlier))
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
@@ -281,8 +289,8 @@ def outcomes_by_score(
     session: Session, *, team_id: str, start: datetime, end: datetime
 ) -> list[ScoreOutcome]:
     """Won and lost leads per latest rating score, for ratings given in [start, end)."""
-    won = func.sum(case((Lead.status == "won", 1), else_=0))
-    lost = func.sum(case((Lead.status == "lost", 1), else_=0))
+    won = func.sum(case((col(Lead.status) == "won", 1), else_=0))
+    lost = func.sum(case((col(Lead.status) == "lost", 1), else_=0))
     statement = (
         select(Rating.score, won, lost)
         .join(Lead, col(Lead.id) == col(Rating.lead_id))
@@ -290,7 +298,7 @@ def outcomes_by_score(
             Rating.team_id == team_id,
             Lead.team_id == team_id,
             col(Lead.status).in_(("won", "lost")),
-            _in_period(Rating.created_at, start, end),
+            _in_period(col(Rating.created_at), start, end),
             is_latest_rating(),
         )
         .group_by(col(Rating.score))
