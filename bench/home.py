@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 
 from bench.report import TEAM, build_data
-from bot.home import home_for
-from bot.roles import RoleDirectory
-from bot.workspace_settings import WorkspaceSettings
-from handlers.home_blocks import home_view
+from domain.admin.roles import RoleDirectory
+from domain.admin.settings import WorkspaceSettings
+from domain.home import home_for
+from handlers.views.home import home_view
 from storage.engine import create_db_engine, make_session_factory
 from storage.roles import give_role
 

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.lead_intake import EXPECTED_HEADER, LeadRecord, open_lead_csv, read_lead_csv
+from domain.leads.records import EXPECTED_HEADER, LeadRecord, open_lead_csv, read_lead_csv
 
 ROWS = 100_000
 GOAL_SECONDS = 2.0

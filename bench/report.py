@@ -17,8 +17,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.kpi_input import IsoWeek
-from bot.report import build_report
+from domain.kpis.metrics import IsoWeek
+from domain.kpis.report import build_report
 from storage.engine import create_db_engine, make_session_factory
 from storage.migrate import upgrade_to_head
 

@@ -13,15 +13,15 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import Installation
 
-from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.delivery import CLAIM_LEASE, Deliverer
 from bot.environment import hide_from_libraries
-from bot.handoffs import LeadWebhook
 from bot.installs import Installations, record_installation
-from bot.roles import RoleDirectory, UsergroupCache
 from bot.team_clients import InstalledWorkspaces, OneWorkspace, TeamClients
-from bot.workspace_settings import WorkspaceSettings
+from bot.usergroups import UsergroupCache
+from domain.admin.roles import RoleDirectory
+from domain.clock import Clock, system_clock
+from domain.leads.handoffs import LeadWebhook
 from handlers import (
     admin,
     errors,
@@ -62,7 +62,7 @@ def create_app(
     executor = listener_executor or ThreadPoolExecutor(max_workers=16)
     app = _bolt_app(settings, client, executor, installations, session_factory, clock)
     clients = team_clients(client, installations)
-    defaults = WorkspaceSettings.defaults_from(settings)
+    defaults = settings.workspace_defaults()
     deps = Deps(
         session_factory=session_factory,
         deliverer=build_deliverer(
@@ -184,7 +184,7 @@ def build_deliverer(
         session_factory=session_factory,
         clients=team_clients(client, installations),
         clock=clock,
-        defaults=WorkspaceSettings.defaults_from(settings),
+        defaults=settings.workspace_defaults(),
         # A lease is about processes staying alive, which happens in real time.
         claim_lease=CLAIM_LEASE if simulated is None else simulated.span_of(CLAIM_LEASE),
     )

@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli_common import EXIT_FAILURE, EXIT_OK, CliError, open_bot_database
-from bot.clock import system_clock
-from bot.handoffs import (
+from domain.clock import system_clock
+from domain.leads.cards import DIGEST_SHOWN_LEADS
+from domain.leads.handoffs import (
     DIGEST_THRESHOLD,
     HANDOFF_HOLD,
     HandoffMessages,
@@ -24,7 +25,7 @@ from bot.handoffs import (
     import_leads,
     release_handoffs,
 )
-from bot.lead_intake import (
+from domain.leads.records import (
     EXPECTED_HEADER,
     CsvHeaderError,
     LeadRecord,
@@ -32,7 +33,6 @@ from bot.lead_intake import (
     open_lead_csv,
     read_lead_csv,
 )
-from handlers.handoff_blocks import DIGEST_SHOWN_LEADS
 from storage.engine import make_session_factory, read_only
 from storage.workspaces import known_workspaces
 

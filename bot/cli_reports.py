@@ -18,11 +18,11 @@ from sqlalchemy import Engine
 
 from bot.cli_common import EXIT_FAILURE, EXIT_OK, CliError, open_bot_database
 from bot.config import Settings
-from bot.demo import DEMO_TEAM, fill_demo_data
-from bot.kpi_input import InputError, IsoWeek, find_metric, parse_value, parse_week
-from bot.report import build_report
-from bot.workspace_settings import WorkspaceSettings, workspace_settings
 from charts.report_data import CHART_FORMATS, ChartFormat
+from domain.admin.settings import WorkspaceSettings, workspace_settings
+from domain.kpis.demo import DEMO_TEAM, fill_demo_data
+from domain.kpis.metrics import InputError, IsoWeek, find_metric, parse_value, parse_week
+from domain.kpis.report import build_report
 from storage import kpis as kpi_store
 from storage.engine import create_db_engine, make_session_factory, read_only
 from storage.export import workspaces as data_workspaces
@@ -128,13 +128,13 @@ def command_report(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def _post(report: Any, env: Mapping[str, str], *, team_id: str) -> None:
-    from bot.report_upload import upload_report
+    from handlers.views.report_file import upload_report
 
     settings = Settings.from_env(env)
     engine = open_bot_database(env)
     try:
         with make_session_factory(read_only(engine))() as session:
-            defaults = WorkspaceSettings.defaults_from(settings)
+            defaults = settings.workspace_defaults()
             channel = workspace_settings(session, team_id=team_id, defaults=defaults).report_channel
         client = _client_for(settings, engine, team_id=team_id)
     finally:

@@ -12,15 +12,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from domain.admin.settings import WorkspaceSettings
+from domain.slack_ids import CHANNEL_ID, USER_ID, USERGROUP_ID
 from storage.engine import DEFAULT_DATABASE_URL, normalise_database_url
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_TICK_SECONDS = 10.0
 MIN_WEBHOOK_SECRET_LENGTH = 16
-CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 CLIENT_ID = re.compile(r"^\d+\.\d+$")
 SETUP_HINT = "See .env.example for every setting and manifest.json for creating the Slack app."
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -72,6 +71,17 @@ class Settings:
     def oauth(self) -> bool:
         """Installed in many workspaces through OAuth, rather than one bot token."""
         return self.slack_client_id is not None
+
+    def workspace_defaults(self) -> WorkspaceSettings:
+        """The environment's values, which every workspace starts with."""
+        return WorkspaceSettings(
+            feedback_channel=self.feedback_channel or None,
+            report_channel=self.report_channel,
+            handoff_channel=self.handoff_channel,
+            timezone=self.timezone,
+            sales_usergroup=self.sales_usergroup,
+            marketing_usergroup=self.marketing_usergroup,
+        )
 
     @property
     def secrets(self) -> tuple[str, ...]:

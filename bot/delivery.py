@@ -14,10 +14,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session
 
-from bot.agenda import build_agenda, reminder_post_for
-from bot.clock import Clock
-from bot.feedback import ANSWER_NOTICE, RATING_POST
-from bot.handoffs import (
+from bot.team_clients import TeamClients
+from domain.admin.settings import WorkspaceSettings
+from domain.clock import Clock
+from domain.kpis.report import build_report
+from domain.kpis.weekly import WEEKLY_REPORT, report_rule, reported_week
+from domain.leads.handoffs import (
     HANDOFF_DIGEST,
     HANDOFF_POST,
     HANDOFF_REFRESH,
@@ -28,15 +30,15 @@ from bot.handoffs import (
     owed_digest,
     owed_handoff,
 )
-from bot.meetings import MEETING_REMINDER, SNOOZE, rule_of
-from bot.report import build_report
-from bot.report_upload import upload_report
-from bot.team_clients import TeamClients
-from bot.weekly_report import WEEKLY_REPORT, report_rule, reported_week
-from bot.workspace_settings import WorkspaceSettings
-from handlers.blocks import RatingCard, answer_notice, rating_post
-from handlers.handoff_blocks import handoff_digest, handoff_message
-from handlers.meeting_blocks import ReminderCard, meeting_reminder
+from domain.meetings.agenda import build_agenda, reminder_post_for
+from domain.meetings.cards import ReminderCard
+from domain.meetings.reminders import MEETING_REMINDER, SNOOZE, rule_of
+from domain.ratings.cards import card_for
+from domain.ratings.loop import ANSWER_NOTICE, RATING_POST
+from handlers.views.handoffs import handoff_digest, handoff_message
+from handlers.views.meetings import meeting_reminder
+from handlers.views.ratings import answer_notice, rating_post
+from handlers.views.report_file import upload_report
 from storage import digests as digest_store
 from storage import meetings as meeting_store
 from storage import outbox
@@ -73,21 +75,6 @@ NEEDS_SETTING = "no feedback channel"
 UNREACHABLE_USER = {"channel_not_found", "user_not_found", "user_disabled", "cannot_dm_bot"}
 # A message someone deleted (or whose channel is gone) cannot be updated; skip it.
 GONE_MESSAGE = {"message_not_found", "cant_update_message", "channel_not_found", "is_archived"}
-
-
-def card_for(rating: Rating, lead: Lead) -> RatingCard:
-    """The view of a stored rating that Block Kit builders take."""
-    return RatingCard(
-        lead_ref=lead.external_ref,
-        score=rating.score,
-        reason=rating.reason,
-        tags=tuple(rating.tags),
-        rater_id=rating.rater_id,
-        via=rating.via,
-        lead_name=lead.name,
-        company=lead.company,
-        campaign=lead.campaign,
-    )
 
 
 def retry_delay(attempts: int, *, retry_after: int | None = None) -> timedelta:

@@ -22,8 +22,8 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine
 
-from bot.clock import Clock
 from bot.config import Settings
+from domain.clock import Clock
 from storage import roles
 from storage.engine import SessionFactory
 from storage.workspaces import record_workspace

@@ -25,14 +25,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.app import build_deliverer, build_lead_webhook, create_app, default_work_executor
-from bot.clock import Clock, scaled_clock, system_clock
 from bot.config import Settings
-from bot.handoffs import LeadWebhook
 from bot.installs import Installations
 from bot.scheduler import build_scheduler
 from bot.server import build_wsgi_app
 from bot.serving import ServeOptions, serve
 from bot.slack_client import build_web_client, silent_logger
+from domain.clock import Clock, scaled_clock, system_clock
+from domain.leads.handoffs import LeadWebhook
 from storage.engine import (
     SessionFactory,
     create_db_engine,

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.clock import Clock
 from bot.config import DEFAULT_TICK_SECONDS
 from bot.delivery import Deliverer
-from bot.meetings import MEETING_REMINDER, claim_reminder, claim_snooze, plan_reminders
-from bot.weekly_report import WEEKLY_REPORT, claim_report, plan_reports, report_rule
-from bot.workspace_settings import WorkspaceSettings
+from domain.admin.settings import WorkspaceSettings
+from domain.clock import Clock
+from domain.kpis.weekly import WEEKLY_REPORT, claim_report, plan_reports, report_rule
+from domain.meetings.reminders import MEETING_REMINDER, claim_reminder, claim_snooze, plan_reminders
 from storage.engine import SessionFactory
 from storage.meetings import POSTED, active_meetings, due_pending_posts, last_occurrences
 from storage.responses import prune_processed_events

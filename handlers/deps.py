@@ -6,19 +6,35 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import InstallationStore
 from sqlmodel import Session
 
-from bot.clock import Clock
-from bot.delivery import Deliverer
-from bot.installs import Installations
-from bot.roles import RoleDirectory
-from bot.workspace_settings import WorkspaceSettings, workspace_settings
+from domain.admin.roles import RoleDirectory
+from domain.admin.settings import WorkspaceSettings, workspace_settings
+from domain.clock import Clock
 from handlers.errors import report_failure
 
 logger = logging.getLogger(__name__)
+
+
+class Delivery(Protocol):
+    """Sends an outbox message now (the shell's outbox engine)."""
+
+    def deliver(self, message_id: int) -> bool:
+        """Claim, send and record one message; False if it was not sent now."""
+        ...
+
+
+class Installs(Protocol):
+    """OAuth mode's installations: where each workspace's bot token is kept."""
+
+    @property
+    def store(self) -> InstallationStore:
+        """slack-sdk's installation store."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -26,12 +42,12 @@ class Deps:
     """Dependencies shared by the listeners; each listener call opens its own session."""
 
     session_factory: Callable[[], Session]
-    deliverer: Deliverer
+    deliverer: Delivery
     clock: Clock
     defaults: WorkspaceSettings
     work_executor: Executor
     roles: RoleDirectory
-    installations: Installations | None = None
+    installations: Installs | None = None
     # Whether LEAD_WEBHOOK_SECRET signs the lead webhook of workspaces without their own.
     lead_webhook_secret_set: bool = False
 

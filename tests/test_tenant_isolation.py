@@ -50,13 +50,13 @@ from sqlmodel import select as sqlmodel_select
 from bot.app import build_deliverer
 from bot.config import Settings
 from bot.delivery import Deliverer
-from bot.handoffs import fold_records, intake_leads
 from bot.installs import INSTALL_PATH, REDIRECT_PATH, Installations
-from bot.lead_intake import LeadRecord
 from bot.scheduler import run_scheduled_posts
 from bot.slack_client import build_web_client
+from domain.leads.handoffs import fold_records, intake_leads
+from domain.leads.records import LeadRecord
 from handlers import ids
-from handlers.handoff_blocks import LEAD_NOT_FOUND
+from handlers.views.handoffs import LEAD_NOT_FOUND
 from storage import roles as role_store
 from storage.engine import SessionFactory
 from storage.models import (

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
-from bot.admin_input import (
+from domain.admin.parse import (
     USAGE,
     AdminHelp,
     AdminUsageError,

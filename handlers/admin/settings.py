@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot.admin_input import (
+from domain.admin.parse import (
     CHANNEL,
     DEFAULT_WORD,
     SETTING_ABOUT,
@@ -16,10 +16,10 @@ from bot.admin_input import (
     AdminUsageError,
     ChangeSetting,
 )
-from bot.meeting_input import ChannelRef
-from bot.workspace_settings import SETTING_COLUMNS, WorkspaceSettings
+from domain.admin.settings import SETTING_COLUMNS, WorkspaceSettings
+from domain.meetings.parse import ChannelRef
 from handlers.deps import Deps
-from handlers.meetings.slack_lookups import resolve_channel
+from handlers.slack_lookups import resolve_channel
 from storage import outbox
 from storage.models import Workspace
 from storage.workspaces import change_settings

@@ -8,11 +8,11 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
-from handlers.blocks import rating_modal
 from handlers.deps import Deps
 from handlers.handoff.click import read_click
-from handlers.handoff_blocks import LEAD_NOT_FOUND, NOT_A_RATING_BUTTON, parse_lead_value
 from handlers.payload import tell_clicker, text_at
+from handlers.views.handoffs import LEAD_NOT_FOUND, NOT_A_RATING_BUTTON, parse_lead_value
+from handlers.views.ratings import rating_modal
 from storage.ratings import get_lead
 
 

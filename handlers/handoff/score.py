@@ -8,18 +8,18 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
-from bot.delivery import card_for
-from bot.handoffs import ButtonOutcome, ButtonRating, rate_from_button
+from domain.leads.handoffs import ButtonOutcome, ButtonRating, rate_from_button
+from domain.ratings.cards import card_for
 from handlers.deps import Deps
 from handlers.handoff.click import Click, read_click
-from handlers.handoff_blocks import (
+from handlers.rate_lead.saving import confirmation_text
+from handlers.views.handoffs import (
     LEAD_NOT_FOUND,
     NOT_A_RATING_BUTTON,
     parse_score_value,
     score_changed,
     score_kept,
 )
-from handlers.rate_lead.saving import confirmation_text
 
 
 def build_handle_handoff_score(deps: Deps) -> Callable[..., None]:

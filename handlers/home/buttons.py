@@ -10,11 +10,11 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
-from handlers.blocks import rating_modal, truncate
 from handlers.deps import Deps
 from handlers.kpi.command import show_kpis_text
 from handlers.meetings.command import meeting_list_for
 from handlers.payload import team_of, text_at
+from handlers.views.ratings import rating_modal, truncate
 
 
 def build_handle_home_rate_lead(deps: Deps) -> Callable[..., None]:

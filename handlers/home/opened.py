@@ -8,9 +8,9 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.home import home_for
+from domain.home import home_for
 from handlers.deps import Deps
-from handlers.home_blocks import home_view
+from handlers.views.home import home_view
 
 
 def build_handle_app_home_opened(deps: Deps) -> Callable[..., None]:

@@ -11,7 +11,8 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.kpi_command import (
+from domain.kpis.metrics import IsoWeek, describe_target, format_value
+from domain.kpis.parse import (
     ADMIN_COMMANDS,
     USAGE,
     KpiHelp,
@@ -23,11 +24,10 @@ from bot.kpi_command import (
     ShowKpis,
     parse_kpi_command,
 )
-from bot.kpi_input import IsoWeek, describe_target, format_value
-from bot.report import build_report, business_kpis
-from bot.report_upload import upload_report
+from domain.kpis.report import build_report, business_kpis
 from handlers.deps import Deps
-from handlers.meetings.slack_lookups import user_timezone
+from handlers.slack_lookups import user_timezone
+from handlers.views.report_file import upload_report
 from storage import kpis as kpi_store
 
 logger = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from slack_sdk.errors import SlackClientError
 
 from handlers import ids
 from handlers.deps import Deps
-from handlers.meeting_blocks import MAX_AGENDA_ITEM_LENGTH, agenda_item_modal
 from handlers.payload import first_action, parse_id, team_of, text_at
+from handlers.views.meetings import MAX_AGENDA_ITEM_LENGTH, agenda_item_modal
 from storage import meetings as store
 
 logger = logging.getLogger(__name__)

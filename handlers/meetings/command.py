@@ -10,7 +10,8 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot.meeting_input import (
+from domain.meetings.cards import MeetingLine
+from domain.meetings.parse import (
     USAGE,
     AddMeeting,
     ListMeetings,
@@ -19,11 +20,11 @@ from bot.meeting_input import (
     UsageError,
     parse_meeting_command,
 )
-from bot.meeting_schedule import next_occurrence
-from bot.meetings import create_meeting, rule_of, skip_next
+from domain.meetings.reminders import create_meeting, rule_of, skip_next
+from domain.meetings.schedule import next_occurrence
 from handlers.deps import Deps
-from handlers.meeting_blocks import MeetingLine, meeting_list_text, slack_date
-from handlers.meetings.slack_lookups import resolve_channel, user_timezone
+from handlers.slack_lookups import resolve_channel, user_timezone
+from handlers.views.meetings import meeting_list_text, slack_date
 from storage import meetings as store
 from storage.models import Meeting
 

@@ -8,10 +8,10 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
-from bot.meetings import snooze_reminder
+from domain.meetings.reminders import snooze_reminder
 from handlers.deps import Deps
-from handlers.meeting_blocks import slack_date
 from handlers.payload import first_action, parse_id, team_of
+from handlers.views.meetings import slack_date
 
 
 def build_handle_snooze(deps: Deps) -> Callable[..., None]:

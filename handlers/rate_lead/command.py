@@ -8,10 +8,10 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
-from bot.rating_input import USAGE, Intent, UsageError, parse_rate_lead
-from handlers.blocks import rating_modal
+from domain.ratings.parse import USAGE, Intent, UsageError, parse_rate_lead
 from handlers.deps import Deps
 from handlers.rate_lead.saving import save_and_post_rating
+from handlers.views.ratings import rating_modal
 
 Listener = Callable[..., None]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.delivery import card_for
-from bot.feedback import submit_rating
-from bot.rating_input import RatingInput
-from handlers.blocks import RatingCard, rating_confirmation
+from domain.ratings.cards import RatingCard, card_for
+from domain.ratings.loop import submit_rating
+from domain.ratings.parse import RatingInput
 from handlers.deps import Deps
+from handlers.views.ratings import rating_confirmation
 
 
 @dataclass(frozen=True)

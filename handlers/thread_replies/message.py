@@ -9,8 +9,8 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot.clock import slack_ts_to_datetime
-from bot.feedback import (
+from domain.clock import slack_ts_to_datetime
+from domain.ratings.loop import (
     AnswerRule,
     ReplyOutcome,
     ThreadReply,
@@ -18,7 +18,7 @@ from bot.feedback import (
     record_reply_edit,
     record_thread_reply,
 )
-from bot.rating_input import unescape_slack
+from domain.ratings.parse import unescape_slack
 from handlers.deps import Deps
 
 logger = logging.getLogger(__name__)

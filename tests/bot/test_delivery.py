@@ -17,15 +17,15 @@ from sqlmodel import Session, col, select
 from bot.app import build_deliverer
 from bot.config import Settings, SimulatedClock
 from bot.delivery import CLAIM_LEASE, RECORD_RETRY_DELAYS, Deliverer, retry_delay
-from bot.feedback import (
+from bot.slack_client import build_web_client
+from domain.ratings.loop import (
     ReplyOutcome,
     SubmittedRating,
     ThreadReply,
     record_thread_reply,
     submit_rating,
 )
-from bot.rating_input import RatingInput
-from bot.slack_client import build_web_client
+from domain.ratings.parse import RatingInput
 from storage import outbox
 from storage.engine import SessionFactory, create_db_engine, make_session_factory
 from storage.models import OutboxMessage, Rating

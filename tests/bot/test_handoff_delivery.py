@@ -12,10 +12,16 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.delivery import Deliverer
-from bot.feedback import submit_rating
-from bot.handoffs import ImportSummary, fold_records, import_leads, intake_leads, release_handoffs
-from bot.lead_intake import LeadRecord
-from bot.rating_input import RatingInput
+from domain.leads.handoffs import (
+    ImportSummary,
+    fold_records,
+    import_leads,
+    intake_leads,
+    release_handoffs,
+)
+from domain.leads.records import LeadRecord
+from domain.ratings.loop import submit_rating
+from domain.ratings.parse import RatingInput
 from storage import outbox
 from storage.engine import SessionFactory
 from storage.leads import handoff_messages, record_handoff_message

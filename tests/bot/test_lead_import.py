@@ -17,8 +17,8 @@ from sqlmodel import select
 from bot.cli import build_parser, main
 from bot.cli_import import command_import
 from bot.delivery import Deliverer
-from bot.handoffs import import_leads
-from bot.lead_intake import EXPECTED_HEADER, LeadRecord
+from domain.leads.handoffs import import_leads
+from domain.leads.records import EXPECTED_HEADER, LeadRecord
 from handlers import ids
 from storage.engine import SessionFactory
 from storage.models import Handoff, Lead, OutboxMessage, Rating

@@ -14,9 +14,9 @@ import pytest
 from sqlmodel import select
 
 from bot.config import Settings
-from bot.handoffs import WEBHOOK_OFF
-from bot.lead_intake import new_webhook_secret
 from bot.server import DRAIN_LIMIT_BYTES
+from domain.leads.handoffs import WEBHOOK_OFF
+from domain.leads.records import new_webhook_secret
 from storage.engine import SessionFactory
 from storage.models import Lead, OutboxMessage
 from storage.workspaces import record_workspace, set_webhook_secret

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, time, timedelta
 from sqlmodel import select
 
 from bot.delivery import Deliverer
-from bot.feedback import submit_rating
-from bot.meeting_input import AddMeeting
-from bot.meetings import create_meeting, skip_next, snooze_reminder
-from bot.rating_input import RatingInput
 from bot.scheduler import run_scheduled_posts
+from domain.meetings.parse import AddMeeting
+from domain.meetings.reminders import create_meeting, skip_next, snooze_reminder
+from domain.ratings.loop import submit_rating
+from domain.ratings.parse import RatingInput
 from storage.engine import SessionFactory
 from storage.meetings import add_agenda_item
 from storage.models import Meeting, ScheduledPost

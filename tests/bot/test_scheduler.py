@@ -12,8 +12,6 @@ from sqlalchemy import insert, update
 from sqlmodel import col, select
 
 from bot.delivery import Deliverer
-from bot.feedback import SubmittedRating, submit_rating
-from bot.rating_input import RatingInput
 from bot.scheduler import (
     EVENT_MEMORY,
     OUTBOX_SWEEP_SECONDS,
@@ -22,7 +20,9 @@ from bot.scheduler import (
     sweep_outbox,
 )
 from bot.team_clients import OneWorkspace
-from bot.workspace_settings import WorkspaceSettings
+from domain.admin.settings import WorkspaceSettings
+from domain.ratings.loop import SubmittedRating, submit_rating
+from domain.ratings.parse import RatingInput
 from storage.engine import SessionFactory, create_db_engine, make_session_factory
 from storage.models import SLACK_OAUTH_STATES_TABLE, OutboxMessage, ProcessedEvent
 from storage.responses import claim_event

@@ -12,7 +12,7 @@ from sqlmodel import select
 from bot.delivery import Deliverer
 from bot.scheduler import run_scheduled_posts
 from bot.team_clients import OneWorkspace
-from bot.workspace_settings import WorkspaceSettings
+from domain.admin.settings import WorkspaceSettings
 from storage.engine import SessionFactory
 from storage.kpis import set_kpi_value, set_report_schedule
 from storage.models import ScheduledPost

@@ -28,10 +28,10 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from bot.config import Settings
-from bot.meeting_input import AddMeeting
-from bot.meetings import MEETING_REMINDER, create_meeting, rule_of
-from bot.rating_input import REASON_TAGS
 from bot.server import MAX_BODY_BYTES
+from domain.meetings.parse import AddMeeting
+from domain.meetings.reminders import MEETING_REMINDER, create_meeting, rule_of
+from domain.ratings.parse import REASON_TAGS
 from handlers import ids
 from handlers.errors import DATABASE_DOWN, SOMETHING_BROKE
 from storage import meetings as meeting_store

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from bot.admin_input import AdminUsageError, ListRoles, SetRole, parse_admin_command
 from bot.config import Settings
+from domain.admin.parse import AdminUsageError, ListRoles, SetRole, parse_admin_command
 from storage.engine import SessionFactory
 from storage.roles import roles_given
 from tests import slack_payloads as payloads

@@ -10,10 +10,10 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.delivery import Deliverer
-from bot.handoffs import fold_records, intake_leads
-from bot.lead_intake import LeadRecord
+from domain.leads.handoffs import fold_records, intake_leads
+from domain.leads.records import LeadRecord
 from handlers import ids
-from handlers.handoff_blocks import LEAD_NOT_FOUND, NOT_A_RATING_BUTTON
+from handlers.views.handoffs import LEAD_NOT_FOUND, NOT_A_RATING_BUTTON
 from storage.engine import SessionFactory
 from storage.models import Lead, Rating
 from tests import slack_payloads as payloads

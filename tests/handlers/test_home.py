@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from bot.config import Settings
-from bot.feedback import submit_rating
-from bot.rating_input import RatingInput
+from domain.ratings.loop import submit_rating
+from domain.ratings.parse import RatingInput
 from storage.engine import SessionFactory
 from storage.kpis import set_kpi_value
 from storage.ratings import get_or_create_lead

@@ -1,0 +1,1 @@
+"""Workspace administration: /leadloop parsing, roles and settings."""

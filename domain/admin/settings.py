@@ -1,0 +1,54 @@
+"""Per-workspace settings: what a workspace's admins chose, over the environment's defaults.
+
+The environment (FEEDBACK_CHANNEL, LEADLOOP_TZ, ...) gives every workspace its starting
+values; ``/leadloop settings`` overrides them for one workspace, in the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sqlmodel import Session
+
+from storage.models import Workspace
+from storage.workspaces import SETTABLE_COLUMNS
+
+# The names admins use in `/leadloop settings <name> <value>`, and the column each sets.
+SETTING_COLUMNS = {
+    "feedback": "feedback_channel",
+    "report": "report_channel",
+    "handoff": "handoff_channel",
+    "timezone": "timezone",
+    "sales": "sales_usergroup",
+    "marketing": "marketing_usergroup",
+}
+
+
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    """The settings in force in one workspace."""
+
+    feedback_channel: str | None = None
+    report_channel: str | None = None
+    handoff_channel: str | None = None
+    timezone: str = "UTC"
+    sales_usergroup: str | None = None
+    marketing_usergroup: str | None = None
+
+    def overridden_by(self, workspace: Workspace | None) -> WorkspaceSettings:
+        """These defaults with whatever the workspace's admins set instead."""
+        if workspace is None:
+            return self
+        chosen = {
+            column: getattr(workspace, column)
+            for column in SETTABLE_COLUMNS
+            if getattr(workspace, column) is not None
+        }
+        return replace(self, **chosen)
+
+
+def workspace_settings(
+    session: Session, *, team_id: str, defaults: WorkspaceSettings
+) -> WorkspaceSettings:
+    """The settings in force in ``team_id``: its own choices over the defaults."""
+    return defaults.overridden_by(session.get(Workspace, team_id))

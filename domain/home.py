@@ -1,0 +1,85 @@
+"""What goes on each person's App Home tab, by role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlmodel import Session
+
+from domain.admin.roles import RoleDirectory
+from domain.kpis.metrics import IsoWeek
+from domain.kpis.report import week_bounds
+from storage import home, reports
+from storage import roles as role_names
+from storage.models import Lead
+
+MAX_ROWS = 10
+UNANSWERED_CAP = 1000
+
+
+@dataclass(frozen=True)
+class HomeData:
+    """Everything one person's home tab shows."""
+
+    user_id: str
+    now: datetime
+    week: IsoWeek
+    show_sales: bool
+    show_marketing: bool
+    waiting_leads: tuple[Lead, ...] = ()
+    my_ratings: tuple[home.RatingWithAnswer, ...] = ()
+    unanswered_total: int = 0
+    unanswered: tuple[reports.UnansweredRating, ...] = ()
+    campaign_scores: tuple[reports.ScoreGroup, ...] = ()
+    # No feedback channel in this workspace yet: ratings are kept but cannot be posted.
+    needs_feedback_channel: bool = False
+
+
+def home_for(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    roles: RoleDirectory,
+    now: datetime,
+    timezone: str,
+) -> HomeData:
+    """Gather the tab: a rep's leads and ratings, marketing's open answers, or both."""
+    held = roles.roles_of(session, team_id=team_id, user_id=user_id)
+    # Someone with neither role (a small team, or roles not set up) sees both halves.
+    show_sales = role_names.SALES in held or role_names.MARKETING not in held
+    show_marketing = role_names.MARKETING in held or role_names.SALES not in held
+    week = IsoWeek.from_date(now.date())
+    data = HomeData(
+        user_id=user_id, now=now, week=week, show_sales=show_sales, show_marketing=show_marketing
+    )
+    if show_sales:
+        data = _with_sales(session, data, team_id=team_id)
+    if show_marketing:
+        data = _with_marketing(session, data, team_id=team_id, timezone=timezone)
+    return data
+
+
+def _with_sales(session: Session, data: HomeData, *, team_id: str) -> HomeData:
+    return replace(
+        data,
+        waiting_leads=tuple(
+            home.leads_waiting_for(session, team_id=team_id, user_id=data.user_id, limit=MAX_ROWS)
+        ),
+        my_ratings=tuple(
+            home.latest_ratings_by(session, team_id=team_id, user_id=data.user_id, limit=MAX_ROWS)
+        ),
+    )
+
+
+def _with_marketing(session: Session, data: HomeData, *, team_id: str, timezone: str) -> HomeData:
+    start, end = week_bounds(data.week, timezone)
+    return replace(
+        data,
+        unanswered_total=reports.count_unanswered(session, team_id=team_id, cap=UNANSWERED_CAP),
+        unanswered=tuple(reports.oldest_unanswered(session, team_id=team_id, limit=MAX_ROWS)),
+        campaign_scores=tuple(
+            reports.average_scores(session, team_id=team_id, start=start, end=end, by="campaign")
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Shared KPIs: metrics and targets, /kpi parsing, the weekly report."""

@@ -1,0 +1,1 @@
+"""Leads: CSV and webhook intake, hand-offs, and one-click ratings."""

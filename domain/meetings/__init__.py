@@ -1,0 +1,1 @@
+"""Alignment meetings: parsing /meeting, schedules, reminders and agendas."""

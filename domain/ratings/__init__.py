@@ -1,0 +1,1 @@
+"""Ratings: reading what a rep typed, storing a rating and the answers to it."""

@@ -1,0 +1,1 @@
+"""Block Kit: pure functions from the domain's data to Slack messages."""

@@ -1,0 +1,177 @@
+"""Block Kit, built by pure functions from typed values with slack-sdk's models."""
+
+from __future__ import annotations
+
+import json
+
+from slack_sdk.models.blocks import (
+    Block,
+    CheckboxesElement,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from domain.ratings.cards import RatingCard
+from domain.ratings.parse import MAX_LEAD_REF_LENGTH, MAX_REASON_LENGTH, REASON_TAGS
+from handlers import ids
+
+SCORE_LABELS = {1: "poor", 2: "weak", 3: "fair", 4: "good", 5: "great"}
+SECTION_TEXT_LIMIT = 3000
+VIA_LABELS = {"command": "/rate-lead", "modal": "the rating form", "button": "a rating button"}
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int = SECTION_TEXT_LIMIT) -> str:
+    """Cut ``text`` to Slack's limit for a section, marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def stars(score: int) -> str:
+    """A score as five stars, e.g. ★★☆☆☆ for 2."""
+    return "★" * score + "☆" * (5 - score)
+
+
+def rating_post(card: RatingCard) -> tuple[str, list[Block]]:
+    """The feedback-channel message for a rating: fallback text and blocks."""
+    lead = escape_mrkdwn(card.lead_ref)
+    headline = (
+        f"*Lead {lead}* rated {stars(card.score)} *{card.score}/5* "
+        f"({SCORE_LABELS[card.score]}) by <@{card.rater_id}>"
+    )
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=headline))]
+    details = _lead_details(card)
+    if details:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=details)]))
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=_reason_text(card))))
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"Rated with {VIA_LABELS.get(card.via, card.via)} · "
+                    "Marketing: reply in this thread to answer."
+                )
+            ]
+        )
+    )
+    fallback = f"Lead {lead} rated {card.score}/5 by <@{card.rater_id}>"
+    return fallback, blocks
+
+
+def _lead_details(card: RatingCard) -> str:
+    parts = [
+        value
+        for value in (card.lead_name, card.company, card.campaign and f"campaign {card.campaign}")
+        if value
+    ]
+    return escape_mrkdwn(" · ".join(parts))
+
+
+def _reason_text(card: RatingCard) -> str:
+    lines = []
+    if card.tags:
+        lines.append(" ".join(f"`{REASON_TAGS.get(tag, tag)}`" for tag in card.tags))
+    if card.reason:
+        quoted = "\n".join(f"> {line}" for line in escape_mrkdwn(card.reason).splitlines())
+        lines.append(quoted)
+    return truncate("\n".join(lines)) if lines else "_No reason given._"
+
+
+def rating_confirmation(card: RatingCard, *, feedback_channel: str | None) -> str:
+    """The ephemeral thank-you the rater sees."""
+    rated = (
+        f"Thanks! You rated *{escape_mrkdwn(card.lead_ref)}* {stars(card.score)} {card.score}/5."
+    )
+    if feedback_channel is None:
+        return (
+            f"{rated} It is saved, and goes to marketing {FEEDBACK_CHANNEL_UNSET}; you'll get "
+            "a message when they answer."
+        )
+    return (
+        f"{rated} It is posted in <#{feedback_channel}> for marketing to answer; "
+        "you'll get a message when they do."
+    )
+
+
+FEEDBACK_CHANNEL_UNSET = (
+    "as soon as an admin picks the feedback channel (`/leadloop settings feedback #channel`)"
+)
+
+
+def answer_notice(
+    card: RatingCard, *, answerer_id: str, answer_text: str, permalink: str | None
+) -> tuple[str, list[Block]]:
+    """The DM telling a rater that marketing answered their rating."""
+    lead = escape_mrkdwn(card.lead_ref)
+    where = f" (<{permalink}|see the thread>)" if permalink else ""
+    text = f"<@{answerer_id}> answered your {card.score}/5 rating of *{lead}*{where}:"
+    quoted = "\n".join(f"> {line}" for line in escape_mrkdwn(answer_text).splitlines()) or ">"
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        SectionBlock(text=MarkdownTextObject(text=truncate(quoted))),
+    ]
+    return f"Marketing answered your rating of {lead}", blocks
+
+
+def rating_modal(
+    *, origin_channel: str | None, lead_ref: str = "", score: int | None = None
+) -> View:
+    """The rating form: lead, score, reason tags and free text."""
+    score_options = [
+        Option(value=str(value), text=f"{stars(value)}  {value} – {label}")
+        for value, label in SCORE_LABELS.items()
+    ]
+    score_select = StaticSelectElement(
+        action_id=ids.SCORE_INPUT,
+        placeholder="How good is this lead?",
+        options=score_options,
+        initial_option=score_options[score - 1] if score else None,
+    )
+    return View(
+        type="modal",
+        callback_id=ids.RATING_MODAL,
+        title=PlainTextObject(text="Rate a lead"),
+        submit=PlainTextObject(text="Rate"),
+        close=PlainTextObject(text="Cancel"),
+        private_metadata=json.dumps({"channel": origin_channel}),
+        blocks=[
+            InputBlock(
+                block_id=ids.LEAD_BLOCK,
+                label="Lead",
+                hint="The lead's CRM reference, e.g. ACME-1042",
+                element=PlainTextInputElement(
+                    action_id=ids.LEAD_INPUT,
+                    initial_value=lead_ref or None,
+                    max_length=MAX_LEAD_REF_LENGTH,
+                ),
+            ),
+            InputBlock(block_id=ids.SCORE_BLOCK, label="Score", element=score_select),
+            InputBlock(
+                block_id=ids.TAGS_BLOCK,
+                label="Reasons",
+                optional=True,
+                element=CheckboxesElement(
+                    action_id=ids.TAGS_INPUT,
+                    options=[Option(value=key, text=label) for key, label in REASON_TAGS.items()],
+                ),
+            ),
+            InputBlock(
+                block_id=ids.REASON_BLOCK,
+                label="Anything marketing should know?",
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id=ids.REASON_INPUT, multiline=True, max_length=MAX_REASON_LENGTH
+                ),
+            ),
+        ],
+    )
