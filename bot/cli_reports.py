@@ -21,8 +21,9 @@ from bot.config import Settings
 from charts.report_data import CHART_FORMATS, ChartFormat
 from domain.admin.settings import WorkspaceSettings, workspace_settings
 from domain.kpis.demo import DEMO_TEAM, fill_demo_data
-from domain.kpis.metrics import InputError, IsoWeek, find_metric, parse_value, parse_week
+from domain.kpis.metrics import IsoWeek, find_metric, parse_value, parse_week
 from domain.kpis.report import build_report
+from domain.parsing import UsageError
 from storage import kpis as kpi_store
 from storage.engine import create_db_engine, make_session_factory, read_only
 from storage.export import workspaces as data_workspaces
@@ -294,13 +295,13 @@ def _kpi_row(
     if len(cells) < 3:
         return f"row {number}: expected week,metric,value"
     week = parse_week(cells[0], today=today)
-    if isinstance(week, InputError):
+    if isinstance(week, UsageError):
         return f"row {number}: {week.message}"
     metric = find_metric(cells[1])
     if metric is None:
         return f"row {number}: `{cells[1][:30]}` is not a KPI (use conv, cac, rev, ret or roi)"
     value = parse_value(cells[2], metric)
-    if isinstance(value, InputError):
+    if isinstance(value, UsageError):
         return f"row {number}: {value.message}"
     return metric.key, (week.year, week.week), value
 
@@ -335,7 +336,7 @@ def _week(text: str | None, *, today: Any) -> IsoWeek:
     if not text:
         return IsoWeek.from_date(today).previous()
     week = parse_week(text, today=today)
-    if isinstance(week, InputError):
+    if isinstance(week, UsageError):
         raise CliError(f"--week: {week.message}")
     return week
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from domain.meetings.parse import ChannelRef
+from domain.parsing import ChannelRef
 
 logger = logging.getLogger(__name__)
 

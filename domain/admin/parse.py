@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from domain.meetings.parse import ChannelRef, parse_channel
-from domain.ratings.parse import unescape_slack
+from domain.parsing import ChannelRef, UsageError, parse_channel, shown, unescape_slack
 from domain.slack_ids import CHANNEL_ID, USERGROUP_ID
 from storage.roles import ROLES
 
@@ -58,6 +57,13 @@ USAGE = (
     "Roles also come from the sales and marketing user groups and from ADMIN_USERS. "
     "Marketing's thread replies count as answers to ratings."
 )
+
+
+def _usage_error(problem: str) -> UsageError:
+    """What was wrong, then how to write the command."""
+    return UsageError(problem, usage=USAGE)
+
+
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _USERGROUP_MENTION = re.compile(r"^<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -112,18 +118,6 @@ class ChangeWebhookSecret:
     own: bool
 
 
-@dataclass(frozen=True)
-class AdminUsageError:
-    """What was wrong, then how to write it."""
-
-    problem: str
-
-    @property
-    def message(self) -> str:
-        """The ephemeral text shown to the user."""
-        return f"{self.problem}\n\n{USAGE}"
-
-
 AdminCommand = (
     SetRole
     | ListRoles
@@ -135,7 +129,7 @@ AdminCommand = (
 )
 
 
-def parse_admin_command(text: str) -> AdminCommand | AdminUsageError:
+def parse_admin_command(text: str) -> AdminCommand | UsageError:
     """Parse ``/leadloop`` text (Slack escapes ``@person`` as ``<@U…|name>``)."""
     words = unescape_slack(text).split()
     if not words or words[0].lower() in {"help", "-h", "--help", "?"}:
@@ -148,32 +142,31 @@ def parse_admin_command(text: str) -> AdminCommand | AdminUsageError:
     if verb == "webhook":
         return _parse_webhook(words[1:])
     if verb != "role":
-        return AdminUsageError(f"I don't know `/leadloop {_shown(words[0])}`.")
+        return _usage_error(f"I don't know `/leadloop {shown(words[0])}`.")
     if len(words) != 3:
-        return AdminUsageError("Write `/leadloop role @person sales|marketing|admin|none`.")
+        return _usage_error("Write `/leadloop role @person sales|marketing|admin|none`.")
     user_id = _user(words[1])
     if user_id is None:
-        return AdminUsageError("Mention the person with @ (pick them from Slack's list).")
+        return _usage_error("Mention the person with @ (pick them from Slack's list).")
     role = words[2].lower()
     if role == "none":
         return SetRole(user_id, None)
     if role not in ROLES:
-        return AdminUsageError(f"Roles are {', '.join(ROLES)} or none.")
+        return _usage_error(f"Roles are {', '.join(ROLES)} or none.")
     return SetRole(user_id, role)
 
 
-def _parse_settings(words: list[str]) -> ShowSettings | ChangeSetting | AdminUsageError:
+def _parse_settings(words: list[str]) -> ShowSettings | ChangeSetting | UsageError:
     if not words:
         return ShowSettings()
     name = words[0].lower()
     kind = SETTING_KINDS.get(name)
     if kind is None:
-        return AdminUsageError(
-            f"There is no setting `{_shown(words[0])}`. The settings are "
-            f"{', '.join(SETTING_KINDS)}."
+        return _usage_error(
+            f"There is no setting `{shown(words[0])}`. The settings are {', '.join(SETTING_KINDS)}."
         )
     if len(words) == 1:
-        return AdminUsageError(
+        return _usage_error(
             f"What should {name} be? Write `/leadloop settings {name} {EXAMPLE_VALUES[kind]}`, "
             f"or `/leadloop settings {name} {DEFAULT_WORD}` for the environment's value."
         )
@@ -183,35 +176,35 @@ def _parse_settings(words: list[str]) -> ShowSettings | ChangeSetting | AdminUsa
     if kind == CHANNEL:
         channel = parse_setting_channel(value)
         if channel is None:
-            return AdminUsageError(
-                f"`{_shown(value)}` is not a channel I can use. Type # and pick the channel "
+            return _usage_error(
+                f"`{shown(value)}` is not a channel I can use. Type # and pick the channel "
                 f"from Slack's list, e.g. `/leadloop settings {name} #lead-feedback`."
             )
         return ChangeSetting(name, channel)
     if kind == TIMEZONE:
         zone = parse_timezone(value)
         if zone is None:
-            return AdminUsageError(
-                f"`{_shown(value)}` is not a time zone I know. Write an IANA name like "
+            return _usage_error(
+                f"`{shown(value)}` is not a time zone I know. Write an IANA name like "
                 "Europe/Berlin or America/New_York."
             )
         return ChangeSetting(name, zone)
     usergroup = parse_usergroup(value)
     if usergroup is None:
-        return AdminUsageError(
-            f"`{_shown(value)}` is not a user group. Type @ and pick the group from Slack's "
+        return _usage_error(
+            f"`{shown(value)}` is not a user group. Type @ and pick the group from Slack's "
             "list, or write its ID like S0123ABCD."
         )
     return ChangeSetting(name, usergroup)
 
 
-def _parse_webhook(words: list[str]) -> ShowWebhook | ChangeWebhookSecret | AdminUsageError:
+def _parse_webhook(words: list[str]) -> ShowWebhook | ChangeWebhookSecret | UsageError:
     if not words:
         return ShowWebhook()
     if len(words) == 1 and words[0].lower() in {"new", DEFAULT_WORD}:
         return ChangeWebhookSecret(own=words[0].lower() == "new")
-    return AdminUsageError(
-        f"I don't know `/leadloop webhook {_shown(' '.join(words))}`. Write `/leadloop webhook "
+    return _usage_error(
+        f"I don't know `/leadloop webhook {shown(' '.join(words))}`. Write `/leadloop webhook "
         f"new` for a new secret, or `/leadloop webhook {DEFAULT_WORD}` to go back to the "
         "deployment's LEAD_WEBHOOK_SECRET."
     )
@@ -261,8 +254,3 @@ def _user(word: str) -> str | None:
     if mention:
         return mention.group(1)
     return word if _USER_ID.match(word) else None
-
-
-def _shown(text: str, limit: int = 30) -> str:
-    short = text if len(text) <= limit else text[:limit] + "…"
-    return "".join(ch if ch.isprintable() and ch != "`" else "?" for ch in short)

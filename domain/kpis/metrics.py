@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from domain.parsing import UsageError, shown
+
 MAX_VALUE = 1e12
 MAX_TEXT_LENGTH = 60
 # A relative or annual target of -100% or less would aim at zero or below.
@@ -24,13 +26,6 @@ YEARS_AHEAD = 1
 Unit = Literal["percent", "currency"]
 TargetKind = Literal["absolute", "relative", "annual_growth"]
 KpiStatus = Literal["on track", "behind", "no data", "no target"]
-
-
-@dataclass(frozen=True)
-class InputError:
-    """Text that cannot become a KPI value, target or week: what was wrong, with an example."""
-
-    message: str
 
 
 @dataclass(frozen=True)
@@ -170,7 +165,7 @@ def _name_key(name: str) -> str:
 # --- values -------------------------------------------------------------------------------
 
 
-def parse_value(text: str, metric: Metric) -> float | InputError:
+def parse_value(text: str, metric: Metric) -> float | UsageError:
     """A metric value from text: ``12.5%``, ``0.125``, ``$1,200``, ``1.2k``, ``900 EUR``.
 
     Percent metrics return percent points; a bare number of at most 1 is a fraction
@@ -185,15 +180,15 @@ def parse_value(text: str, metric: Metric) -> float | InputError:
     if match is None:
         return _value_error(metric, _unreadable(text, cleaned))
     if match["sign"] and match["sign2"]:
-        return _value_error(metric, f"`{_shown(text)}` has two signs.")
+        return _value_error(metric, f"`{shown(text, 20)}` has two signs.")
     amount = _amount(match)
-    if isinstance(amount, InputError):
+    if isinstance(amount, UsageError):
         return _value_error(metric, amount.message)
     if metric.unit == "percent":
         value = _percent_points(match, amount, metric, text)
     else:
         value = _currency_amount(match, amount, metric, text)
-    if isinstance(value, InputError):
+    if isinstance(value, UsageError):
         return value
     return _checked_range(value, metric)
 
@@ -205,20 +200,20 @@ def _normalise(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
-def _amount(match: re.Match[str]) -> float | InputError:
+def _amount(match: re.Match[str]) -> float | UsageError:
     number = float(match["number"].replace(",", ""))
     number *= _SCALES.get(match["scale"] or "", 1.0)
     if not math.isfinite(number) or number > MAX_VALUE:
-        return InputError("That number is too large.")
+        return UsageError("That number is too large.")
     negative = "-" in {match["sign"], match["sign2"]}
     return (-number if negative else number) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def _percent_points(
     match: re.Match[str], amount: float, metric: Metric, text: str
-) -> float | InputError:
+) -> float | UsageError:
     if match["symbol"] or match["code"] or match["scale"]:
-        return _value_error(metric, f"{metric.label} is a percentage, not `{_shown(text)}`.")
+        return _value_error(metric, f"{metric.label} is a percentage, not `{shown(text, 20)}`.")
     if match["percent"] or abs(amount) > 1:
         return amount
     # Rounded so that 0.14 is stored as 14, not 14.000000000000002.
@@ -227,17 +222,18 @@ def _percent_points(
 
 def _currency_amount(
     match: re.Match[str], amount: float, metric: Metric, text: str
-) -> float | InputError:
+) -> float | UsageError:
     if match["percent"]:
         return _value_error(
-            metric, f"{metric.label} is an amount of money, not a percentage (`{_shown(text)}`)."
+            metric,
+            f"{metric.label} is an amount of money, not a percentage (`{shown(text, 20)}`).",
         )
     if match["code"] and match["code"] not in _CURRENCY_CODES:
         return _value_error(metric, f"`{match['code'].upper()}` is not a currency code I know.")
     return amount
 
 
-def _checked_range(value: float, metric: Metric) -> float | InputError:
+def _checked_range(value: float, metric: Metric) -> float | UsageError:
     if abs(value) > MAX_VALUE:
         return _value_error(metric, "That number is too large.")
     if value < metric.minimum:
@@ -255,24 +251,14 @@ def _checked_range(value: float, metric: Metric) -> float | InputError:
 
 def _unreadable(text: str, cleaned: str) -> str:
     if cleaned.lstrip("+-") in {"nan", "inf", "infinity"}:
-        return f"`{_shown(text)}` is not a number."
+        return f"`{shown(text, 20)}` is not a number."
     if re.search(r"\d,\d{1,2}(?!\d)", cleaned):
         return "Use a dot for decimals and commas only between thousands (`1,200.50`)."
-    return f"I can't read `{_shown(text)}` as a number."
+    return f"I can't read `{shown(text, 20)}` as a number."
 
 
-def _value_error(metric: Metric, problem: str) -> InputError:
-    return InputError(f"{problem} Example: `{metric.example}`.")
-
-
-def _shown(text: str, limit: int = 20) -> str:
-    """User input repeated back in a message: short, single-line and printable."""
-    text = " ".join(text.split())
-    short = text if len(text) <= limit else text[:limit] + "…"
-    return "".join(
-        ch if ch.isprintable() and ch != "`" and not "\ud800" <= ch <= "\udfff" else "?"
-        for ch in short
-    )
+def _value_error(metric: Metric, problem: str) -> UsageError:
+    return UsageError(f"{problem} Example: `{metric.example}`.")
 
 
 def format_value(value: float, metric: Metric, *, currency_symbol: str = "$") -> str:
@@ -307,7 +293,7 @@ def _trimmed(value: float, decimals: int) -> str:
 # --- targets ------------------------------------------------------------------------------
 
 
-def parse_target(text: str, metric: Metric) -> Target | InputError:
+def parse_target(text: str, metric: Metric) -> Target | UsageError:
     """A target from text: ``+20%``/``-15%`` (vs the baseline week), ``200%``/``$50`` (fixed).
 
     Revenue also takes annual growth, compared with the same ISO week a year earlier:
@@ -331,7 +317,7 @@ def parse_target(text: str, metric: Metric) -> Target | InputError:
     if signed and (signed["sign"] or signed["sign2"]) and not signed["percent"]:
         return _target_error(
             metric,
-            f"`{_shown(text)}` is ambiguous: write `{cleaned[0]}20%` for a change from the "
+            f"`{shown(text, 20)}` is ambiguous: write `{cleaned[0]}20%` for a change from the "
             f"baseline week, or a fixed value like `{metric.example}`.",
         )
     if metric.unit == "currency" and cleaned.endswith("%"):
@@ -341,21 +327,21 @@ def parse_target(text: str, metric: Metric) -> Target | InputError:
             "(a change from the baseline week).",
         )
     value = parse_value(text, metric)
-    if isinstance(value, InputError):
-        return InputError(f"{value.message} {_TARGET_HINT}")
+    if isinstance(value, UsageError):
+        return UsageError(f"{value.message} {_TARGET_HINT}")
     return Target("absolute", value)
 
 
 _TARGET_HINT = "A target may also be a change from the baseline week, like `+20%`."
 
 
-def _annual_target(match: re.Match[str], metric: Metric) -> Target | InputError:
+def _annual_target(match: re.Match[str], metric: Metric) -> Target | UsageError:
     if metric.key != "revenue":
         return _target_error(metric, "Annual growth targets are for revenue only.")
     return _percent_target("annual_growth", match, metric)
 
 
-def _percent_target(kind: TargetKind, match: re.Match[str], metric: Metric) -> Target | InputError:
+def _percent_target(kind: TargetKind, match: re.Match[str], metric: Metric) -> Target | UsageError:
     number = float(match["number"].replace(",", ""))
     value = -number if match["sign"] == "-" else number + 0.0
     if value <= MIN_RELATIVE:
@@ -365,12 +351,12 @@ def _percent_target(kind: TargetKind, match: re.Match[str], metric: Metric) -> T
     return Target(kind, value)
 
 
-def _target_error(metric: Metric, problem: str) -> InputError:
+def _target_error(metric: Metric, problem: str) -> UsageError:
     change = "+20%" if metric.higher_is_better else "-15%"
     examples = f"`{change}` or `{metric.example}`"
     if metric.key == "revenue":
         examples = f"`+20%/yr`, {examples}"
-    return InputError(f"{problem} Examples: {examples}.")
+    return UsageError(f"{problem} Examples: {examples}.")
 
 
 def describe_target(target: Target, metric: Metric) -> str:
@@ -468,12 +454,12 @@ def weeks_in_year(year: int) -> int:
     return date(year, 12, 28).isocalendar().week
 
 
-def parse_week(text: str, *, today: date) -> IsoWeek | InputError:
+def parse_week(text: str, *, today: date) -> IsoWeek | UsageError:
     """A week from text: ``2026-W45``, ``2026W45``, ``W45``/``week 45`` (the ISO year of
     ``today``), ``this`` or ``last``; years more than 10 back or 1 ahead are refused as typos."""
     cleaned = _normalise(text)
     if not cleaned:
-        return InputError(f"Which week? {_WEEK_EXAMPLE}")
+        return UsageError(f"Which week? {_WEEK_EXAMPLE}")
     try:
         current = IsoWeek.from_date(today)
         if cleaned in _THIS_WEEK:
@@ -481,24 +467,24 @@ def parse_week(text: str, *, today: date) -> IsoWeek | InputError:
         if cleaned in _LAST_WEEK:
             return current.previous()
     except (ValueError, OverflowError):
-        return InputError(f"That week is out of range. {_WEEK_EXAMPLE}")
+        return UsageError(f"That week is out of range. {_WEEK_EXAMPLE}")
     with_year = _WEEK_WITH_YEAR.fullmatch(cleaned)
     if with_year:
         return _checked_week(int(with_year["year"]), int(with_year["week"]), current)
     week_only = _WEEK_ONLY.fullmatch(cleaned)
     if week_only:
         return _checked_week(current.year, int(week_only["week"]), current)
-    return InputError(f"I can't read `{_shown(text)}` as a week. {_WEEK_EXAMPLE}")
+    return UsageError(f"I can't read `{shown(text, 20)}` as a week. {_WEEK_EXAMPLE}")
 
 
-def _checked_week(year: int, week: int, current: IsoWeek) -> IsoWeek | InputError:
+def _checked_week(year: int, week: int, current: IsoWeek) -> IsoWeek | UsageError:
     first, last = max(1, current.year - YEARS_BACK), min(9999, current.year + YEARS_AHEAD)
     if not first <= year <= last:
-        return InputError(f"Give a year from {first} to {last}, not {year}. {_WEEK_EXAMPLE}")
+        return UsageError(f"Give a year from {first} to {last}, not {year}. {_WEEK_EXAMPLE}")
     if week == 0:
-        return InputError(f"ISO weeks start at W01; there is no W00. {_WEEK_EXAMPLE}")
+        return UsageError(f"ISO weeks start at W01; there is no W00. {_WEEK_EXAMPLE}")
     if week > weeks_in_year(year):
-        return InputError(
+        return UsageError(
             f"{year} has {weeks_in_year(year)} ISO weeks, so there is no W{week:02d}. "
             f"{_WEEK_EXAMPLE}"
         )

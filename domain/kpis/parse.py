@@ -7,7 +7,6 @@ from datetime import date, time
 
 from domain.kpis.metrics import (
     METRICS,
-    InputError,
     IsoWeek,
     Metric,
     Target,
@@ -16,8 +15,7 @@ from domain.kpis.metrics import (
     parse_value,
     parse_week,
 )
-from domain.meetings.parse import parse_day_list, parse_time
-from domain.ratings.parse import unescape_slack
+from domain.parsing import UsageError, parse_day_list, parse_time, shown, unescape_slack
 
 USAGE = (
     "*Shared KPIs*\n"
@@ -34,16 +32,9 @@ USAGE = (
 )
 
 
-@dataclass(frozen=True)
-class KpiUsageError:
-    """What was wrong, then how to write it."""
-
-    problem: str
-
-    @property
-    def message(self) -> str:
-        """The ephemeral text shown to the user."""
-        return f"{self.problem}\n\n{USAGE}"
+def _usage_error(problem: str) -> UsageError:
+    """What was wrong, then how to write the command."""
+    return UsageError(problem, usage=USAGE)
 
 
 @dataclass(frozen=True)
@@ -95,7 +86,7 @@ KpiCommand = ShowKpis | PostChart | SetValue | SetTarget | SetSchedule | KpiHelp
 ADMIN_COMMANDS = (SetValue, SetTarget, SetSchedule)
 
 
-def parse_kpi_command(text: str, *, today: date) -> KpiCommand | KpiUsageError:
+def parse_kpi_command(text: str, *, today: date) -> KpiCommand | UsageError:
     """Parse ``/kpi`` text; ``today`` is the user's local date (for ``this``/``last``)."""
     words = unescape_slack(text).split()
     if not words or words[0].lower() in {"help", "-h", "--help", "?"}:
@@ -103,7 +94,7 @@ def parse_kpi_command(text: str, *, today: date) -> KpiCommand | KpiUsageError:
     verb, rest = words[0].lower(), words[1:]
     if verb in {"show", "chart"}:
         week = _week(rest, today=today)
-        if isinstance(week, KpiUsageError):
+        if isinstance(week, UsageError):
             return week
         return ShowKpis(week) if verb == "show" else PostChart(week)
     if verb == "set":
@@ -112,36 +103,36 @@ def parse_kpi_command(text: str, *, today: date) -> KpiCommand | KpiUsageError:
         return _parse_target(rest, today=today)
     if verb == "schedule":
         return _parse_schedule(rest)
-    return KpiUsageError(f"I don't know `/kpi {_shown(words[0])}`.")
+    return _usage_error(f"I don't know `/kpi {shown(words[0])}`.")
 
 
-def _week(words: list[str], *, today: date) -> IsoWeek | KpiUsageError:
+def _week(words: list[str], *, today: date) -> IsoWeek | UsageError:
     if not words:
         return IsoWeek.from_date(today)
     parsed = parse_week(" ".join(words), today=today)
-    return KpiUsageError(parsed.message) if isinstance(parsed, InputError) else parsed
+    return _usage_error(parsed.message) if isinstance(parsed, UsageError) else parsed
 
 
-def _metric(words: list[str], verb: str) -> Metric | KpiUsageError:
+def _metric(words: list[str], verb: str) -> Metric | UsageError:
     if not words:
-        return KpiUsageError(f"Which KPI? Write `/kpi {verb} <metric> …`, e.g. `conv`.")
+        return _usage_error(f"Which KPI? Write `/kpi {verb} <metric> …`, e.g. `conv`.")
     metric = find_metric(words[0])
     if metric is None:
         names = ", ".join(f"`{metric.aliases[0]}`" for metric in METRICS)
-        return KpiUsageError(f"`{_shown(words[0])}` is not a KPI I keep. Use one of {names}.")
+        return _usage_error(f"`{shown(words[0])}` is not a KPI I keep. Use one of {names}.")
     return metric
 
 
-def _parse_set(words: list[str], *, today: date) -> SetValue | KpiUsageError:
+def _parse_set(words: list[str], *, today: date) -> SetValue | UsageError:
     metric = _metric(words, "set")
-    if isinstance(metric, KpiUsageError):
+    if isinstance(metric, UsageError):
         return metric
     value_words, week = _split_trailing_week(words[1:], today=today)
     if not value_words:
-        return KpiUsageError(f"What value? e.g. `/kpi set {metric.aliases[0]} {metric.example}`.")
+        return _usage_error(f"What value? e.g. `/kpi set {metric.aliases[0]} {metric.example}`.")
     value = parse_value(" ".join(value_words), metric)
-    if isinstance(value, InputError):
-        return KpiUsageError(value.message)
+    if isinstance(value, UsageError):
+        return _usage_error(value.message)
     return SetValue(metric, value, week)
 
 
@@ -155,9 +146,9 @@ def _split_trailing_week(words: list[str], *, today: date) -> tuple[list[str], I
     return words, IsoWeek.from_date(today)
 
 
-def _parse_target(words: list[str], *, today: date) -> SetTarget | KpiUsageError:
+def _parse_target(words: list[str], *, today: date) -> SetTarget | UsageError:
     metric = _metric(words, "target")
-    if isinstance(metric, KpiUsageError):
+    if isinstance(metric, UsageError):
         return metric
     rest = words[1:]
     baseline = None
@@ -165,29 +156,24 @@ def _parse_target(words: list[str], *, today: date) -> SetTarget | KpiUsageError
     if "from" in lowered:
         cut = lowered.index("from")
         parsed = parse_week(" ".join(rest[cut + 1 :]), today=today)
-        if isinstance(parsed, InputError):
-            return KpiUsageError(parsed.message)
+        if isinstance(parsed, UsageError):
+            return _usage_error(parsed.message)
         baseline, rest = parsed, rest[:cut]
     if not rest:
-        return KpiUsageError(f"What target? e.g. `/kpi target {metric.aliases[0]} +20%`.")
+        return _usage_error(f"What target? e.g. `/kpi target {metric.aliases[0]} +20%`.")
     target = parse_target(" ".join(rest), metric)
-    if isinstance(target, InputError):
-        return KpiUsageError(target.message)
+    if isinstance(target, UsageError):
+        return _usage_error(target.message)
     return SetTarget(metric, target, baseline)
 
 
-def _parse_schedule(words: list[str]) -> SetSchedule | KpiUsageError:
+def _parse_schedule(words: list[str]) -> SetSchedule | UsageError:
     if len(words) != 2:
-        return KpiUsageError("Write the day and the time, e.g. `/kpi schedule mon 09:00`.")
+        return _usage_error("Write the day and the time, e.g. `/kpi schedule mon 09:00`.")
     days = parse_day_list(words[0])
     if days is None or len(days) != 1:
-        return KpiUsageError(f"`{_shown(words[0])}` is not one day; write `mon`…`sun`.")
+        return _usage_error(f"`{shown(words[0])}` is not one day; write `mon`…`sun`.")
     local_time = parse_time(words[1])
     if local_time is None:
-        return KpiUsageError(f"`{_shown(words[1])}` is not a time; write HH:MM, e.g. 09:00.")
+        return _usage_error(f"`{shown(words[1])}` is not a time; write HH:MM, e.g. 09:00.")
     return SetSchedule(next(iter(days)), local_time)
-
-
-def _shown(text: str, limit: int = 30) -> str:
-    short = text if len(text) <= limit else text[:limit] + "…"
-    return "".join(ch if ch.isprintable() and ch != "`" else "?" for ch in short)

@@ -56,6 +56,8 @@ from dataclasses import dataclass, field
 from os import PathLike
 from typing import TextIO
 
+from domain.parsing import shown
+
 SIGNATURE_HEADER = "X-Leadloop-Signature"
 TIMESTAMP_HEADER = "X-Leadloop-Timestamp"
 MAX_WEBHOOK_BYTES = 1_000_000
@@ -158,7 +160,7 @@ def validate_lead(
         canonical = name.lower()
         if canonical in seen:
             problems.append(
-                f"{_shown(seen[canonical])} and {_shown(name)} are the same field (give it once)"
+                f"{_quoted(seen[canonical])} and {_quoted(name)} are the same field (give it once)"
             )
         elif canonical in KNOWN_FIELDS:
             known[canonical] = _known_text(canonical, value, problems)
@@ -195,7 +197,7 @@ def _lead_or_error(
     email = known.get("email")
     if email is not None and not _EMAIL.fullmatch(email):
         problems.append(
-            f"email {_shown(email)} is not an email address (write it as name@example.com)"
+            f"email {_quoted(email)} is not an email address (write it as name@example.com)"
         )
     owner = known.get("owner_slack_id")
     owner_id = None if owner is None else _slack_user_id(owner, problems)
@@ -250,7 +252,7 @@ def _slack_user_id(text: str, problems: list[str]) -> str | None:
     user_id = mention.group(1) if mention else text
     if len(user_id) > MAX_SLACK_ID_LENGTH or not _SLACK_USER_ID.fullmatch(user_id):
         problems.append(
-            f"owner_slack_id {_shown(text)} is not a Slack user ID (it looks like U012AB3CD: "
+            f"owner_slack_id {_quoted(text)} is not a Slack user ID (it looks like U012AB3CD: "
             "in Slack open the person's profile, then ⋮ › Copy member ID)"
         )
         return None
@@ -261,7 +263,7 @@ def _status(text: str, problems: list[str]) -> str | None:
     """The lead's outcome: won, lost or open, in any case."""
     status = text.lower()
     if status not in STATUSES:
-        problems.append(f"status {_shown(text)} is not won, lost or open")
+        problems.append(f"status {_quoted(text)} is not won, lost or open")
         return None
     return status
 
@@ -272,11 +274,13 @@ def _add_json_attribute(
     """Keep an extra JSON field as text unless it is empty; a bad name or value is a problem."""
     text = _attribute_text(value)
     if text is None:
-        problems.append(f"{_shown(name)} has a value that cannot be stored as text")
+        problems.append(f"{_quoted(name)} has a value that cannot be stored as text")
     elif not text.strip():
         return
     elif not name:
-        problems.append(f"a field with no name has the value {_shown(text)} (name it or remove it)")
+        problems.append(
+            f"a field with no name has the value {_quoted(text)} (name it or remove it)"
+        )
     elif problem := attribute_name_problem(name):
         problems.append(problem)
     else:
@@ -292,11 +296,11 @@ def _add_attribute(name: str, text: str, attributes: dict[str, str], problems: l
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > MAX_ATTRIBUTE_LENGTH:
         problems.append(
-            f"{_shown(name)} is {len(text):,} characters long "
+            f"{_quoted(name)} is {len(text):,} characters long "
             f"(the limit is {MAX_ATTRIBUTE_LENGTH:,})"
         )
     elif _CONTROL_BUT_LINE_BREAKS.search(text):
-        problems.append(f"{_shown(name)} contains control characters (use plain text)")
+        problems.append(f"{_quoted(name)} contains control characters (use plain text)")
     else:
         attributes[name] = text
 
@@ -323,11 +327,11 @@ def attribute_name_problem(name: str) -> str | None:
     """What is wrong with an extra column or field name, or None when it is fine."""
     if len(name) > MAX_ATTRIBUTE_NAME_LENGTH:
         return (
-            f"the field name {_shown(name)} is {len(name):,} characters long "
+            f"the field name {_quoted(name)} is {len(name):,} characters long "
             f"(the limit is {MAX_ATTRIBUTE_NAME_LENGTH})"
         )
     if _CONTROL.search(name):
-        return f"the field name {_shown(name)} contains control characters"
+        return f"the field name {_quoted(name)} contains control characters"
     return None
 
 
@@ -348,13 +352,9 @@ def _kind(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
-def _shown(text: str, limit: int = 40) -> str:
-    """User input repeated back in a message: quoted, short and printable."""
-    short = text if len(text) <= limit else text[:limit] + "…"
-    printable = "".join(
-        ch if ch.isprintable() and not "\ud800" <= ch <= "\udfff" else "?" for ch in short
-    )
-    return f"'{printable}'"
+def _quoted(text: str, limit: int = 40) -> str:
+    """User input repeated back in a message, quoted."""
+    return f"'{shown(text, limit)}'"
 
 
 # --- CSV --------------------------------------------------------------------------------
@@ -477,7 +477,7 @@ def _parse_header(cells: list[str], *, row: int) -> _Header:
             continue
         if canonical in seen:
             raise CsvHeaderError(
-                f"row {row}: the column {_shown(name)} appears twice in the header "
+                f"row {row}: the column {_quoted(name)} appears twice in the header "
                 f"(columns {seen[canonical]} and {index + 1}); rename or delete one"
             )
         seen[canonical] = index + 1
@@ -496,7 +496,7 @@ def _parse_header(cells: list[str], *, row: int) -> _Header:
 
 def _missing_external_ref(cells: list[str], *, row: int) -> str:
     """The message for a header without the external_ref column."""
-    found = ", ".join(_shown(cell.strip()) for cell in cells[:10] if cell.strip())
+    found = ", ".join(_quoted(cell.strip()) for cell in cells[:10] if cell.strip())
     hint = ""
     if any(";" in cell or "\t" in cell for cell in cells):
         hint = " The file seems to use ';' or tabs between values: save it comma-separated."
@@ -522,7 +522,7 @@ def _row_lead(cells: list[str], header: _Header, *, row: int) -> LeadRecord | Ro
             return RowError(
                 row=row,
                 message=(
-                    f"row {row}: column {index + 1} has the value {_shown(cells[index].strip())} "
+                    f"row {row}: column {index + 1} has the value {_quoted(cells[index].strip())} "
                     f"but no name in the header (row {header.row}); name the column or delete "
                     "the value"
                 ),

@@ -6,6 +6,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
 
+from domain.parsing import UsageError, shown, unescape_slack
+
 MIN_SCORE = 1
 MAX_SCORE = 5
 MAX_LEAD_REF_LENGTH = 200
@@ -29,6 +31,12 @@ USAGE = (
     "• `/rate-lead` on its own opens a form."
 )
 
+
+def _usage_error(problem: str) -> UsageError:
+    """What was wrong, then how to write the command."""
+    return UsageError(problem, usage=USAGE)
+
+
 _HELP_WORDS = {"help", "-h", "--help", "?", "usage"}
 _QUOTES = {'"': '"', "“": "”", "”": "”", "'": "'", "‘": "’"}
 _ALLOWED_IN_TEXT = {"\n", "\t"}
@@ -51,23 +59,6 @@ class RatingInput:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
-@dataclass(frozen=True)
-class UsageError:
-    """Input that cannot become a rating: what was wrong, then how to write it."""
-
-    problem: str
-
-    @property
-    def message(self) -> str:
-        """The ephemeral text shown to the rep."""
-        return f"{self.problem}\n\n{USAGE}"
-
-
-def unescape_slack(text: str) -> str:
-    """Undo Slack's escaping of ``&``, ``<`` and ``>`` in message and command text."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
 def parse_rate_lead(text: str) -> RatingInput | UsageError | Intent:
     """Parse ``/rate-lead`` text: ``<lead> <score> [reason]``, ``help``, or nothing (modal)."""
     text = unescape_slack(text).strip()
@@ -81,11 +72,11 @@ def parse_rate_lead(text: str) -> RatingInput | UsageError | Intent:
     lead_ref, rest = split
     score_text, reason = _first_word(rest)
     if not score_text and _parse_score(lead_ref) is not None and " " not in text:
-        return UsageError("You gave a score but no lead. Put the lead reference first.")
+        return _usage_error("You gave a score but no lead. Put the lead reference first.")
     if _parse_score(score_text) is None and _parse_score(lead_ref) is not None:
-        return UsageError(
+        return _usage_error(
             f"It looks like the score came first. Write the lead first, then the score: "
-            f"`/rate-lead {_shown(score_text) if score_text else 'ACME-1042'} {lead_ref} …`"
+            f"`/rate-lead {shown(score_text, 20) if score_text else 'ACME-1042'} {lead_ref} …`"
         )
     return validate_rating(lead_ref=lead_ref, score_text=score_text, reason=reason)
 
@@ -98,7 +89,7 @@ def validate_rating(
         lead_ref=lead_ref, score_text=score_text, reason=reason, tags=tags
     )
     if problems:
-        return UsageError(next(iter(problems.values())))
+        return _usage_error(next(iter(problems.values())))
     score = _parse_score(score_text.strip())
     assert score is not None  # rating_field_problems has checked it
     return RatingInput(
@@ -132,7 +123,7 @@ def _split_lead_ref(text: str) -> tuple[str, str] | UsageError:
         return _first_word(text)
     end = text.find(closing, 1)
     if end == -1:
-        return UsageError("The lead reference has an opening quote but no closing quote.")
+        return _usage_error("The lead reference has an opening quote but no closing quote.")
     return text[1:end].strip(), text[end + 1 :]
 
 
@@ -170,18 +161,10 @@ def _score_problem(score_text: str) -> str | None:
         return "What score? Add a score from 1 (poor) to 5 (great) after the lead."
     if _parse_score(score_text) is None:
         return (
-            f"`{_shown(score_text)}` is not a score. "
+            f"`{shown(score_text, 20)}` is not a score. "
             "Scores are whole numbers from 1 (poor) to 5 (great)."
         )
     return None
-
-
-def _shown(text: str, limit: int = 20) -> str:
-    """User input repeated back in a message: short, and printable."""
-    short = text if len(text) <= limit else text[:limit] + "…"
-    return "".join(
-        ch if ch.isprintable() and not "\ud800" <= ch <= "\udfff" else "?" for ch in short
-    )
 
 
 def normalise_newlines(text: str) -> str:

@@ -12,7 +12,6 @@ from slack_sdk import WebClient
 from domain.admin.parse import (
     USAGE,
     AdminHelp,
-    AdminUsageError,
     ChangeSetting,
     ChangeWebhookSecret,
     ListRoles,
@@ -21,6 +20,7 @@ from domain.admin.parse import (
     ShowWebhook,
     parse_admin_command,
 )
+from domain.parsing import UsageError
 from handlers.admin.settings import change_setting, settings_text
 from handlers.admin.webhook import change_webhook_secret, webhook_text
 from handlers.deps import Deps
@@ -61,7 +61,7 @@ def build_handle_admin(deps: Deps) -> Callable[..., None]:
 def answer_admin_command(deps: Deps, command: dict[str, Any], *, client: WebClient) -> AdminAnswer:
     """Carry out one ``/leadloop`` command: the text for its author, and posts to retry."""
     parsed = parse_admin_command(command.get("text") or "")
-    if isinstance(parsed, AdminUsageError):
+    if isinstance(parsed, UsageError):
         return AdminAnswer(parsed.message)
     if isinstance(parsed, AdminHelp):
         return AdminAnswer(USAGE)

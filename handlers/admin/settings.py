@@ -13,11 +13,11 @@ from domain.admin.parse import (
     SETTING_ABOUT,
     SETTING_KINDS,
     USERGROUP,
-    AdminUsageError,
     ChangeSetting,
 )
+from domain.admin.parse import USAGE as ADMIN_USAGE
 from domain.admin.settings import SETTING_COLUMNS, WorkspaceSettings
-from domain.meetings.parse import ChannelRef
+from domain.parsing import ChannelRef, UsageError
 from handlers.deps import Deps
 from handlers.slack_lookups import resolve_channel
 from storage import outbox
@@ -73,9 +73,10 @@ def change_setting(
         typed, value = value, resolve_channel(value, client=client)
         if value is None:
             return SettingChanged(
-                AdminUsageError(
+                UsageError(
                     f"I can't find the channel #{typed.name}. Pick it from Slack's "
-                    "suggestions when you type #, or invite me to it first."
+                    "suggestions when you type #, or invite me to it first.",
+                    usage=ADMIN_USAGE,
                 ).message
             )
     column = SETTING_COLUMNS[request.name]

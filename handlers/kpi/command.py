@@ -16,7 +16,6 @@ from domain.kpis.parse import (
     ADMIN_COMMANDS,
     USAGE,
     KpiHelp,
-    KpiUsageError,
     PostChart,
     SetSchedule,
     SetTarget,
@@ -25,6 +24,7 @@ from domain.kpis.parse import (
     parse_kpi_command,
 )
 from domain.kpis.report import build_report, business_kpis
+from domain.parsing import UsageError
 from handlers.deps import Deps
 from handlers.slack_lookups import user_timezone
 from handlers.views.report_file import upload_report
@@ -55,7 +55,7 @@ def answer_kpi_command(deps: Deps, command: dict[str, Any], client: WebClient) -
     workspace_zone = deps.settings_for(team_id).timezone
     today = deps.clock().astimezone(ZoneInfo(workspace_zone)).date()
     parsed = parse_kpi_command(command.get("text") or "", today=today)
-    if isinstance(parsed, KpiUsageError):
+    if isinstance(parsed, UsageError):
         return parsed.message
     if isinstance(parsed, KpiHelp):
         return USAGE

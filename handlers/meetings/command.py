@@ -17,11 +17,12 @@ from domain.meetings.parse import (
     ListMeetings,
     MeetingAction,
     MeetingHelp,
-    UsageError,
     parse_meeting_command,
 )
+from domain.meetings.parse import USAGE as MEETING_USAGE
 from domain.meetings.reminders import create_meeting, rule_of, skip_next
 from domain.meetings.schedule import next_occurrence
+from domain.parsing import UsageError
 from handlers.deps import Deps
 from handlers.slack_lookups import resolve_channel, user_timezone
 from handlers.views.meetings import meeting_list_text, slack_date
@@ -85,7 +86,8 @@ def _add(
         assert request.channel is not None
         return UsageError(
             f"I can't find the channel #{request.channel.name}. Pick it from Slack's "
-            "suggestions when you type #, or invite me to it first."
+            "suggestions when you type #, or invite me to it first.",
+            usage=MEETING_USAGE,
         ).message
     meeting = create_meeting(
         session,

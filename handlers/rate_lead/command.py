@@ -8,7 +8,8 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
-from domain.ratings.parse import USAGE, Intent, UsageError, parse_rate_lead
+from domain.parsing import UsageError
+from domain.ratings.parse import USAGE, Intent, parse_rate_lead
 from handlers.deps import Deps
 from handlers.rate_lead.saving import save_and_post_rating
 from handlers.views.ratings import rating_modal

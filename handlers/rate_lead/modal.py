@@ -11,7 +11,8 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from domain.ratings.parse import UsageError, rating_field_problems, validate_rating
+from domain.parsing import UsageError
+from domain.ratings.parse import rating_field_problems, validate_rating
 from handlers import ids
 from handlers.deps import Deps
 from handlers.payload import team_of, text_at

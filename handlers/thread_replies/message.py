@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from domain.clock import slack_ts_to_datetime
+from domain.parsing import unescape_slack
 from domain.ratings.loop import (
     AnswerRule,
     ReplyOutcome,
@@ -18,7 +19,6 @@ from domain.ratings.loop import (
     record_reply_edit,
     record_thread_reply,
 )
-from domain.ratings.parse import unescape_slack
 from handlers.deps import Deps
 
 logger = logging.getLogger(__name__)

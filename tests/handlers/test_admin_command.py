@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from bot.config import Settings
-from domain.admin.parse import AdminUsageError, ListRoles, SetRole, parse_admin_command
+from domain.admin.parse import ListRoles, SetRole, parse_admin_command
+from domain.parsing import UsageError
 from storage.engine import SessionFactory
 from storage.roles import roles_given
 from tests import slack_payloads as payloads
@@ -75,14 +76,14 @@ def test_non_admins_are_refused_and_nothing_changes(
         ("role <@U123|x> marketing", SetRole("U123", "marketing")),
         ("role U123 none", SetRole("U123", None)),
         ("ROLES", ListRoles()),
-        ("role <@U123> boss", AdminUsageError("Roles are sales, marketing, admin or none.")),
+        ("role <@U123> boss", UsageError("Roles are sales, marketing, admin or none.")),
         (
             "role bob sales",
-            AdminUsageError("Mention the person with @ (pick them from Slack's list)."),
+            UsageError("Mention the person with @ (pick them from Slack's list)."),
         ),
         (
             "role <@U1>",
-            AdminUsageError("Write `/leadloop role @person sales|marketing|admin|none`."),
+            UsageError("Write `/leadloop role @person sales|marketing|admin|none`."),
         ),
     ],
 )

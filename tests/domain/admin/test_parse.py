@@ -12,7 +12,6 @@ from domain.admin.parse import (
     USAGE,
     AdminCommand,
     AdminHelp,
-    AdminUsageError,
     ChangeSetting,
     ChangeWebhookSecret,
     ListRoles,
@@ -23,7 +22,7 @@ from domain.admin.parse import (
     parse_timezone,
 )
 from domain.admin.settings import SETTING_COLUMNS
-from domain.meetings.parse import ChannelRef
+from domain.parsing import ChannelRef, UsageError
 
 COMMAND_TYPES = (
     SetRole,
@@ -33,14 +32,14 @@ COMMAND_TYPES = (
     ChangeSetting,
     ShowWebhook,
     ChangeWebhookSecret,
-    AdminUsageError,
+    UsageError,
 )
 
 
-def usage_error(text: str) -> AdminUsageError:
+def usage_error(text: str) -> UsageError:
     """``text``, which the test expects to be refused with a usage message."""
     result = parse_admin_command(text)
-    assert isinstance(result, AdminUsageError), result
+    assert isinstance(result, UsageError), result
     return result
 
 
@@ -201,10 +200,10 @@ _WORDS = st.sampled_from(
 @example("settings timezone " + "A/" * 40)
 @example("settings feedback <#C0123|" + ">" * 20)
 def test_any_text_gives_a_command_or_a_usage_error_never_a_crash(text: str) -> None:
-    result: AdminCommand | AdminUsageError = parse_admin_command(text)
+    result: AdminCommand | UsageError = parse_admin_command(text)
 
     assert isinstance(result, COMMAND_TYPES)
-    if isinstance(result, AdminUsageError):
+    if isinstance(result, UsageError):
         assert result.message.endswith(USAGE)
     if isinstance(result, ChangeSetting):
         assert result.name in SETTING_KINDS

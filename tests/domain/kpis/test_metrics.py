@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from domain.kpis.metrics import (
     METRICS,
-    InputError,
     IsoWeek,
     Metric,
     Target,
@@ -26,6 +25,7 @@ from domain.kpis.metrics import (
     resolve_target,
     weeks_in_year,
 )
+from domain.parsing import UsageError
 
 TODAY = date(2026, 11, 4)  # a Wednesday in 2026-W45
 BY_KEY = {metric.key: metric for metric in METRICS}
@@ -37,8 +37,8 @@ ROI = BY_KEY["roi"]
 
 
 def error_message(result: object) -> str:
-    """The message of ``result``, which the test expects to be an InputError."""
-    assert isinstance(result, InputError), result
+    """The message of ``result``, which the test expects to be an UsageError."""
+    assert isinstance(result, UsageError), result
     return result.message
 
 
@@ -507,7 +507,7 @@ def test_parse_value_never_raises(text: str, metric: Metric) -> None:
         assert math.isfinite(result)
         assert metric.minimum <= result <= metric.maximum
     else:
-        assert isinstance(result, InputError)
+        assert isinstance(result, UsageError)
         assert result.message
 
 
@@ -516,7 +516,7 @@ def test_parse_value_never_raises(text: str, metric: Metric) -> None:
 @example("default", ROI)
 def test_parse_target_never_raises(text: str, metric: Metric) -> None:
     result = parse_target(text, metric)
-    assert isinstance(result, Target | InputError)
+    assert isinstance(result, Target | UsageError)
     if isinstance(result, Target):
         assert math.isfinite(result.value)
 
@@ -527,7 +527,7 @@ def test_parse_target_never_raises(text: str, metric: Metric) -> None:
 @example("9999-W52", date.max)
 def test_parse_week_never_raises(text: str, today: date) -> None:
     result = parse_week(text, today=today)
-    assert isinstance(result, IsoWeek | InputError)
+    assert isinstance(result, IsoWeek | UsageError)
 
 
 @st.composite

@@ -13,7 +13,6 @@ from domain.kpis.parse import (
     USAGE,
     KpiCommand,
     KpiHelp,
-    KpiUsageError,
     PostChart,
     SetSchedule,
     SetTarget,
@@ -21,6 +20,7 @@ from domain.kpis.parse import (
     ShowKpis,
     parse_kpi_command,
 )
+from domain.parsing import UsageError
 
 TODAY = date(2026, 11, 4)  # a Wednesday in 2026-W45
 THIS_WEEK = IsoWeek(2026, 45)
@@ -32,14 +32,14 @@ RETENTION = BY_KEY["retention_rate"]
 ROI = BY_KEY["roi"]
 
 
-def parsed(text: str, *, today: date = TODAY) -> KpiCommand | KpiUsageError:
+def parsed(text: str, *, today: date = TODAY) -> KpiCommand | UsageError:
     return parse_kpi_command(text, today=today)
 
 
 def problem(text: str) -> str:
     """The problem ``text`` is refused for; fails when it is accepted."""
     result = parsed(text)
-    assert isinstance(result, KpiUsageError), f"{text!r} was accepted as {result!r}"
+    assert isinstance(result, UsageError), f"{text!r} was accepted as {result!r}"
     return result.problem
 
 
@@ -186,7 +186,7 @@ def test_bad_input_is_refused_with_what_to_fix(text: str, expected: str) -> None
 def test_a_refusal_shows_the_problem_then_the_usage() -> None:
     error = parsed("frobnicate")
 
-    assert isinstance(error, KpiUsageError)
+    assert isinstance(error, UsageError)
     assert error.message == f"{error.problem}\n\n{USAGE}"
     for form in ("/kpi show", "/kpi chart", "/kpi set", "/kpi target", "/kpi schedule"):
         assert form in USAGE
@@ -256,7 +256,7 @@ def test_any_text_gives_a_command_or_a_usage_error_never_an_exception(
     result = parse_kpi_command(text, today=today)
 
     assert isinstance(
-        result, ShowKpis | PostChart | SetValue | SetTarget | SetSchedule | KpiHelp | KpiUsageError
+        result, ShowKpis | PostChart | SetValue | SetTarget | SetSchedule | KpiHelp | UsageError
     )
-    if isinstance(result, KpiUsageError):
+    if isinstance(result, UsageError):
         assert result.problem.strip()

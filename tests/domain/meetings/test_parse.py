@@ -14,18 +14,14 @@ from domain.meetings.parse import (
     MAX_TITLE_LENGTH,
     USAGE,
     AddMeeting,
-    ChannelRef,
     ListMeetings,
     MeetingAction,
     MeetingCommand,
     MeetingHelp,
-    UsageError,
-    parse_channel,
-    parse_day_list,
     parse_duration,
     parse_meeting_command,
-    parse_time,
 )
+from domain.parsing import ChannelRef, UsageError, parse_channel, parse_day_list, parse_time
 
 # A Thursday, so `weekly` means Thursday unless a test says otherwise.
 THURSDAY = date(2026, 3, 5)

@@ -8,14 +8,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from domain.parsing import UsageError, unescape_slack
 from domain.ratings.parse import (
     REASON_TAGS,
     Intent,
     RatingInput,
-    UsageError,
     parse_rate_lead,
     rating_field_problems,
-    unescape_slack,
     validate_rating,
 )
 
