@@ -17,8 +17,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from domain.kpis.metrics import IsoWeek
 from domain.kpis.report import build_report
+from domain.weeks import IsoWeek
 from storage.engine import create_db_engine, make_session_factory
 from storage.migrate import upgrade_to_head
 

@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from domain.admin.roles import RoleDirectory
-from domain.kpis.metrics import IsoWeek
-from domain.kpis.report import week_bounds
+from domain.weeks import IsoWeek, week_bounds
 from storage import home, reports
 from storage import roles as role_names
 from storage.models import Lead

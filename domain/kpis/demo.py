@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
-from domain.kpis.metrics import IsoWeek
+from domain.weeks import IsoWeek
 from storage import kpis as kpi_store
 from storage.models import Lead, Rating, Response
 

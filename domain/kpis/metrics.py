@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Literal
 
 from domain.parsing import UsageError, shown
+from domain.weeks import IsoWeek, weeks_in_year
 
 MAX_VALUE = 1e12
 MAX_TEXT_LENGTH = 60
@@ -408,50 +409,6 @@ def gap_ratio(
 
 
 # --- weeks --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, order=True)
-class IsoWeek:
-    """An ISO 8601 week (Monday to Sunday); orders by year, then week."""
-
-    year: int
-    week: int
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.year <= 9999 or not 1 <= self.week <= weeks_in_year(self.year):
-            raise ValueError(f"no ISO week {self.week} in {self.year}")
-
-    @classmethod
-    def from_date(cls, day: date) -> IsoWeek:
-        """The ISO week that contains ``day``."""
-        iso = day.isocalendar()
-        return cls(iso.year, iso.week)
-
-    @property
-    def label(self) -> str:
-        """The week as ``2026-W45``."""
-        return f"{self.year:04d}-W{self.week:02d}"
-
-    def monday(self) -> date:
-        """The first day of the week."""
-        return date.fromisocalendar(self.year, self.week, 1)
-
-    def shifted(self, weeks: int) -> IsoWeek:
-        """The week ``weeks`` later (earlier when negative)."""
-        return IsoWeek.from_date(self.monday() + timedelta(weeks=weeks))
-
-    def previous(self) -> IsoWeek:
-        """The week before."""
-        return self.shifted(-1)
-
-    def __str__(self) -> str:
-        return self.label
-
-
-def weeks_in_year(year: int) -> int:
-    """52 or 53: the number of ISO weeks in ``year``."""
-    # 28 December is always in the last ISO week of its year.
-    return date(year, 12, 28).isocalendar().week
 
 
 def parse_week(text: str, *, today: date) -> IsoWeek | UsageError:

@@ -7,7 +7,6 @@ from datetime import date, time
 
 from domain.kpis.metrics import (
     METRICS,
-    IsoWeek,
     Metric,
     Target,
     find_metric,
@@ -16,6 +15,7 @@ from domain.kpis.metrics import (
     parse_week,
 )
 from domain.parsing import UsageError, parse_day_list, parse_time, shown, unescape_slack
+from domain.weeks import IsoWeek
 
 USAGE = (
     "*Shared KPIs*\n"

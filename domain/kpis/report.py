@@ -10,16 +10,13 @@ show the same numbers and no float noise.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from charts.report_data import CampaignScore, KpiSeries, LoopTrend, ReportData
 from domain.kpis.metrics import (
     METRICS,
-    IsoWeek,
     Metric,
     Target,
     describe_target,
@@ -27,8 +24,8 @@ from domain.kpis.metrics import (
     gap_ratio,
     kpi_status,
     resolve_target,
-    weeks_in_year,
 )
+from domain.weeks import IsoWeek, week_bounds, weeks_in_year
 from storage import kpis as kpi_store
 from storage import reports
 
@@ -50,14 +47,6 @@ def percent(fraction: float | None) -> float | None:
 def in_unit(value: float | None, unit: Literal["percent", "currency"]) -> float | None:
     """A KPI value rounded for its unit: percent points to 1 decimal, money to the cent."""
     return rounded(value, decimals=MONEY_DECIMALS if unit == "currency" else DECIMALS)
-
-
-def week_bounds(week: IsoWeek, timezone: str) -> tuple[datetime, datetime]:
-    """Monday 00:00 to the next Monday 00:00 in ``timezone``, as UTC instants."""
-    zone = ZoneInfo(timezone)
-    start = datetime.combine(week.monday(), time(0), tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(week.shifted(1).monday(), time(0), tzinfo=zone).astimezone(UTC)
-    return start, end
 
 
 def same_week_last_year(week: IsoWeek) -> IsoWeek:
@@ -301,9 +290,9 @@ def _groups(groups: list[reports.ScoreGroup]) -> dict[str, dict[str, float | int
 
 
 def _growth(before: float | None, after: float | None) -> float | None:
-    if before in (None, 0) or after is None:
+    if before is None or before == 0 or after is None:
         return None
-    return (after - before) / before  # type: ignore[operator]
+    return (after - before) / before
 
 
 def kpis_furthest_from_target(

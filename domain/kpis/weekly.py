@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from domain.kpis.metrics import IsoWeek
-from domain.meetings.schedule import MeetingRule, occurrences_between
+from domain.schedules import MeetingRule, occurrences_between
+from domain.weeks import IsoWeek
 from storage import kpis as kpi_store
 from storage import meetings as claims
 from storage import outbox

@@ -431,8 +431,9 @@ def import_leads(
     batch: dict[str, Fields] = {}
     for result in read():
         summary.rows_read += 1
-        problem = result if isinstance(result, RowError) else _csv_storage_problem(result)
-        if problem is not None:
+        if isinstance(result, RowError):
+            summary.skipped.append(result)
+        elif (problem := _csv_storage_problem(result)) is not None:
             summary.skipped.append(problem)
         elif result.external_ref in repeated:
             summary.repeated += fold_into(held, result)
@@ -813,7 +814,9 @@ def owed_handoff(
 ) -> OwedHandoff | None:
     """The hand-off an outbox message owes; None when its lead is gone."""
     handoff = find_handoff(session, team_id=team_id, outbox_message_id=outbox_message_id)
-    lead = handoff and get_lead(session, team_id=team_id, lead_id=handoff.lead_id)
+    if handoff is None:
+        return None
+    lead = get_lead(session, team_id=team_id, lead_id=handoff.lead_id)
     if lead is None or lead.id is None:
         return None
     posted = {post.target for post in handoff_messages(session, team_id=team_id, lead_id=lead.id)}

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from domain.kpis.metrics import IsoWeek
 from domain.kpis.report import kpis_furthest_from_target
 from domain.meetings.cards import Agenda, AgendaLine
 from domain.meetings.reminders import MEETING_REMINDER, previous_occurrence
+from domain.weeks import IsoWeek
 from storage import meetings as store
 from storage.models import Meeting, ScheduledPost
 from storage.reports import lowest_scoring_campaigns, unanswered_ratings

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from domain.meetings.parse import AddMeeting
-from domain.meetings.schedule import MeetingRule, next_occurrence, occurrences_between
+from domain.schedules import MeetingRule, next_occurrence, occurrences_between
 from storage import meetings as store
 from storage import outbox
 from storage.models import Meeting, ScheduledPost

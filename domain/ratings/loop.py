@@ -72,7 +72,8 @@ def submit_rating(
         rating_id=stored.id,
         now=now,
     )
-    return SubmittedRating(rating=stored, lead=lead, post_message_id=message and message.id)
+    post_message_id = message.id if message is not None else None
+    return SubmittedRating(rating=stored, lead=lead, post_message_id=post_message_id)
 
 
 class ReplyOutcome(Enum):

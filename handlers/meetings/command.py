@@ -21,8 +21,8 @@ from domain.meetings.parse import (
 )
 from domain.meetings.parse import USAGE as MEETING_USAGE
 from domain.meetings.reminders import create_meeting, rule_of, skip_next
-from domain.meetings.schedule import next_occurrence
 from domain.parsing import UsageError
+from domain.schedules import next_occurrence
 from handlers.deps import Deps
 from handlers.slack_lookups import resolve_channel, user_timezone
 from handlers.views.meetings import meeting_list_text, slack_date

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.meetings.schedule import (
+from domain.schedules import (
     MeetingRule,
     next_occurrence,
     occurrence_on,
