@@ -76,12 +76,12 @@ def build_handle_rating_submission(deps: Deps) -> Callable[..., None]:
         if isinstance(rating, UsageError):  # cannot happen: the problems were checked above
             ack(response_action="errors", errors={ids.LEAD_BLOCK: rating.problem})
             return
-        ack()
         user_id = text_at(body, "user", "id")
         team_id = team_of(body) or text_at(view, "team_id")
-        if not user_id or not team_id:
+        if not user_id or not team_id:  # answered in the form: a second ack() never arrives
             ack(response_action="errors", errors={ids.LEAD_BLOCK: "Slack sent an incomplete form."})
             return
+        ack()
         channel = origin_channel_of(view)
 
         def save_and_confirm() -> None:

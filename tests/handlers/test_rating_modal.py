@@ -100,3 +100,44 @@ def test_tampered_form_without_state_gets_field_errors(
 
     assert set(answer.json()["errors"]) == {"lead", "score"}
     assert all_ratings(session_factory) == []
+
+
+def test_a_form_without_its_submitter_is_answered_in_the_form_and_stores_nothing(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    submission = payloads.view_submission()
+    del submission["user"]["id"]
+
+    answer = slack.interact(submission)
+
+    assert answer.status == 200
+    assert answer.json() == {
+        "response_action": "errors",
+        "errors": {"lead": "Slack sent an incomplete form."},
+    }
+    assert all_ratings(session_factory) == []
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_a_form_without_its_submitter_is_acknowledged_once_with_the_error() -> None:
+    """Bolt sends the first ack() at once: a second one never reaches the user."""
+    from typing import cast
+
+    from handlers.deps import Deps
+    from handlers.rate_lead.modal import build_handle_rating_submission
+
+    acks: list[dict[str, Any]] = []
+    submission = payloads.view_submission()
+    del submission["user"]["id"]
+    handle = build_handle_rating_submission(cast(Deps, None))  # refused before any use
+
+    handle(
+        ack=lambda **answer: acks.append(answer),
+        body=submission,
+        view=submission["view"],
+        client=None,
+    )
+
+    assert acks == [
+        {"response_action": "errors", "errors": {"lead": "Slack sent an incomplete form."}}
+    ]
