@@ -15,50 +15,6 @@ from tests.conftest import FakeClock
 from tests.fake_slack import FakeSlack
 
 
-class Ticks:
-    """A monotonic clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_usergroup_members_are_cached_and_refreshed_after_the_ttl(
-    fake_slack: FakeSlack, web_client: WebClient
-) -> None:
-    fake_slack.usergroups["S0MKT"] = ["UMKT1"]
-    ticks = Ticks()
-    cache = UsergroupCache(OneWorkspace(web_client), ttl=300, monotonic=ticks)
-
-    first = cache.members("S0MKT", team_id=payloads.TEAM_ID)
-    fake_slack.usergroups["S0MKT"] = ["UMKT1", "UMKT2"]
-    cached = cache.members("S0MKT", team_id=payloads.TEAM_ID)
-    ticks.now += 301
-    refreshed = cache.members("S0MKT", team_id=payloads.TEAM_ID)
-
-    assert (first, cached, refreshed) == (
-        frozenset({"UMKT1"}),
-        frozenset({"UMKT1"}),
-        frozenset({"UMKT1", "UMKT2"}),
-    )
-    assert len(fake_slack.calls_to("usergroups.users.list")) == 2
-
-
-def test_usergroup_cache_keeps_the_last_known_members_when_slack_fails(
-    fake_slack: FakeSlack, web_client: WebClient
-) -> None:
-    fake_slack.usergroups["S0MKT"] = ["UMKT1"]
-    ticks = Ticks()
-    cache = UsergroupCache(OneWorkspace(web_client), ttl=10, monotonic=ticks)
-    cache.members("S0MKT", team_id=payloads.TEAM_ID)
-    ticks.now += 11
-    fake_slack.fail_next("usergroups.users.list", error="ratelimited")
-
-    assert cache.members("S0MKT", team_id=payloads.TEAM_ID) == frozenset({"UMKT1"})
-
-
 def test_roles_come_from_groups_commands_and_admin_users(
     session_factory: SessionFactory, fake_slack: FakeSlack, web_client: WebClient, clock: FakeClock
 ) -> None:
