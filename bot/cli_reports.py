@@ -21,9 +21,10 @@ from bot.config import Settings
 from charts.report_data import CHART_FORMATS, ChartFormat
 from domain.admin.settings import WorkspaceSettings, workspace_settings
 from domain.kpis.demo import DEMO_TEAM, fill_demo_data
-from domain.kpis.metrics import IsoWeek, find_metric, parse_value, parse_week
+from domain.kpis.metrics import find_metric, parse_value, parse_week
 from domain.kpis.report import build_report
 from domain.parsing import UsageError
+from domain.weeks import IsoWeek
 from storage import kpis as kpi_store
 from storage.engine import create_db_engine, make_session_factory, read_only
 from storage.export import workspaces as data_workspaces

@@ -76,7 +76,7 @@ def bind_listener(host: str, port: int) -> socket.socket:
     return listener
 
 
-class LoggingToRoot(GunicornLogger):
+class LoggingToRoot(GunicornLogger):  # type: ignore[misc]  # gunicorn has no type hints
     """gunicorn's log lines go through the root logger, so they are redacted like ours.
 
     Access lines are off: Slack's requests are logged by Bolt at debug level already.
