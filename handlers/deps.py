@@ -1,4 +1,23 @@
-"""What every listener needs, handed over once by the app factory."""
+"""What every listener needs, handed over once by the app factory.
+
+How a listener gets it: ``provide_deps(app, deps)`` (called by each package's
+``register``; only the first call per app adds anything) installs one global Bolt
+middleware that sets ``context["deps"] = deps`` on every request. Bolt passes listener
+arguments by parameter name, and any key of the request's ``context`` is one of them
+(``slack_bolt/kwargs_injection/utils.py``, since bolt-python 1.0), so a listener is a plain
+module-level function that declares ``deps: Deps``::
+
+    def handle_kpi(ack: Ack, command: dict[str, Any], respond: Respond,
+                   client: WebClient, deps: Deps) -> None:
+
+Why this and not closures or a module global: the listener stays a visible, documented
+function that tests can call with any ``Deps``; several apps (tests build many) each carry
+their own ``Deps``. Per-request isolation: Bolt builds a new ``BoltContext`` for every
+request, and its threaded listener runner hands that same request to the worker thread
+after the middleware ran, so each call sees its own context. What it finds there, ``Deps``,
+is frozen and shared on purpose; anything per call (the database session) is opened inside
+the listener. Not for lazy listeners: Bolt deep-copies their context, ``Deps`` included.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +26,10 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Protocol
+from weakref import WeakKeyDictionary
 
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import InstallationStore
 from sqlmodel import Session
@@ -86,3 +108,42 @@ class Deps:
                 report_failure(error, body=body, client=client)
 
         self.work_executor.submit(guarded)
+
+
+# The context key, and so the listener parameter's name.
+DEPS_KEY = "deps"
+
+# Which apps already have the middleware: each package's ``register`` asks, only the first adds.
+_PROVIDED: WeakKeyDictionary[App, Deps] = WeakKeyDictionary()
+
+
+class ProvideDeps(Middleware):
+    """Bolt global middleware: puts the app's ``Deps`` in each request's own context."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def process(
+        self,
+        *,
+        req: BoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], BoltResponse],  # the name Bolt calls it with
+    ) -> BoltResponse | None:
+        """Set ``context["deps"]`` and go on to the listeners."""
+        req.context[DEPS_KEY] = self.deps
+        return next()
+
+
+def provide_deps(app: App, deps: Deps) -> None:
+    """Make ``deps`` a listener argument of ``app`` (once per app, however many packages ask).
+
+    One app has one ``Deps``: a second, different one is a wiring mistake, refused.
+    """
+    provided = _PROVIDED.get(app)
+    if provided is deps:
+        return
+    if provided is not None:
+        raise ValueError("this app's listeners already have their Deps")
+    app.middleware(ProvideDeps(deps))
+    _PROVIDED[app] = deps
