@@ -18,12 +18,8 @@ from bot.team_clients import TeamClients
 from domain.admin.settings import WorkspaceSettings
 from domain.clock import Clock
 from domain.kpis.report import build_report
-from domain.kpis.weekly import WEEKLY_REPORT, report_rule, reported_week
+from domain.kpis.weekly import report_rule, reported_week
 from domain.leads.handoffs import (
-    HANDOFF_DIGEST,
-    HANDOFF_POST,
-    HANDOFF_REFRESH,
-    RATING_UPDATE,
     digests_showing,
     handoff_view,
     owe_handoff_refresh,
@@ -32,9 +28,18 @@ from domain.leads.handoffs import (
 )
 from domain.meetings.agenda import build_agenda, reminder_post_for
 from domain.meetings.cards import ReminderCard
-from domain.meetings.reminders import MEETING_REMINDER, SNOOZE, rule_of
+from domain.meetings.reminders import SNOOZE, rule_of
+from domain.outbox_kinds import (
+    ANSWER_NOTICE,
+    HANDOFF_DIGEST,
+    HANDOFF_POST,
+    HANDOFF_REFRESH,
+    MEETING_REMINDER,
+    RATING_POST,
+    RATING_UPDATE,
+    WEEKLY_REPORT,
+)
 from domain.ratings.cards import card_for
-from domain.ratings.loop import ANSWER_NOTICE, RATING_POST
 from handlers.views.handoffs import handoff_digest, handoff_message
 from handlers.views.meetings import meeting_reminder
 from handlers.views.ratings import answer_notice, rating_post

@@ -11,8 +11,9 @@ from bot.config import DEFAULT_TICK_SECONDS
 from bot.delivery import Deliverer
 from domain.admin.settings import WorkspaceSettings
 from domain.clock import Clock
-from domain.kpis.weekly import WEEKLY_REPORT, claim_report, plan_reports, report_rule
-from domain.meetings.reminders import MEETING_REMINDER, claim_reminder, claim_snooze, plan_reminders
+from domain.kpis.weekly import claim_report, plan_reports, report_rule
+from domain.meetings.reminders import claim_reminder, claim_snooze, plan_reminders
+from domain.outbox_kinds import MEETING_REMINDER, WEEKLY_REPORT
 from storage.engine import SessionFactory
 from storage.meetings import POSTED, active_meetings, due_pending_posts, last_occurrences
 from storage.responses import prune_processed_events

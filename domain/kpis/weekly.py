@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from domain.outbox_kinds import WEEKLY_REPORT
 from domain.schedules import MeetingRule, occurrences_between
 from domain.weeks import IsoWeek
 from storage import kpis as kpi_store
@@ -15,7 +16,6 @@ from storage import meetings as claims
 from storage import outbox
 from storage.models import ScheduledPost
 
-WEEKLY_REPORT = "weekly_report"
 REPORT_SUBJECT = 0  # one weekly report per workspace
 DEFAULT_WEEKDAY = 0  # Monday
 DEFAULT_TIME = time(9, 0)

@@ -60,6 +60,7 @@ from domain.leads.records import (
     parse_webhook_leads,
     verify_webhook,
 )
+from domain.outbox_kinds import HANDOFF_DIGEST, HANDOFF_POST, HANDOFF_REFRESH, RATING_UPDATE
 from domain.ratings.loop import submit_rating
 from domain.ratings.parse import RatingInput
 from storage import digests, outbox
@@ -82,12 +83,6 @@ from storage.leads import (
 from storage.models import HandoffDigest, Lead, Rating
 from storage.ratings import get_lead
 from storage.workspaces import known_workspaces, only_workspace, own_webhook_secret
-
-HANDOFF_POST = "handoff_post"
-HANDOFF_DIGEST = "handoff_digest"
-HANDOFF_REFRESH = "handoff_refresh"
-RATING_UPDATE = "rating_update"
-HANDOFF_KINDS = frozenset({HANDOFF_POST, HANDOFF_DIGEST, HANDOFF_REFRESH, RATING_UPDATE})
 
 # More new leads than this for one owner in one import: that owner gets one digest. More
 # than this in the whole import: HANDOFF_CHANNEL gets one digest instead of a post per lead.

@@ -10,7 +10,8 @@ from sqlmodel import Session
 
 from domain.kpis.report import kpis_furthest_from_target
 from domain.meetings.cards import Agenda, AgendaLine
-from domain.meetings.reminders import MEETING_REMINDER, previous_occurrence
+from domain.meetings.reminders import previous_occurrence
+from domain.outbox_kinds import MEETING_REMINDER
 from domain.weeks import IsoWeek
 from storage import meetings as store
 from storage.models import Meeting, ScheduledPost

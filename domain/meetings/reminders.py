@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from domain.meetings.parse import AddMeeting
+from domain.outbox_kinds import MEETING_REMINDER
 from domain.schedules import MeetingRule, next_occurrence, occurrences_between
 from storage import meetings as store
 from storage import outbox
 from storage.models import Meeting, ScheduledPost
 
-MEETING_REMINDER = "meeting_reminder"
+# A snoozed reminder's occurrence (scheduled_post only: its message is a MEETING_REMINDER).
 SNOOZE = "meeting_snooze"
 SNOOZE_FOR = timedelta(minutes=10)
 # A reminder this late still counts as on time (a tick or a slow start can take that long).

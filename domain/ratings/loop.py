@@ -13,6 +13,7 @@ from enum import Enum
 
 from sqlmodel import Session
 
+from domain.outbox_kinds import ANSWER_NOTICE, RATING_POST
 from domain.ratings.parse import RatingInput
 from storage import outbox
 from storage.models import Lead, Rating
@@ -25,9 +26,6 @@ from storage.responses import (
     find_response,
     mark_response_deleted,
 )
-
-RATING_POST = "rating_post"
-ANSWER_NOTICE = "answer_notice"
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ from sqlmodel import col, select
 from bot.config import Settings
 from bot.server import MAX_BODY_BYTES
 from domain.meetings.parse import AddMeeting
-from domain.meetings.reminders import MEETING_REMINDER, create_meeting, rule_of
+from domain.meetings.reminders import create_meeting, rule_of
+from domain.outbox_kinds import MEETING_REMINDER
 from domain.ratings.parse import REASON_TAGS
 from handlers import ids
 from handlers.errors import DATABASE_DOWN, SOMETHING_BROKE
