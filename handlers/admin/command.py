@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,25 +36,20 @@ class AdminAnswer:
     retry_ids: tuple[int, ...] = ()
 
 
-def build_handle_admin(deps: Deps) -> Callable[..., None]:
-    """The listener for ``/leadloop``, bound to ``deps``."""
+def handle_admin(
+    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
+) -> None:
+    """Acknowledge, then carry out the admin command and answer privately."""
+    ack()
 
-    def handle_admin(
-        ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient
-    ) -> None:
-        """Acknowledge, then carry out the admin command and answer privately."""
-        ack()
+    def run() -> None:
+        answer = answer_admin_command(deps, command, client=client)
+        respond(response_type="ephemeral", text=answer.text)
+        # After the answer, and after the change was committed: each claims its own row.
+        for message_id in answer.retry_ids:
+            deps.deliverer.deliver(message_id)
 
-        def run() -> None:
-            answer = answer_admin_command(deps, command, client=client)
-            respond(response_type="ephemeral", text=answer.text)
-            # After the answer, and after the change was committed: each claims its own row.
-            for message_id in answer.retry_ids:
-                deps.deliverer.deliver(message_id)
-
-        deps.after_ack(run, body=command, client=client)
-
-    return handle_admin
+    deps.after_ack(run, body=command, client=client)
 
 
 def answer_admin_command(deps: Deps, command: dict[str, Any], *, client: WebClient) -> AdminAnswer:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, Respond
@@ -22,23 +21,18 @@ from handlers.views.handoffs import (
 )
 
 
-def build_handle_handoff_score(deps: Deps) -> Callable[..., None]:
-    """The listener for the score buttons, bound to ``deps``."""
+def handle_handoff_score(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
+) -> None:
+    """Record the clicker's score of the handed-off lead; the message shows it."""
+    ack()
+    click = read_click(body)
 
-    def handle_handoff_score(
-        ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
-    ) -> None:
-        """Record the clicker's score of the handed-off lead; the message shows it."""
-        ack()
-        click = read_click(body)
+    def rate_and_tell() -> None:
+        text = rate(deps, click)
+        respond(text=text, response_type="ephemeral", replace_original=False)
 
-        def rate_and_tell() -> None:
-            text = rate(deps, click)
-            respond(text=text, response_type="ephemeral", replace_original=False)
-
-        deps.after_ack(rate_and_tell, body=body, client=client)
-
-    return handle_handoff_score
+    deps.after_ack(rate_and_tell, body=body, client=client)
 
 
 def rate(deps: Deps, click: Click) -> str:

@@ -5,18 +5,19 @@ from __future__ import annotations
 from slack_bolt import App
 
 from handlers import ids
-from handlers.deps import Deps
+from handlers.deps import Deps, provide_deps
 from handlers.home.buttons import (
-    build_handle_home_meetings,
-    build_handle_home_rate_lead,
-    build_handle_home_report,
+    handle_home_meetings,
+    handle_home_rate_lead,
+    handle_home_report,
 )
-from handlers.home.opened import build_handle_app_home_opened
+from handlers.home.opened import handle_app_home_opened
 
 
 def register(app: App, deps: Deps) -> None:
     """Wire ``app_home_opened`` and the three home buttons."""
-    app.event("app_home_opened")(build_handle_app_home_opened(deps))
-    app.action(ids.HOME_RATE_LEAD)(build_handle_home_rate_lead(deps))
-    app.action(ids.HOME_REPORT)(build_handle_home_report(deps))
-    app.action(ids.HOME_MEETINGS)(build_handle_home_meetings(deps))
+    provide_deps(app, deps)
+    app.event("app_home_opened")(handle_app_home_opened)
+    app.action(ids.HOME_RATE_LEAD)(handle_home_rate_lead)
+    app.action(ids.HOME_REPORT)(handle_home_report)
+    app.action(ids.HOME_MEETINGS)(handle_home_meetings)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack
@@ -17,39 +16,24 @@ from handlers.payload import team_of, text_at
 from handlers.views.ratings import rating_modal, truncate
 
 
-def build_handle_home_rate_lead(deps: Deps) -> Callable[..., None]:
-    """The listener for "Rate a lead"."""
-
-    def handle_home_rate_lead(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        """Open the rating form (trigger IDs expire in 3 s, so before anything else)."""
-        ack()
-        _open(client, body, rating_modal(origin_channel=None))
-
-    return handle_home_rate_lead
+def handle_home_rate_lead(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    """Open the rating form (trigger IDs expire in 3 s, so before anything else)."""
+    ack()
+    _open(client, body, rating_modal(origin_channel=None))
 
 
-def build_handle_home_report(deps: Deps) -> Callable[..., None]:
-    """The listener for "This week's KPIs"."""
-
-    def handle_home_report(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        """Show this week's KPI table in a modal."""
-        ack()
-        text = show_kpis_text(deps, team_id=team_of(body), week=None)
-        _open(client, body, _text_modal("KPIs", text))
-
-    return handle_home_report
+def handle_home_report(ack: Ack, body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """Show this week's KPI table in a modal."""
+    ack()
+    text = show_kpis_text(deps, team_id=team_of(body), week=None)
+    _open(client, body, _text_modal("KPIs", text))
 
 
-def build_handle_home_meetings(deps: Deps) -> Callable[..., None]:
-    """The listener for "Meeting schedule"."""
-
-    def handle_home_meetings(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        """Show the workspace's meetings in a modal."""
-        ack()
-        text = meeting_list_for(deps, team_id=team_of(body))
-        _open(client, body, _text_modal("Meetings", text))
-
-    return handle_home_meetings
+def handle_home_meetings(ack: Ack, body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """Show the workspace's meetings in a modal."""
+    ack()
+    text = meeting_list_for(deps, team_id=team_of(body))
+    _open(client, body, _text_modal("Meetings", text))
 
 
 def _open(client: WebClient, body: dict[str, Any], view: View) -> None:

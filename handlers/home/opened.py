@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -13,34 +12,29 @@ from handlers.deps import Deps
 from handlers.views.home import home_view
 
 
-def build_handle_app_home_opened(deps: Deps) -> Callable[..., None]:
-    """The listener for ``app_home_opened``, bound to ``deps``."""
+def handle_app_home_opened(
+    body: dict[str, Any], event: dict[str, Any], client: WebClient, deps: Deps
+) -> None:
+    """Build the tab for whoever opened it and publish it with views.publish."""
+    if event.get("tab", "home") != "home":
+        return  # the Messages tab needs nothing from us
+    team_id = body.get("team_id") or ""
+    user_id = event.get("user") or ""
+    if not team_id or not user_id:
+        return
 
-    def handle_app_home_opened(
-        body: dict[str, Any], event: dict[str, Any], client: WebClient
-    ) -> None:
-        """Build the tab for whoever opened it and publish it with views.publish."""
-        if event.get("tab", "home") != "home":
-            return  # the Messages tab needs nothing from us
-        team_id = body.get("team_id") or ""
-        user_id = event.get("user") or ""
-        if not team_id or not user_id:
-            return
+    def publish() -> None:
+        with deps.session_factory() as session:
+            settings = deps.settings_in(session, team_id=team_id)
+            data = home_for(
+                session,
+                team_id=team_id,
+                user_id=user_id,
+                roles=deps.roles,
+                now=deps.clock(),
+                timezone=settings.timezone,
+            )
+        data = replace(data, needs_feedback_channel=settings.feedback_channel is None)
+        client.views_publish(user_id=user_id, view=home_view(data))
 
-        def publish() -> None:
-            with deps.session_factory() as session:
-                settings = deps.settings_in(session, team_id=team_id)
-                data = home_for(
-                    session,
-                    team_id=team_id,
-                    user_id=user_id,
-                    roles=deps.roles,
-                    now=deps.clock(),
-                    timezone=settings.timezone,
-                )
-            data = replace(data, needs_feedback_channel=settings.feedback_channel is None)
-            client.views_publish(user_id=user_id, view=home_view(data))
-
-        deps.after_ack(publish, body=body, client=client)
-
-    return handle_app_home_opened
+    deps.after_ack(publish, body=body, client=client)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.deps import Deps
-from handlers.installs.uninstall import build_handle_tokens_revoked, build_handle_uninstalled
+from handlers.deps import Deps, provide_deps
+from handlers.installs.uninstall import handle_tokens_revoked, handle_uninstalled
 
 
 def register(app: App, deps: Deps) -> None:
     """Wire the two events Slack sends when leadloop loses its access to a workspace."""
-    app.event("app_uninstalled")(build_handle_uninstalled(deps))
-    app.event("tokens_revoked")(build_handle_tokens_revoked(deps))
+    provide_deps(app, deps)
+    app.event("app_uninstalled")(handle_uninstalled)
+    app.event("tokens_revoked")(handle_tokens_revoked)

@@ -8,7 +8,6 @@ Both events may be retried by Slack; each step is safe to repeat.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltContext
@@ -20,40 +19,30 @@ from storage.workspaces import mark_uninstalled
 logger = logging.getLogger(__name__)
 
 
-def build_handle_uninstalled(deps: Deps) -> Callable[..., None]:
-    """The listener for ``app_uninstalled``."""
-
-    def handle_uninstalled(body: dict[str, Any], context: BoltContext) -> None:
-        team_id = body.get("team_id")
-        if not isinstance(team_id, str):
-            return
-        if deps.installations is not None:
-            TokenRevocationListeners(deps.installations.store).handle_app_uninstalled_events(
-                context
-            )
-        _stop_workspace(deps, team_id, why="leadloop was uninstalled")
-
-    return handle_uninstalled
+def handle_uninstalled(body: dict[str, Any], context: BoltContext, deps: Deps) -> None:
+    """``app_uninstalled``: forget the workspace's tokens and pause its schedules."""
+    team_id = body.get("team_id")
+    if not isinstance(team_id, str):
+        return
+    if deps.installations is not None:
+        TokenRevocationListeners(deps.installations.store).handle_app_uninstalled_events(context)
+    _stop_workspace(deps, team_id, why="leadloop was uninstalled")
 
 
-def build_handle_tokens_revoked(deps: Deps) -> Callable[..., None]:
-    """The listener for ``tokens_revoked``: without its bot token, a workspace is gone too."""
-
-    def handle_tokens_revoked(
-        body: dict[str, Any], event: dict[str, Any], context: BoltContext
-    ) -> None:
-        team_id = body.get("team_id")
-        if not isinstance(team_id, str):
-            return
-        if deps.installations is not None:
-            TokenRevocationListeners(deps.installations.store).handle_tokens_revoked_events(
-                event, context
-            )
-        tokens = event.get("tokens")
-        if isinstance(tokens, dict) and tokens.get("bot"):
-            _stop_workspace(deps, team_id, why="its bot token was revoked")
-
-    return handle_tokens_revoked
+def handle_tokens_revoked(
+    body: dict[str, Any], event: dict[str, Any], context: BoltContext, deps: Deps
+) -> None:
+    """``tokens_revoked``: forget those tokens; without its bot token, a workspace is gone too."""
+    team_id = body.get("team_id")
+    if not isinstance(team_id, str):
+        return
+    if deps.installations is not None:
+        TokenRevocationListeners(deps.installations.store).handle_tokens_revoked_events(
+            event, context
+        )
+    tokens = event.get("tokens")
+    if isinstance(tokens, dict) and tokens.get("bot"):
+        _stop_workspace(deps, team_id, why="its bot token was revoked")
 
 
 def _stop_workspace(deps: Deps, team_id: str, *, why: str) -> None:

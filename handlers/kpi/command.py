@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,19 +33,16 @@ logger = logging.getLogger(__name__)
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def build_handle_kpi(deps: Deps) -> Callable[..., None]:
-    """The listener for ``/kpi``, bound to ``deps``."""
+def handle_kpi(
+    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
+) -> None:
+    """Acknowledge, then carry out the subcommand and answer privately."""
+    ack()
 
-    def handle_kpi(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        """Acknowledge, then carry out the subcommand and answer privately."""
-        ack()
+    def run() -> None:
+        respond(response_type="ephemeral", text=answer_kpi_command(deps, command, client))
 
-        def run() -> None:
-            respond(response_type="ephemeral", text=answer_kpi_command(deps, command, client))
-
-        deps.after_ack(run, body=command, client=client)
-
-    return handle_kpi
+    deps.after_ack(run, body=command, client=client)
 
 
 def answer_kpi_command(deps: Deps, command: dict[str, Any], client: WebClient) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack
@@ -19,59 +18,51 @@ from storage import meetings as store
 logger = logging.getLogger(__name__)
 
 
-def build_handle_add_agenda_click(deps: Deps) -> Callable[..., None]:
-    """The listener for the "Add agenda item" button, bound to ``deps``."""
-
-    def handle_add_agenda_click(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        """Open the agenda form for the reminder's meeting (this workspace's only)."""
-        ack()
-        meeting_id = parse_id(first_action(body).get("value"))
-        trigger_id = text_at(body, "trigger_id")
-        meeting = None
-        if meeting_id is not None and trigger_id:
-            with deps.session_factory() as session:
-                meeting = store.get_meeting(session, team_id=team_of(body), meeting_id=meeting_id)
-        if meeting is None:
-            _tell(client, body, "That meeting no longer exists, so it has no agenda to add to.")
-            return
-        view = agenda_item_modal(meeting_id=meeting.id or -1, title=meeting.title)
-        client.views_open(trigger_id=trigger_id, view=view)
-
-    return handle_add_agenda_click
-
-
-def build_handle_agenda_submission(deps: Deps) -> Callable[..., None]:
-    """The listener for the agenda form, bound to ``deps``."""
-
-    def handle_agenda_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        """Store the topic for the meeting's next reminder, or show what is wrong."""
-        text = text_at(view, "state", "values", ids.AGENDA_BLOCK, ids.AGENDA_INPUT, "value").strip()
-        problem = agenda_problem(text)
-        if problem:
-            ack(response_action="errors", errors={ids.AGENDA_BLOCK: problem})
-            return
-        team_id = team_of(body)
-        meeting_id = parse_id(text_at(view, "private_metadata"))
-        user_id = text_at(body, "user", "id")
+def handle_add_agenda_click(ack: Ack, body: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """Open the agenda form for the reminder's meeting (this workspace's only)."""
+    ack()
+    meeting_id = parse_id(first_action(body).get("value"))
+    trigger_id = text_at(body, "trigger_id")
+    meeting = None
+    if meeting_id is not None and trigger_id:
         with deps.session_factory() as session:
-            meeting = None
-            if meeting_id is not None and user_id:
-                meeting = store.get_meeting(session, team_id=team_id, meeting_id=meeting_id)
-            if meeting is None:
-                ack(response_action="errors", errors={ids.AGENDA_BLOCK: "This meeting is gone."})
-                return
-            store.add_agenda_item(
-                session,
-                team_id=team_id,
-                meeting_id=meeting.id or -1,
-                text=text,
-                added_by=user_id,
-                now=deps.clock(),
-            )
-            session.commit()
-        ack()
+            meeting = store.get_meeting(session, team_id=team_of(body), meeting_id=meeting_id)
+    if meeting is None:
+        _tell(client, body, "That meeting no longer exists, so it has no agenda to add to.")
+        return
+    view = agenda_item_modal(meeting_id=meeting.id or -1, title=meeting.title)
+    client.views_open(trigger_id=trigger_id, view=view)
 
-    return handle_agenda_submission
+
+def handle_agenda_submission(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], deps: Deps
+) -> None:
+    """Store the topic for the meeting's next reminder, or show what is wrong."""
+    text = text_at(view, "state", "values", ids.AGENDA_BLOCK, ids.AGENDA_INPUT, "value").strip()
+    problem = agenda_problem(text)
+    if problem:
+        ack(response_action="errors", errors={ids.AGENDA_BLOCK: problem})
+        return
+    team_id = team_of(body)
+    meeting_id = parse_id(text_at(view, "private_metadata"))
+    user_id = text_at(body, "user", "id")
+    with deps.session_factory() as session:
+        meeting = None
+        if meeting_id is not None and user_id:
+            meeting = store.get_meeting(session, team_id=team_id, meeting_id=meeting_id)
+        if meeting is None:
+            ack(response_action="errors", errors={ids.AGENDA_BLOCK: "This meeting is gone."})
+            return
+        store.add_agenda_item(
+            session,
+            team_id=team_id,
+            meeting_id=meeting.id or -1,
+            text=text,
+            added_by=user_id,
+            now=deps.clock(),
+        )
+        session.commit()
+    ack()
 
 
 def agenda_problem(text: str) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,22 +29,17 @@ from storage import meetings as store
 from storage.models import Meeting
 
 
-def build_handle_meeting(deps: Deps) -> Callable[..., None]:
-    """The listener for ``/meeting``, bound to ``deps``."""
+def handle_meeting(
+    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
+) -> None:
+    """Acknowledge, then carry out the subcommand and answer privately."""
+    ack()
 
-    def handle_meeting(
-        ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient
-    ) -> None:
-        """Acknowledge, then carry out the subcommand and answer privately."""
-        ack()
+    def run() -> None:
+        text = answer_meeting_command(deps, command=command, client=client)
+        respond(response_type="ephemeral", text=text)
 
-        def run() -> None:
-            text = answer_meeting_command(deps, command=command, client=client)
-            respond(response_type="ephemeral", text=text)
-
-        deps.after_ack(run, body=command, client=client)
-
-    return handle_meeting
+    deps.after_ack(run, body=command, client=client)
 
 
 def answer_meeting_command(deps: Deps, *, command: dict[str, Any], client: WebClient) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, Respond
@@ -14,19 +13,16 @@ from handlers.payload import first_action, parse_id, team_of
 from handlers.views.meetings import slack_date
 
 
-def build_handle_snooze(deps: Deps) -> Callable[..., None]:
-    """The listener for the snooze button, bound to ``deps``."""
+def handle_snooze(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
+) -> None:
+    """Post the reminder again in ten minutes (once per reminder)."""
+    ack()
 
-    def handle_snooze(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        """Post the reminder again in ten minutes (once per reminder)."""
-        ack()
+    def run() -> None:
+        respond(response_type="ephemeral", replace_original=False, text=snooze(deps, body))
 
-        def run() -> None:
-            respond(response_type="ephemeral", replace_original=False, text=snooze(deps, body))
-
-        deps.after_ack(run, body=body, client=client)
-
-    return handle_snooze
+    deps.after_ack(run, body=body, client=client)
 
 
 def snooze(deps: Deps, body: dict[str, Any]) -> str:

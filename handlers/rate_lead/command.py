@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, Respond
@@ -14,42 +13,35 @@ from handlers.deps import Deps
 from handlers.rate_lead.saving import save_and_post_rating
 from handlers.views.ratings import rating_modal
 
-Listener = Callable[..., None]
 
-
-def build_handle_rate_lead(deps: Deps) -> Listener:
-    """The listener for ``/rate-lead``, bound to ``deps``."""
-
-    def handle_rate_lead(
-        ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient
-    ) -> None:
-        """Rate a lead from the command line, show help, or open the rating form."""
-        parsed = parse_rate_lead(command.get("text") or "")
-        if parsed is Intent.OPEN_MODAL:
-            ack()
-            view = rating_modal(origin_channel=command.get("channel_id"))
-            client.views_open(trigger_id=command["trigger_id"], view=view)
-            return
-        if parsed is Intent.HELP:
-            ack(response_type="ephemeral", text=USAGE)
-            return
-        if isinstance(parsed, UsageError):
-            ack(response_type="ephemeral", text=parsed.message)
-            return
+def handle_rate_lead(
+    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
+) -> None:
+    """Rate a lead from the command line, show help, or open the rating form."""
+    parsed = parse_rate_lead(command.get("text") or "")
+    if parsed is Intent.OPEN_MODAL:
         ack()
-        rating = parsed
+        view = rating_modal(origin_channel=command.get("channel_id"))
+        client.views_open(trigger_id=command["trigger_id"], view=view)
+        return
+    if parsed is Intent.HELP:
+        ack(response_type="ephemeral", text=USAGE)
+        return
+    if isinstance(parsed, UsageError):
+        ack(response_type="ephemeral", text=parsed.message)
+        return
+    ack()
+    rating = parsed
 
-        def save_and_confirm() -> None:
-            saved = save_and_post_rating(
-                deps,
-                team_id=command["team_id"],
-                rater_id=command["user_id"],
-                rating=rating,
-                via="command",
-                origin_channel=command.get("channel_id"),
-            )
-            respond(response_type="ephemeral", text=saved.confirmation)
+    def save_and_confirm() -> None:
+        saved = save_and_post_rating(
+            deps,
+            team_id=command["team_id"],
+            rater_id=command["user_id"],
+            rating=rating,
+            via="command",
+            origin_channel=command.get("channel_id"),
+        )
+        respond(response_type="ephemeral", text=saved.confirmation)
 
-        deps.after_ack(save_and_confirm, body=command, client=client)
-
-    return handle_rate_lead
+    deps.after_ack(save_and_confirm, body=command, client=client)

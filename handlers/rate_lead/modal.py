@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack
@@ -57,47 +56,42 @@ def origin_channel_of(view: dict[str, Any]) -> str | None:
     return channel if isinstance(channel, str) and channel else None
 
 
-def build_handle_rating_submission(deps: Deps) -> Callable[..., None]:
-    """The listener for the rating form's submission, bound to ``deps``."""
+def handle_rating_submission(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: Deps
+) -> None:
+    """Show field errors in the form, or save the rating and post it."""
+    form = read_form(view)
+    problems = rating_field_problems(**form)
+    if problems:
+        ack(
+            response_action="errors",
+            errors={FIELD_BLOCKS[field]: text for field, text in problems.items()},
+        )
+        return
+    rating = validate_rating(**form)
+    if isinstance(rating, UsageError):  # cannot happen: the problems were checked above
+        ack(response_action="errors", errors={ids.LEAD_BLOCK: rating.problem})
+        return
+    user_id = text_at(body, "user", "id")
+    team_id = team_of(body) or text_at(view, "team_id")
+    if not user_id or not team_id:  # answered in the form: a second ack() never arrives
+        ack(response_action="errors", errors={ids.LEAD_BLOCK: "Slack sent an incomplete form."})
+        return
+    ack()
+    channel = origin_channel_of(view)
 
-    def handle_rating_submission(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
-    ) -> None:
-        """Show field errors in the form, or save the rating and post it."""
-        form = read_form(view)
-        problems = rating_field_problems(**form)
-        if problems:
-            ack(
-                response_action="errors",
-                errors={FIELD_BLOCKS[field]: text for field, text in problems.items()},
-            )
-            return
-        rating = validate_rating(**form)
-        if isinstance(rating, UsageError):  # cannot happen: the problems were checked above
-            ack(response_action="errors", errors={ids.LEAD_BLOCK: rating.problem})
-            return
-        user_id = text_at(body, "user", "id")
-        team_id = team_of(body) or text_at(view, "team_id")
-        if not user_id or not team_id:  # answered in the form: a second ack() never arrives
-            ack(response_action="errors", errors={ids.LEAD_BLOCK: "Slack sent an incomplete form."})
-            return
-        ack()
-        channel = origin_channel_of(view)
+    def save_and_confirm() -> None:
+        saved = save_and_post_rating(
+            deps,
+            team_id=team_id,
+            rater_id=user_id,
+            rating=rating,
+            via="modal",
+            origin_channel=channel,
+        )
+        _tell_rater(client, user_id=user_id, channel=channel, text=saved.confirmation)
 
-        def save_and_confirm() -> None:
-            saved = save_and_post_rating(
-                deps,
-                team_id=team_id,
-                rater_id=user_id,
-                rating=rating,
-                via="modal",
-                origin_channel=channel,
-            )
-            _tell_rater(client, user_id=user_id, channel=channel, text=saved.confirmation)
-
-        deps.after_ack(save_and_confirm, body=body, client=client)
-
-    return handle_rating_submission
+    deps.after_ack(save_and_confirm, body=body, client=client)
 
 
 def _tell_rater(client: WebClient, *, user_id: str, channel: str | None, text: str) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.deps import Deps
-from handlers.thread_replies.message import build_handle_message_event
+from handlers.deps import Deps, provide_deps
+from handlers.thread_replies.message import handle_message_event
 
 
 def register(app: App, deps: Deps) -> None:
     """Wire the ``message`` event (all its subtypes go to one listener)."""
-    app.event("message")(build_handle_message_event(deps))
+    provide_deps(app, deps)
+    app.event("message")(handle_message_event)

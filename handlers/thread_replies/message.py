@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -28,39 +27,34 @@ logger = logging.getLogger(__name__)
 HUMAN_REPLY_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
 
 
-def build_handle_message_event(deps: Deps) -> Callable[..., None]:
-    """The listener for ``message`` events, bound to ``deps``."""
+def handle_message_event(
+    body: dict[str, Any], event: dict[str, Any], client: WebClient, deps: Deps
+) -> None:
+    """Store thread replies to rating posts once; follow their edits and deletions.
 
-    def handle_message_event(
-        body: dict[str, Any], event: dict[str, Any], client: WebClient
-    ) -> None:
-        """Store thread replies to rating posts once; follow their edits and deletions.
-
-        Whether a thread is a rating's is decided by the stored post (its channel and ts),
-        so answers keep counting in the threads of a feedback channel an admin replaced.
-        """
-        if not _in_a_thread(event) or not isinstance(event.get("channel"), str):
-            return
-        team_id = body.get("team_id") or event.get("team")
-        event_id = body.get("event_id")
-        if not team_id or not event_id:
-            return
-        subtype = event.get("subtype")
-        if subtype == "message_changed":
-            follow = _follow_edit
-        elif subtype == "message_deleted":
-            follow = _follow_deletion
-        elif subtype in HUMAN_REPLY_SUBTYPES:
-            follow = _store_reply
-        else:
-            return
-        deps.after_ack(
-            lambda: follow(deps, team_id=team_id, event_id=event_id, event=event),
-            body=body,
-            client=client,
-        )
-
-    return handle_message_event
+    Whether a thread is a rating's is decided by the stored post (its channel and ts),
+    so answers keep counting in the threads of a feedback channel an admin replaced.
+    """
+    if not _in_a_thread(event) or not isinstance(event.get("channel"), str):
+        return
+    team_id = body.get("team_id") or event.get("team")
+    event_id = body.get("event_id")
+    if not team_id or not event_id:
+        return
+    subtype = event.get("subtype")
+    if subtype == "message_changed":
+        follow = _follow_edit
+    elif subtype == "message_deleted":
+        follow = _follow_deletion
+    elif subtype in HUMAN_REPLY_SUBTYPES:
+        follow = _store_reply
+    else:
+        return
+    deps.after_ack(
+        lambda: follow(deps, team_id=team_id, event_id=event_id, event=event),
+        body=body,
+        client=client,
+    )
 
 
 def _in_a_thread(event: dict[str, Any]) -> bool:

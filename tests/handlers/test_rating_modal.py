@@ -124,18 +124,18 @@ def test_a_form_without_its_submitter_is_acknowledged_once_with_the_error() -> N
     from typing import cast
 
     from handlers.deps import Deps
-    from handlers.rate_lead.modal import build_handle_rating_submission
+    from handlers.rate_lead.modal import handle_rating_submission
 
     acks: list[dict[str, Any]] = []
     submission = payloads.view_submission()
     del submission["user"]["id"]
-    handle = build_handle_rating_submission(cast(Deps, None))  # refused before any use
 
-    handle(
+    handle_rating_submission(
         ack=lambda **answer: acks.append(answer),
         body=submission,
         view=submission["view"],
         client=None,
+        deps=cast(Deps, None),  # refused before any use
     )
 
     assert acks == [
