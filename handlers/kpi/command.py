@@ -10,7 +10,7 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from domain.kpis.metrics import IsoWeek, describe_target, format_value
+from domain.kpis.metrics import describe_target, format_value
 from domain.kpis.parse import (
     ADMIN_COMMANDS,
     USAGE,
@@ -24,6 +24,7 @@ from domain.kpis.parse import (
 )
 from domain.kpis.report import build_report, business_kpis
 from domain.parsing import UsageError
+from domain.weeks import IsoWeek
 from handlers.deps import Deps
 from handlers.slack_lookups import user_timezone
 from handlers.views.report_file import upload_report
