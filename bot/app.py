@@ -14,9 +14,9 @@ from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import Installation
 
 from bot.config import Settings
-from bot.delivery import CLAIM_LEASE, Deliverer
 from bot.environment import hide_from_libraries
 from bot.installs import Installations, record_installation
+from bot.outbox.engine import CLAIM_LEASE, Deliverer
 from bot.team_clients import InstalledWorkspaces, OneWorkspace, TeamClients
 from bot.usergroups import UsergroupCache
 from domain.admin.roles import RoleDirectory

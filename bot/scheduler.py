@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.config import DEFAULT_TICK_SECONDS
-from bot.delivery import Deliverer
+from bot.outbox.engine import Deliverer
 from domain.admin.settings import WorkspaceSettings
 from domain.clock import Clock
 from domain.kpis.weekly import claim_report, plan_reports, report_rule

@@ -23,8 +23,8 @@ from sqlmodel import SQLModel
 
 from bot.app import build_deliverer, build_lead_webhook, create_app
 from bot.config import Settings
-from bot.delivery import Deliverer
 from bot.installs import Installations
+from bot.outbox.engine import Deliverer
 from bot.server import build_wsgi_app, make_http_server
 from bot.slack_client import build_web_client
 from storage.engine import (

@@ -49,8 +49,8 @@ from sqlmodel import select as sqlmodel_select
 
 from bot.app import build_deliverer
 from bot.config import Settings
-from bot.delivery import Deliverer
 from bot.installs import INSTALL_PATH, REDIRECT_PATH, Installations
+from bot.outbox.engine import Deliverer
 from bot.scheduler import run_scheduled_posts
 from bot.slack_client import build_web_client
 from domain.leads.handoffs import fold_records, intake_leads

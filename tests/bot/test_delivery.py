@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot.app import build_deliverer
 from bot.config import Settings, SimulatedClock
-from bot.delivery import CLAIM_LEASE, RECORD_RETRY_DELAYS, Deliverer, retry_delay
+from bot.outbox.engine import CLAIM_LEASE, RECORD_RETRY_DELAYS, Deliverer, retry_delay
 from bot.slack_client import build_web_client
 from domain.ratings.loop import (
     ReplyOutcome,

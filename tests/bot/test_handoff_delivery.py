@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from sqlmodel import select
 
 from bot.config import Settings
-from bot.delivery import Deliverer
+from bot.outbox.engine import Deliverer
 from domain.leads.handoffs import (
     ImportSummary,
     fold_records,

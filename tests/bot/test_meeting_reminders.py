@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlmodel import select
 
-from bot.delivery import Deliverer
+from bot.outbox.engine import Deliverer
 from bot.scheduler import run_scheduled_posts
 from domain.meetings.parse import AddMeeting
 from domain.meetings.reminders import create_meeting, skip_next, snooze_reminder

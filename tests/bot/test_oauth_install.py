@@ -20,8 +20,8 @@ from sqlmodel import select
 
 from bot.app import build_deliverer
 from bot.config import Settings
-from bot.delivery import Deliverer
 from bot.installs import BOT_SCOPES, INSTALL_PATH, REDIRECT_PATH, Installations
+from bot.outbox.engine import Deliverer
 from bot.scheduler import run_scheduled_posts
 from bot.slack_client import build_web_client
 from storage import roles

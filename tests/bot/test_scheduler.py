@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from sqlalchemy import insert, update
 from sqlmodel import col, select
 
-from bot.delivery import Deliverer
+from bot.outbox.engine import Deliverer
 from bot.scheduler import (
     EVENT_MEMORY,
     OUTBOX_SWEEP_SECONDS,

@@ -9,7 +9,7 @@ import pytest
 from slack_sdk import WebClient
 from sqlmodel import select
 
-from bot.delivery import Deliverer
+from bot.outbox.engine import Deliverer
 from bot.scheduler import run_scheduled_posts
 from bot.team_clients import OneWorkspace
 from domain.admin.settings import WorkspaceSettings

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from bot.delivery import Deliverer
+from bot.outbox.engine import Deliverer
 from bot.scheduler import run_scheduled_posts
 from storage.engine import SessionFactory
 from storage.models import OutboxMessage, Rating, Response, ScheduledPost

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot.config import Settings
-from bot.delivery import Deliverer
+from bot.outbox.engine import Deliverer
 from domain.leads.handoffs import fold_records, intake_leads
 from domain.leads.records import LeadRecord
 from handlers import ids

@@ -7,7 +7,7 @@ import time
 import pytest
 from sqlmodel import select
 
-from bot.delivery import Deliverer
+from bot.outbox.engine import Deliverer
 from bot.scheduler import sweep_outbox
 from storage.engine import SessionFactory
 from storage.models import Lead, OutboxMessage, Rating

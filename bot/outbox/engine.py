@@ -1,0 +1,240 @@
+"""The outbox engine: claim each owed message, hand it to its kind's sender, record the
+result, and retry failures with back-off. What each kind sends is in ``bot.outbox.kinds``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlmodel import Session
+
+from bot.outbox.job import Job, Recorder, TeamUrls, Unconfigured, Undeliverable
+from bot.outbox.kinds import BULK_KINDS, KINDS
+from bot.team_clients import TeamClients
+from domain.admin.settings import WorkspaceSettings
+from domain.clock import Clock
+from storage import outbox
+from storage.models import OutboxMessage
+from storage.workspaces import get_workspace
+
+logger = logging.getLogger(__name__)
+
+# Real time a claimed message is left to its sender before another process may take it
+# over. It must outlast the slowest send: a job makes at most four Slack calls, and each
+# can take three attempts of up to 10 s plus the waits between them. A process that dies
+# mid-send delays its message by this much, which is rare and better than a double post.
+CLAIM_LEASE = timedelta(minutes=5)
+# Seconds between tries to store what a post changed, once Slack has it: a database blip
+# must not make the post go out again. About 16 s in all, short enough for a shutdown.
+RECORD_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+FIRST_RETRY_DELAY = timedelta(seconds=30)
+MAX_RETRY_DELAY = timedelta(minutes=30)
+# Errors an admin must fix (invite the bot, correct the channel); retried, but loudly.
+NEEDS_ADMIN = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "missing_scope",
+}
+NEEDS_SETTING = "no feedback channel"
+
+
+def retry_delay(attempts: int, *, retry_after: int | None = None) -> timedelta:
+    """Exponential back-off from 30 s to 30 min, never sooner than Slack's Retry-After."""
+    doublings = min(max(attempts - 1, 0), 16)  # 30 s * 2**16 is far past the cap already
+    delay = min(FIRST_RETRY_DELAY * 2**doublings, MAX_RETRY_DELAY)
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay
+
+
+@dataclass
+class Deliverer:
+    """Sends owed posts, each with its own workspace's token and settings.
+
+    Safe to run in several threads and processes at once. One per process: listeners,
+    the lead webhook and the scheduler share it.
+    """
+
+    session_factory: Callable[[], Session]
+    clients: TeamClients
+    clock: Clock
+    defaults: WorkspaceSettings
+    # The lease measured on ``clock``: longer than CLAIM_LEASE when the clock runs fast.
+    claim_lease: timedelta = CLAIM_LEASE
+    sleep: Callable[[float], None] = time.sleep
+    _team_urls: TeamUrls = field(default_factory=TeamUrls, init=False, repr=False)
+
+    def deliver_due(self, *, limit: int = 100) -> int:
+        """Try every message whose time has come; returns how many were sent."""
+        with self.session_factory() as session:
+            due = outbox.due_message_ids(
+                session, now=self.clock(), limit=limit, bulk_kinds=BULK_KINDS
+            )
+        return sum(1 for message_id in due if self.deliver(message_id))
+
+    def deliver(self, message_id: int) -> bool:
+        """Claim, send and record one message; False if not sent now (it stays owed).
+
+        Never raises: whatever goes wrong, the message stays in the outbox and the
+        background sweep tries it again once its claim has lapsed.
+        """
+        try:
+            claimed = self._claim(message_id)
+            if claimed is None:
+                return False
+            message, settings, uninstalled = claimed
+            client = None if uninstalled else self.clients.for_team(message.team_id)
+        except Exception:
+            logger.exception("could not claim outbox message %s; it will be retried", message_id)
+            return False
+        if client is None:
+            # Kept, not dropped: a workspace that reinstalls the app gets what it was owed.
+            self._record_failure(message, "app_not_installed", None)
+            return False
+        job = Job(message, client, settings, self.session_factory, self.clock, self._team_urls)
+        try:
+            record = self._send(job)
+        except SlackApiError as error:
+            self._record_failure(message, error.response.get("error") or str(error), error)
+        except (SlackClientError, OSError) as error:
+            self._record_failure(message, f"{type(error).__name__}: {error}", None)
+        except Unconfigured as error:
+            self._record_failure(message, str(error), None)
+        except Undeliverable as error:
+            logger.warning("outbox message %s dropped: %s", message_id, error)
+            self._drop(message_id, str(error))
+        except Exception as error:
+            logger.exception("unexpected error sending outbox message %s", message_id)
+            self._record_failure(message, type(error).__name__, None)
+        else:
+            self._record_sent(message, record)
+            return True
+        return False
+
+    def _claim(self, message_id: int) -> tuple[OutboxMessage, WorkspaceSettings, bool] | None:
+        """The claimed message, its workspace's settings and whether the app left it."""
+        with self.session_factory() as session:
+            now = self.clock()
+            if not outbox.claim(session, message_id=message_id, now=now, lease=self.claim_lease):
+                return None
+            message = outbox.get_message(session, message_id=message_id)
+            workspace = get_workspace(session, team_id=message.team_id) if message else None
+            session.commit()
+        if message is None:
+            return None
+        uninstalled = workspace is not None and workspace.uninstalled_at is not None
+        return message, self.defaults.overridden_by(workspace), uninstalled
+
+    def _send(self, job: Job) -> Recorder:
+        """Hand the message to its kind's sender; returns what records the result."""
+        kind = KINDS.get(job.message.kind)
+        if kind is None:
+            raise Undeliverable(f"unknown outbox kind {job.message.kind!r}")
+        return kind.send(job)
+
+    def _record_sent(self, message: OutboxMessage, record: Recorder) -> None:
+        """Store what the post changed and mark it sent; Slack has it, so never send again.
+
+        A database blip is waited out. If what the post changed still cannot be stored,
+        the message is at least marked sent; only when even that fails does it stay claimed,
+        and then it goes out again once its lease runs out.
+        """
+        for delay in (*RECORD_RETRY_DELAYS, None):
+            try:
+                with self.session_factory() as session:
+                    record(session)
+                    outbox.mark_sent(session, message_id=message.id or -1, now=self.clock())
+                    session.commit()
+                return
+            except Exception as error:
+                if delay is None or not _is_transient(error):
+                    logger.exception(
+                        "outbox message %s (%s) was sent, but what it changed could not be stored",
+                        message.id,
+                        message.kind,
+                    )
+                    break
+                logger.warning(
+                    "outbox message %s was sent; storing it failed (%s), trying again in %s s",
+                    message.id,
+                    type(error).__name__,
+                    delay,
+                )
+                self.sleep(delay)
+        self._mark_sent_only(message)
+
+    def _mark_sent_only(self, message: OutboxMessage) -> None:
+        try:
+            with self.session_factory() as session:
+                outbox.mark_sent(session, message_id=message.id or -1, now=self.clock())
+                session.commit()
+        except Exception:
+            logger.exception(
+                "outbox message %s was sent, but the database could not record it; it will "
+                "be sent again when its claim runs out",
+                message.id,
+            )
+
+    def _record_failure(
+        self, message: OutboxMessage, reason: str, error: SlackApiError | None
+    ) -> None:
+        retry_after = None
+        if error is not None and error.response.status_code == 429:
+            retry_after = _retry_after(error)
+        retry_at = self.clock() + retry_delay(message.attempts, retry_after=retry_after)
+        needs_admin = reason in NEEDS_ADMIN or reason.startswith(NEEDS_SETTING)
+        (logger.error if needs_admin else logger.warning)(
+            "could not send outbox message %s (%s, attempt %s): %s; retrying at %s%s",
+            message.id,
+            message.kind,
+            message.attempts,
+            reason,
+            retry_at.isoformat(timespec="seconds"),
+            " - check the channel settings and that the bot is in the channel"
+            if needs_admin
+            else "",
+        )
+        try:
+            with self.session_factory() as session:
+                outbox.mark_failed(
+                    session, message_id=message.id or -1, error=reason, retry_at=retry_at
+                )
+                session.commit()
+        except Exception:
+            logger.exception("could not record the failure of outbox message %s", message.id)
+
+    def _drop(self, message_id: int, reason: str) -> None:
+        try:
+            with self.session_factory() as session:
+                outbox.mark_dropped(session, message_id=message_id, now=self.clock(), reason=reason)
+                session.commit()
+        except Exception:
+            logger.exception("could not mark outbox message %s dropped", message_id)
+
+
+def _is_transient(error: Exception) -> bool:
+    """A lost connection or a busy database, which a moment's wait can fix."""
+    if isinstance(error, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def _retry_after(error: SlackApiError) -> int | None:
+    headers = error.response.headers or {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return int(raw)
+            except (TypeError, ValueError):
+                return None
+    return None
