@@ -48,6 +48,7 @@ def create_app(
     listener_executor: Executor | None = None,
     work_executor: Executor | None = None,
     installations: Installations | None = None,
+    deliverer: Deliverer | None = None,
 ) -> App:
     """Build the Bolt app; Slack signatures are verified on every request it serves.
 
@@ -55,23 +56,26 @@ def create_app(
     (OAuth mode) it has no token, and each request's workspace brings its own.
     ``listener_executor`` runs listeners up to their ``ack()``; ``work_executor`` runs what
     they do after it (storing, posting). The caller shuts the latter down on exit so that
-    accepted work finishes.
+    accepted work finishes. ``deliverer`` is the process's one outbox deliverer, which the
+    scheduler and the lead webhook share; without it (in tests) one is built here.
     """
     if settings.oauth and installations is None:
         raise ValueError("OAuth mode needs the installation stores")
+    if deliverer is None:
+        deliverer = build_deliverer(
+            settings,
+            session_factory=session_factory,
+            client=client,
+            clock=clock,
+            installations=installations,
+        )
     executor = listener_executor or ThreadPoolExecutor(max_workers=16)
     app = _bolt_app(settings, client, executor, installations, session_factory, clock)
     clients = team_clients(client, installations)
     defaults = settings.workspace_defaults()
     deps = Deps(
         session_factory=session_factory,
-        deliverer=build_deliverer(
-            settings,
-            session_factory=session_factory,
-            client=client,
-            clock=clock,
-            installations=installations,
-        ),
+        deliverer=deliverer,
         clock=clock,
         defaults=defaults,
         work_executor=work_executor or default_work_executor(),
@@ -178,7 +182,7 @@ def build_deliverer(
     clock: Clock,
     installations: Installations | None = None,
 ) -> Deliverer:
-    """The outbox deliverer used by listeners and by the background sweep."""
+    """The process's outbox deliverer, for listeners, the lead webhook and the scheduler."""
     simulated = settings.simulated_clock
     return Deliverer(
         session_factory=session_factory,

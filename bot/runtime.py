@@ -155,6 +155,14 @@ class Runtime:
         installations = Installations.on(engine, settings)
         listener_executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="leadloop-ack")
         work_executor = default_work_executor()
+        # One per process: listeners, the lead webhook and the scheduler's sweep share it.
+        deliverer = build_deliverer(
+            settings,
+            session_factory=session_factory,
+            client=client,
+            clock=clock,
+            installations=installations,
+        )
         try:
             app = create_app(
                 settings,
@@ -164,19 +172,13 @@ class Runtime:
                 listener_executor=listener_executor,
                 work_executor=work_executor,
                 installations=installations,
+                deliverer=deliverer,
             )
         except BoltError as error:
             # Bolt checks the token once more in each process; prepare() told the causes
             # apart already, so this is Slack going away in between.
             engine.dispose()
             raise on_error(slack_unreachable(error, settings)) from None
-        deliverer = build_deliverer(
-            settings,
-            session_factory=session_factory,
-            client=client,
-            clock=clock,
-            installations=installations,
-        )
         scheduler = build_scheduler(
             deliverer=deliverer,
             session_factory=session_factory,

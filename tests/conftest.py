@@ -216,6 +216,13 @@ def serve_app(
     it; its hand-offs are posted on the same work pool the client waits for.
     """
     executor = TrackingExecutor()
+    deliverer = build_deliverer(
+        settings,
+        session_factory=session_factory,
+        client=client,
+        clock=clock,
+        installations=installations,
+    )
     app = create_app(
         settings,
         session_factory=session_factory,
@@ -224,15 +231,14 @@ def serve_app(
         listener_executor=executor,
         work_executor=executor,
         installations=installations,
+        deliverer=deliverer,
     )
     webhook = None
     if lead_webhook:
         webhook = build_lead_webhook(
             settings,
             session_factory=session_factory,
-            deliverer=build_deliverer(
-                settings, session_factory=session_factory, client=client, clock=clock
-            ),
+            deliverer=deliverer,
             clock=clock,
             work_executor=executor,
         )
