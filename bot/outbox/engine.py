@@ -100,7 +100,14 @@ class Deliverer:
             # Kept, not dropped: a workspace that reinstalls the app gets what it was owed.
             self._record_failure(message, "app_not_installed", None)
             return False
-        job = Job(message, client, settings, self.session_factory, self.clock, self._team_urls)
+        job = Job(
+            message=message,
+            client=client,
+            settings=settings,
+            session_factory=self.session_factory,
+            clock=self.clock,
+            team_urls=self._team_urls,
+        )
         try:
             record = self._send(job)
         except SlackApiError as error:
