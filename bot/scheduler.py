@@ -15,8 +15,9 @@ from domain.kpis.weekly import claim_report, plan_reports, report_rule
 from domain.meetings.reminders import claim_reminder, claim_snooze, plan_reminders
 from domain.outbox_kinds import MEETING_REMINDER, WEEKLY_REPORT
 from storage.engine import SessionFactory
-from storage.meetings import POSTED, active_meetings, due_pending_posts, last_occurrences
+from storage.meetings import active_meetings
 from storage.responses import prune_processed_events
+from storage.scheduled_posts import POSTED, due_pending_posts, last_occurrences
 from storage.workspaces import installed_workspaces, prune_oauth_states, uninstalled_team_ids
 
 logger = logging.getLogger(__name__)

@@ -11,6 +11,7 @@ from domain.meetings.cards import ReminderCard
 from domain.meetings.reminders import SNOOZE, rule_of
 from handlers.views.meetings import meeting_reminder
 from storage import meetings as meeting_store
+from storage import scheduled_posts
 
 
 def post_reminder(job: Job) -> Recorder:
@@ -18,7 +19,7 @@ def post_reminder(job: Job) -> Recorder:
     message = job.message
     permalink = job.permalinker()  # asks Slack before the read below, never inside it
     with job.session_factory() as session:
-        post = meeting_store.get_scheduled_post(
+        post = scheduled_posts.get_scheduled_post(
             session, team_id=message.team_id, post_id=message.scheduled_post_id or -1
         )
         meeting = (
@@ -38,7 +39,7 @@ def post_reminder(job: Job) -> Recorder:
         title=meeting.title,
         starts_at=post.occurrence_at,
         schedule=rule_of(meeting).describe(),
-        late=post.status == meeting_store.LATE,
+        late=post.status == scheduled_posts.LATE,
         snoozed=post.kind == SNOOZE,
     )
     text, blocks = meeting_reminder(card, agenda)
@@ -47,7 +48,7 @@ def post_reminder(job: Job) -> Recorder:
     )
 
     def record(session: Session) -> None:
-        meeting_store.record_scheduled_post_sent(
+        scheduled_posts.record_scheduled_post_sent(
             session,
             team_id=message.team_id,
             post_id=post.id or -1,

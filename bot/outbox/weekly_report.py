@@ -8,14 +8,14 @@ from bot.outbox.job import Job, Recorder, Undeliverable
 from domain.kpis.report import build_report
 from domain.kpis.weekly import report_rule, reported_week
 from handlers.views.report_file import upload_report
-from storage import meetings as meeting_store
+from storage import scheduled_posts
 
 
 def post_weekly_report(job: Job) -> Recorder:
     """WEEKLY_REPORT: the report of the week before the occurrence, as a file upload."""
     message, channel, timezone = job.message, job.settings.report_channel, job.settings.timezone
     with job.session_factory() as session:
-        post = meeting_store.get_scheduled_post(
+        post = scheduled_posts.get_scheduled_post(
             session, team_id=message.team_id, post_id=message.scheduled_post_id or -1
         )
         if post is None or not channel:
@@ -26,7 +26,7 @@ def post_weekly_report(job: Job) -> Recorder:
     upload_report(job.client, report, channel=channel)
 
     def record(session: Session) -> None:
-        meeting_store.record_scheduled_post_sent(
+        scheduled_posts.record_scheduled_post_sent(
             session, team_id=message.team_id, post_id=post.id or -1, channel=channel, ts=None
         )
 

@@ -12,8 +12,7 @@ from domain.outbox_kinds import WEEKLY_REPORT
 from domain.schedules import MeetingRule, occurrences_between
 from domain.weeks import IsoWeek
 from storage import kpis as kpi_store
-from storage import meetings as claims
-from storage import outbox
+from storage import outbox, scheduled_posts
 from storage.models import ScheduledPost
 
 REPORT_SUBJECT = 0  # one weekly report per workspace
@@ -61,11 +60,11 @@ def plan_reports(
         for occurrence in occurrences_between(rule, since, now):
             late_by = now - occurrence
             status = (
-                claims.POSTED
+                scheduled_posts.POSTED
                 if late_by <= ON_TIME_TOLERANCE
-                else claims.LATE
+                else scheduled_posts.LATE
                 if late_by < LATE_LIMIT
-                else claims.MISSED
+                else scheduled_posts.MISSED
             )
             decisions.append(ReportDecision(team_id, occurrence, status))
     return decisions
@@ -73,7 +72,7 @@ def plan_reports(
 
 def claim_report(session: Session, decision: ReportDecision, *, now: datetime) -> int | None:
     """Claim one week's report; returns the outbox message that will post it, if owed."""
-    post = claims.claim_occurrence(
+    post = scheduled_posts.claim_occurrence(
         session,
         team_id=decision.team_id,
         kind=WEEKLY_REPORT,
@@ -83,7 +82,7 @@ def claim_report(session: Session, decision: ReportDecision, *, now: datetime) -
         status=decision.status,
         now=now,
     )
-    if post is None or decision.status == claims.MISSED:
+    if post is None or decision.status == scheduled_posts.MISSED:
         return None
     return outbox.owe_scheduled_post(
         session,

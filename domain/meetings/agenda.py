@@ -14,6 +14,7 @@ from domain.meetings.reminders import previous_occurrence
 from domain.outbox_kinds import MEETING_REMINDER
 from domain.weeks import IsoWeek
 from storage import meetings as store
+from storage import scheduled_posts
 from storage.models import Meeting, ScheduledPost
 from storage.reports import lowest_scoring_campaigns, unanswered_ratings
 
@@ -25,7 +26,7 @@ def reminder_post_for(session: Session, post: ScheduledPost) -> ScheduledPost:
     """The original reminder of an occurrence (a snooze shares its agenda items)."""
     if post.kind == MEETING_REMINDER:
         return post
-    original = store.find_occurrence(
+    original = scheduled_posts.find_occurrence(
         session,
         team_id=post.team_id,
         kind=MEETING_REMINDER,

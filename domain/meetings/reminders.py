@@ -14,7 +14,7 @@ from domain.meetings.parse import AddMeeting
 from domain.outbox_kinds import MEETING_REMINDER
 from domain.schedules import MeetingRule, next_occurrence, occurrences_between
 from storage import meetings as store
-from storage import outbox
+from storage import outbox, scheduled_posts
 from storage.models import Meeting, ScheduledPost
 
 # A snoozed reminder's occurrence (scheduled_post only: its message is a MEETING_REMINDER).
@@ -109,16 +109,16 @@ def plan_reminders(
 
 def _status(due: datetime, occurrence: datetime, now: datetime) -> str:
     if now - due <= ON_TIME_TOLERANCE:
-        return store.POSTED
+        return scheduled_posts.POSTED
     if now < occurrence:
-        return store.LATE
-    return store.MISSED
+        return scheduled_posts.LATE
+    return scheduled_posts.MISSED
 
 
 def claim_reminder(session: Session, decision: Decision, *, now: datetime) -> int | None:
     """Claim the occurrence; returns the outbox message to deliver, if one is owed."""
     meeting = decision.meeting
-    post = store.claim_occurrence(
+    post = scheduled_posts.claim_occurrence(
         session,
         team_id=meeting.team_id,
         kind=MEETING_REMINDER,
@@ -128,14 +128,14 @@ def claim_reminder(session: Session, decision: Decision, *, now: datetime) -> in
         status=decision.status,
         now=now,
     )
-    if post is None or decision.status == store.MISSED:
+    if post is None or decision.status == scheduled_posts.MISSED:
         return None
     return _owe_post(session, post, now=now)
 
 
 def claim_snooze(session: Session, post: ScheduledPost, *, now: datetime) -> int | None:
     """Claim a snoozed reminder whose time has come; returns its outbox message."""
-    if not store.claim_due_pending(session, post_id=post.id or -1, now=now):
+    if not scheduled_posts.claim_due_pending(session, post_id=post.id or -1, now=now):
         return None
     return _owe_post(session, post, now=now)
 
@@ -161,17 +161,17 @@ def snooze_reminder(
     session: Session, *, team_id: str, post_id: int, now: datetime
 ) -> SnoozeResult | None:
     """Post a reminder again in ten minutes; None if the reminder is not this workspace's."""
-    post = store.get_scheduled_post(session, team_id=team_id, post_id=post_id)
+    post = scheduled_posts.get_scheduled_post(session, team_id=team_id, post_id=post_id)
     if post is None or post.kind not in {MEETING_REMINDER, SNOOZE}:
         return None
-    snooze = store.claim_occurrence(
+    snooze = scheduled_posts.claim_occurrence(
         session,
         team_id=team_id,
         kind=SNOOZE,
         subject_id=post.subject_id,
         occurrence_at=post.occurrence_at,
         due_at=now + SNOOZE_FOR,
-        status=store.PENDING,
+        status=scheduled_posts.PENDING,
         now=now,
     )
     return SnoozeResult(snooze.due_at if snooze else None)
@@ -193,14 +193,14 @@ def skip_next(session: Session, meeting: Meeting, *, now: datetime) -> SkipResul
         occurrence = next_occurrence(rule, moment)
         if occurrence is None:
             return None
-        claimed = store.claim_occurrence(
+        claimed = scheduled_posts.claim_occurrence(
             session,
             team_id=meeting.team_id,
             kind=MEETING_REMINDER,
             subject_id=meeting.id or -1,
             occurrence_at=occurrence,
             due_at=occurrence - timedelta(minutes=meeting.remind_minutes),
-            status=store.SKIPPED,
+            status=scheduled_posts.SKIPPED,
             now=now,
         )
         if claimed is not None:

@@ -35,7 +35,7 @@ from domain.outbox_kinds import MEETING_REMINDER
 from domain.ratings.parse import REASON_TAGS
 from handlers import ids
 from handlers.errors import DATABASE_DOWN, SOMETHING_BROKE
-from storage import meetings as meeting_store
+from storage import scheduled_posts
 from storage.engine import SessionFactory, database_answers
 from storage.models import AgendaItem, Lead, Meeting, OutboxMessage, Rating, Response
 from storage.ratings import get_or_create_lead
@@ -254,14 +254,14 @@ def seeded(session_factory: SessionFactory, clock: FakeClock) -> Seeded:
             now=clock(),
         )
         occurrence = clock().replace(hour=10, minute=0, second=0, microsecond=0)
-        reminder = meeting_store.claim_occurrence(
+        reminder = scheduled_posts.claim_occurrence(
             session,
             team_id=payloads.TEAM_ID,
             kind=MEETING_REMINDER,
             subject_id=meeting.id or -1,
             occurrence_at=occurrence,
             due_at=occurrence - timedelta(minutes=15),
-            status=meeting_store.POSTED,
+            status=scheduled_posts.POSTED,
             now=clock(),
         )
         session.commit()
