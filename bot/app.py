@@ -124,7 +124,9 @@ def _bolt_app(
 
     return App(
         **common,
-        authorize=installations.authorize(client),
+        # Bolt takes an Authorize object here (it checks for one before wrapping a
+        # function), though its hint names only functions.
+        authorize=installations.authorize(client),  # type: ignore[arg-type]
         installation_store=installations.store,
         oauth_settings=installations.oauth_settings(on_installed),
         user_facing_authorize_error_message=(

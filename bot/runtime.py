@@ -222,7 +222,7 @@ class Runtime:
         )
         logger.info("leadloop is connecting to Slack over Socket Mode")
         try:
-            handler.connect()
+            handler.connect()  # type: ignore[no-untyped-call]  # Bolt's adapter is unannotated
         except SlackApiError as error:
             raise self.on_error(
                 "Slack refused the Socket Mode connection "
@@ -230,7 +230,7 @@ class Runtime:
                 "Socket Mode is on in the Slack app."
             ) from None
         self._stopped.wait()
-        handler.close()
+        handler.close()  # type: ignore[no-untyped-call]  # Bolt's adapter is unannotated
 
     def stop(self) -> None:
         """Make ``serve_socket_mode`` return; ``close`` then finishes the work."""

@@ -50,7 +50,7 @@ NEEDS_SETTING = "no feedback channel"
 def retry_delay(attempts: int, *, retry_after: int | None = None) -> timedelta:
     """Exponential back-off from 30 s to 30 min, never sooner than Slack's Retry-After."""
     doublings = min(max(attempts - 1, 0), 16)  # 30 s * 2**16 is far past the cap already
-    delay = min(FIRST_RETRY_DELAY * 2**doublings, MAX_RETRY_DELAY)
+    delay = min(FIRST_RETRY_DELAY * (1 << doublings), MAX_RETRY_DELAY)
     if retry_after is not None:
         delay = max(delay, timedelta(seconds=retry_after))
     return delay
