@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.lead_parse import write_lead_file
-from domain.leads.handoffs import ImportSummary, import_leads
-from domain.leads.records import LeadRecord, RowError, open_lead_csv, read_lead_csv
+from domain.leads.csv_file import open_lead_csv, read_lead_csv
+from domain.leads.intake import ImportSummary, import_leads
+from domain.leads.records import LeadRecord, RowError
 from storage.engine import SessionFactory, create_db_engine, make_session_factory
 from storage.migrate import upgrade_to_head
 from storage.workspaces import record_workspace

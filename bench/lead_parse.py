@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from domain.leads.records import EXPECTED_HEADER, LeadRecord, open_lead_csv, read_lead_csv
+from domain.leads.csv_file import open_lead_csv, read_lead_csv
+from domain.leads.records import EXPECTED_HEADER, LeadRecord
 
 ROWS = 100_000
 GOAL_SECONDS = 2.0

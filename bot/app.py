@@ -21,7 +21,7 @@ from bot.team_clients import InstalledWorkspaces, OneWorkspace, TeamClients
 from bot.usergroups import UsergroupCache
 from domain.admin.roles import RoleDirectory
 from domain.clock import Clock, system_clock
-from domain.leads.handoffs import LeadWebhook
+from domain.leads.webhook import LeadWebhook
 from handlers import (
     admin,
     errors,

@@ -14,7 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.cli_common import EXIT_FAILURE, EXIT_OK, CliError, open_bot_database
 from domain.clock import system_clock
 from domain.leads.cards import DIGEST_SHOWN_LEADS
-from domain.leads.handoffs import (
+from domain.leads.csv_file import open_lead_csv, read_lead_csv
+from domain.leads.intake import (
     DIGEST_THRESHOLD,
     HANDOFF_HOLD,
     HandoffMessages,
@@ -25,14 +26,7 @@ from domain.leads.handoffs import (
     import_leads,
     release_handoffs,
 )
-from domain.leads.records import (
-    EXPECTED_HEADER,
-    CsvHeaderError,
-    LeadRecord,
-    RowError,
-    open_lead_csv,
-    read_lead_csv,
-)
+from domain.leads.records import EXPECTED_HEADER, CsvHeaderError, LeadRecord, RowError
 from storage.engine import make_session_factory, read_only
 from storage.workspaces import known_workspaces
 

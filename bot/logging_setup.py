@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Iterable
 
-from domain.leads.records import WEBHOOK_SECRET_PREFIX
+from domain.leads.webhook_body import WEBHOOK_SECRET_PREFIX
 
 REDACTED = "[redacted]"
 # Slack's tokens, and the webhook secrets leadloop makes for each workspace.

@@ -32,7 +32,7 @@ from bot.server import build_wsgi_app
 from bot.serving import ServeOptions, serve
 from bot.slack_client import build_web_client, silent_logger
 from domain.clock import Clock, scaled_clock, system_clock
-from domain.leads.handoffs import LeadWebhook
+from domain.leads.webhook import LeadWebhook
 from storage.engine import (
     SessionFactory,
     create_db_engine,

@@ -21,8 +21,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import SQLAlchemyError
 
-from domain.leads.handoffs import WebhookAnswer, WebhookRequest
-from domain.leads.records import MAX_WEBHOOK_BYTES
+from domain.leads.webhook import WebhookAnswer, WebhookRequest
+from domain.leads.webhook_body import MAX_WEBHOOK_BYTES
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from domain.leads.records import sign_webhook
+from domain.leads.webhook_body import sign_webhook
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 TEAM_ID = "T0TEST"

@@ -53,7 +53,7 @@ from bot.installs import INSTALL_PATH, REDIRECT_PATH, Installations
 from bot.outbox.engine import Deliverer
 from bot.scheduler import run_scheduled_posts
 from bot.slack_client import build_web_client
-from domain.leads.handoffs import fold_records, intake_leads
+from domain.leads.intake import fold_records, intake_leads
 from domain.leads.records import LeadRecord
 from handlers import ids
 from handlers.views.handoffs import LEAD_NOT_FOUND

@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from bot.outbox.job import Job, Recorder, Unconfigured, nothing_to_record
 from bot.outbox.slack_calls import post_joining_if_needed, update_message
-from domain.leads.handoffs import owe_handoff_refresh
+from domain.leads.buttons import owe_handoff_refresh
 from domain.ratings.cards import card_for
 from handlers.views.ratings import rating_post
 from storage.ratings import record_post

@@ -44,27 +44,13 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import hmac
 import json
 import math
 import re
-import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from os import PathLike
-from typing import TextIO
 
 from domain.parsing import shown
-
-SIGNATURE_HEADER = "X-Leadloop-Signature"
-TIMESTAMP_HEADER = "X-Leadloop-Timestamp"
-MAX_WEBHOOK_BYTES = 1_000_000
-MAX_WEBHOOK_LEADS = 1_000
-MAX_WEBHOOK_AGE_SECONDS = 300
-# Starts every workspace's own webhook secret (leadloop webhook, hex), so logs can hide it.
-WEBHOOK_SECRET_PREFIX = "llwh_"
 
 MAX_EXTERNAL_REF_LENGTH = 200
 MAX_NAME_LENGTH = 300
@@ -103,7 +89,6 @@ _CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud80
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.][^@\s]*\.[^@\s.]+")
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>")
-_WRAPPER_KEY = "leads"
 _HUGE = 10**2000
 
 
@@ -136,14 +121,6 @@ class RowError:
     message: str
 
 
-@dataclass(frozen=True)
-class WebhookRefusal:
-    """A webhook request refused: the HTTP status and the JSON error text."""
-
-    status: int
-    error: str
-
-
 # --- one lead ---------------------------------------------------------------------------
 
 
@@ -160,17 +137,17 @@ def validate_lead(
         canonical = name.lower()
         if canonical in seen:
             problems.append(
-                f"{_quoted(seen[canonical])} and {_quoted(name)} are the same field (give it once)"
+                f"{quoted(seen[canonical])} and {quoted(name)} are the same field (give it once)"
             )
         elif canonical in KNOWN_FIELDS:
             known[canonical] = _known_text(canonical, value, problems)
         else:
             _add_json_attribute(name, value, attributes, problems)
         seen.setdefault(canonical, name)
-    return _lead_or_error(known, attributes, problems, row=row, label=label)
+    return lead_or_error(known, attributes, problems, row=row, label=label)
 
 
-def _lead_or_error(
+def lead_or_error(
     known: dict[str, str | None],
     attributes: dict[str, str],
     problems: list[str],
@@ -197,7 +174,7 @@ def _lead_or_error(
     email = known.get("email")
     if email is not None and not _EMAIL.fullmatch(email):
         problems.append(
-            f"email {_quoted(email)} is not an email address (write it as name@example.com)"
+            f"email {quoted(email)} is not an email address (write it as name@example.com)"
         )
     owner = known.get("owner_slack_id")
     owner_id = None if owner is None else _slack_user_id(owner, problems)
@@ -227,7 +204,7 @@ def _known_text(name: str, value: object, problems: list[str]) -> str | None:
     if isinstance(value, str):
         return value.strip() or None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        problems.append(f"{name} must be text, not {_kind(value)}")
+        problems.append(f"{name} must be text, not {kind_of(value)}")
         return None
     text = _number_text(value)
     if text is None:
@@ -252,7 +229,7 @@ def _slack_user_id(text: str, problems: list[str]) -> str | None:
     user_id = mention.group(1) if mention else text
     if len(user_id) > MAX_SLACK_ID_LENGTH or not _SLACK_USER_ID.fullmatch(user_id):
         problems.append(
-            f"owner_slack_id {_quoted(text)} is not a Slack user ID (it looks like U012AB3CD: "
+            f"owner_slack_id {quoted(text)} is not a Slack user ID (it looks like U012AB3CD: "
             "in Slack open the person's profile, then ⋮ › Copy member ID)"
         )
         return None
@@ -263,7 +240,7 @@ def _status(text: str, problems: list[str]) -> str | None:
     """The lead's outcome: won, lost or open, in any case."""
     status = text.lower()
     if status not in STATUSES:
-        problems.append(f"status {_quoted(text)} is not won, lost or open")
+        problems.append(f"status {quoted(text)} is not won, lost or open")
         return None
     return status
 
@@ -274,20 +251,18 @@ def _add_json_attribute(
     """Keep an extra JSON field as text unless it is empty; a bad name or value is a problem."""
     text = _attribute_text(value)
     if text is None:
-        problems.append(f"{_quoted(name)} has a value that cannot be stored as text")
+        problems.append(f"{quoted(name)} has a value that cannot be stored as text")
     elif not text.strip():
         return
     elif not name:
-        problems.append(
-            f"a field with no name has the value {_quoted(text)} (name it or remove it)"
-        )
+        problems.append(f"a field with no name has the value {quoted(text)} (name it or remove it)")
     elif problem := attribute_name_problem(name):
         problems.append(problem)
     else:
-        _add_attribute(name, text, attributes, problems)
+        add_attribute(name, text, attributes, problems)
 
 
-def _add_attribute(name: str, text: str, attributes: dict[str, str], problems: list[str]) -> None:
+def add_attribute(name: str, text: str, attributes: dict[str, str], problems: list[str]) -> None:
     """Keep an extra field's text, stripped, unless empty; too long or control chars: problem."""
     text = text.strip()
     if not text:
@@ -296,11 +271,11 @@ def _add_attribute(name: str, text: str, attributes: dict[str, str], problems: l
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > MAX_ATTRIBUTE_LENGTH:
         problems.append(
-            f"{_quoted(name)} is {len(text):,} characters long "
+            f"{quoted(name)} is {len(text):,} characters long "
             f"(the limit is {MAX_ATTRIBUTE_LENGTH:,})"
         )
     elif _CONTROL_BUT_LINE_BREAKS.search(text):
-        problems.append(f"{_quoted(name)} contains control characters (use plain text)")
+        problems.append(f"{quoted(name)} contains control characters (use plain text)")
     else:
         attributes[name] = text
 
@@ -327,15 +302,15 @@ def attribute_name_problem(name: str) -> str | None:
     """What is wrong with an extra column or field name, or None when it is fine."""
     if len(name) > MAX_ATTRIBUTE_NAME_LENGTH:
         return (
-            f"the field name {_quoted(name)} is {len(name):,} characters long "
+            f"the field name {quoted(name)} is {len(name):,} characters long "
             f"(the limit is {MAX_ATTRIBUTE_NAME_LENGTH})"
         )
     if _CONTROL.search(name):
-        return f"the field name {_quoted(name)} contains control characters"
+        return f"the field name {quoted(name)} contains control characters"
     return None
 
 
-def _kind(value: object) -> str:
+def kind_of(value: object) -> str:
     """How a wrongly typed JSON value is described to the sender."""
     if isinstance(value, bool):
         return "true/false"
@@ -352,288 +327,6 @@ def _kind(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
-def _quoted(text: str, limit: int = 40) -> str:
+def quoted(text: str, limit: int = 40) -> str:
     """User input repeated back in a message, quoted."""
     return f"'{shown(text, limit)}'"
-
-
-# --- CSV --------------------------------------------------------------------------------
-
-
-def open_lead_csv(path: str | PathLike[str]) -> TextIO:
-    """Open a lead CSV for ``read_lead_csv``; CsvHeaderError if it is not UTF-8 text."""
-    _check_utf8(path)
-    return open(path, encoding="utf-8-sig", newline="")
-
-
-def _check_utf8(path: str | PathLike[str]) -> None:
-    """Raise CsvHeaderError naming the first line that is not UTF-8 (no row is read yet)."""
-    with open(path, "rb") as binary:
-        for line_number, line in enumerate(binary, start=1):
-            if line_number == 1 and line.startswith((b"\xff\xfe", b"\xfe\xff")):
-                raise CsvHeaderError(
-                    f"the file is UTF-16 text, not UTF-8. {_SAVE_AS_UTF8} and import the new file"
-                )
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                raise CsvHeaderError(_not_utf8(f"line {line_number:,}")) from None
-
-
-_SAVE_AS_UTF8 = (
-    "In Excel use File › Save As › 'CSV UTF-8 (Comma delimited)'; "
-    "in Google Sheets use File › Download › Comma-separated values"
-)
-
-
-def _not_utf8(where: str) -> str:
-    """The message for a file that is not UTF-8 text."""
-    return (
-        f"the file is not UTF-8 text ({where} holds a character in another encoding) "
-        f"and nothing was imported. {_SAVE_AS_UTF8}, then import the new file"
-    )
-
-
-def _not_utf8_from(row: int) -> str:
-    """The message for a stream that stops being UTF-8 after its header."""
-    return (
-        f"row {row}: the file is not UTF-8 text from about this row on, so rows from {row} on "
-        f"were not imported. {_SAVE_AS_UTF8}, then import the new file"
-    )
-
-
-@dataclass(frozen=True)
-class _Header:
-    """The header row: which column holds which field, and the header's row number."""
-
-    width: int
-    known: tuple[tuple[int, str], ...]
-    extra: tuple[tuple[int, str], ...]
-    unnamed: tuple[int, ...]
-    row: int
-
-
-def read_lead_csv(stream: TextIO) -> Iterator[LeadRecord | RowError]:
-    """Stream a lead CSV: one LeadRecord or RowError per non-blank data row."""
-    reader = csv.reader(stream, strict=True, skipinitialspace=True)
-    row = 0
-    header: _Header | None = None
-    while True:
-        row += 1
-        try:
-            cells = next(reader, None)
-        except csv.Error as error:
-            if header is None:
-                raise CsvHeaderError(
-                    f"row {row}: the header cannot be read ({error}); look for a double quote "
-                    "that is opened but never closed"
-                ) from None
-            yield RowError(row=row, message=_unreadable(row, str(error)))
-            return
-        except UnicodeDecodeError:
-            if header is None:
-                raise CsvHeaderError(_not_utf8(f"row {row}")) from None
-            yield RowError(row=row, message=_not_utf8_from(row))
-            return
-        if cells is None:
-            break
-        if row == 1 and cells:
-            cells[0] = cells[0].removeprefix("\ufeff")
-        if _is_blank(cells):
-            continue
-        if header is None:
-            header = _parse_header(cells, row=row)
-            continue
-        yield _row_lead(cells, header, row=row)
-    if header is None:
-        raise CsvHeaderError(f"the file is empty. {_header_help()}")
-
-
-def _is_blank(cells: list[str]) -> bool:
-    """A row with nothing in it (an empty line, or only commas and spaces)."""
-    return all(not cell.strip() for cell in cells)
-
-
-def _unreadable(row: int, reason: str) -> str:
-    """The message for a row the csv module cannot read past."""
-    return (
-        f"row {row}: the file cannot be read from this row on ({reason}). Look for a double "
-        "quote that is opened but never closed, or text after a closing quote, fix it and "
-        f"import again: rows from {row} on were not imported"
-    )
-
-
-def _parse_header(cells: list[str], *, row: int) -> _Header:
-    """Column names, matched case-insensitively; CsvHeaderError for a header that won't do."""
-    known: list[tuple[int, str]] = []
-    extra: list[tuple[int, str]] = []
-    unnamed: list[int] = []
-    seen: dict[str, int] = {}
-    for index, cell in enumerate(cells):
-        name = cell.strip()
-        canonical = name.lower()
-        if not name:
-            unnamed.append(index)
-            continue
-        if canonical in seen:
-            raise CsvHeaderError(
-                f"row {row}: the column {_quoted(name)} appears twice in the header "
-                f"(columns {seen[canonical]} and {index + 1}); rename or delete one"
-            )
-        seen[canonical] = index + 1
-        if canonical in KNOWN_FIELDS:
-            known.append((index, canonical))
-        elif problem := attribute_name_problem(name):
-            raise CsvHeaderError(f"row {row}: {problem}")
-        else:
-            extra.append((index, name))
-    if "external_ref" not in seen:
-        raise CsvHeaderError(_missing_external_ref(cells, row=row))
-    return _Header(
-        width=len(cells), known=tuple(known), extra=tuple(extra), unnamed=tuple(unnamed), row=row
-    )
-
-
-def _missing_external_ref(cells: list[str], *, row: int) -> str:
-    """The message for a header without the external_ref column."""
-    found = ", ".join(_quoted(cell.strip()) for cell in cells[:10] if cell.strip())
-    hint = ""
-    if any(";" in cell or "\t" in cell for cell in cells):
-        hint = " The file seems to use ';' or tabs between values: save it comma-separated."
-    return f"row {row}: the header has no external_ref column (found {found}).{hint} " + (
-        _header_help()
-    )
-
-
-def _header_help() -> str:
-    """How the header row should look."""
-    return (
-        f"The first row must name the columns: {EXPECTED_HEADER} "
-        "(status is optional; other columns are kept as attributes)"
-    )
-
-
-def _row_lead(cells: list[str], header: _Header, *, row: int) -> LeadRecord | RowError:
-    """One data row as a lead; a row must have exactly one cell per header column."""
-    if problem := _width_problem(len(cells), header, row=row):
-        return problem
-    for index in header.unnamed:
-        if cells[index].strip():
-            return RowError(
-                row=row,
-                message=(
-                    f"row {row}: column {index + 1} has the value {_quoted(cells[index].strip())} "
-                    f"but no name in the header (row {header.row}); name the column or delete "
-                    "the value"
-                ),
-            )
-    known = {name: cells[index].strip() or None for index, name in header.known}
-    problems: list[str] = []
-    attributes: dict[str, str] = {}
-    for index, name in header.extra:
-        _add_attribute(name, cells[index], attributes, problems)
-    return _lead_or_error(known, attributes, problems, row=row)
-
-
-def _width_problem(count: int, header: _Header, *, row: int) -> RowError | None:
-    """A row with more or fewer cells than the header has columns: its values may have moved."""
-    if count > header.width:
-        how = "put values that contain commas in double quotes"
-    elif count < header.width:
-        how = (
-            "give every column a cell, an empty one where there is no value "
-            "(a comma with nothing before the next)"
-        )
-    else:
-        return None
-    return RowError(
-        row=row,
-        message=f"row {row}: has {count} cells but the header has {header.width} columns; {how}",
-    )
-
-
-# --- webhook ----------------------------------------------------------------------------
-
-
-def new_webhook_secret() -> str:
-    """A workspace's own webhook secret; its prefix lets the log filter recognise it."""
-    return WEBHOOK_SECRET_PREFIX + secrets.token_hex(32)
-
-
-def sign_webhook(body: bytes, *, secret: str, timestamp: int) -> str:
-    """The signature header value for ``body`` sent at ``timestamp`` (Unix seconds)."""
-    message = f"v1:{timestamp}:".encode() + body
-    return "v1=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def verify_webhook(
-    body: bytes,
-    *,
-    secret: str,
-    timestamp_header: str | None,
-    signature_header: str | None,
-    now: float,
-    max_age_seconds: int = MAX_WEBHOOK_AGE_SECONDS,
-) -> WebhookRefusal | None:
-    """None when the request is signed with ``secret`` within ``max_age_seconds``, else why not."""
-    if not secret:
-        raise ValueError("LEAD_WEBHOOK_SECRET is empty: refusing to verify webhooks with it")
-    if not timestamp_header or not signature_header:
-        return WebhookRefusal(401, "missing signature")
-    timestamp_text = timestamp_header.strip()
-    # int() alone would accept "+5", "1_000" and non-ASCII digits.
-    if not (timestamp_text.isascii() and timestamp_text.isdigit() and len(timestamp_text) < 16):
-        return WebhookRefusal(401, "invalid timestamp")
-    timestamp = int(timestamp_text)
-    if abs(now - timestamp) > max_age_seconds:
-        return WebhookRefusal(401, "stale timestamp")
-    expected = sign_webhook(body, secret=secret, timestamp=timestamp).encode()
-    given = signature_header.strip().lower().encode("utf-8", errors="replace")
-    if not hmac.compare_digest(expected, given):
-        return WebhookRefusal(401, "invalid signature")
-    return None
-
-
-def parse_webhook_leads(body: bytes) -> list[LeadRecord | RowError] | WebhookRefusal:
-    """A verified webhook body as leads (one result per item), or a 400/413 refusal."""
-    if len(body) > MAX_WEBHOOK_BYTES:
-        return WebhookRefusal(413, "body too large")
-    try:
-        document = json.loads(body.decode("utf-8-sig"), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return WebhookRefusal(400, "body is not JSON")
-    items = _lead_items(document)
-    if isinstance(items, WebhookRefusal):
-        return items
-    return [validate_lead(item, row=index, label="lead") for index, item in enumerate(items, 1)]
-
-
-def _refuse_constant(name: str) -> object:
-    """NaN and Infinity are not JSON, although Python's json module reads them."""
-    raise ValueError(f"{name} is not JSON")
-
-
-def _lead_items(document: object) -> list[dict[str, object]] | WebhookRefusal:
-    """The lead objects in a body: an object, a list of them, or {"leads": [...]}."""
-    if isinstance(document, dict):
-        if _WRAPPER_KEY not in document or "external_ref" in document:
-            return [document]
-        document = document[_WRAPPER_KEY]
-    if not isinstance(document, list):
-        return WebhookRefusal(
-            400,
-            f'expected a lead object, a list of lead objects or {{"leads": [...]}}, '
-            f"not {_kind(document)}",
-        )
-    if not document:
-        return WebhookRefusal(400, "no leads: send a lead object or a non-empty list of them")
-    if len(document) > MAX_WEBHOOK_LEADS:
-        return WebhookRefusal(
-            400,
-            f"too many leads: {len(document):,} in one request; the limit is "
-            f"{MAX_WEBHOOK_LEADS:,}, so split the list",
-        )
-    for index, item in enumerate(document, start=1):
-        if not isinstance(item, dict):
-            return WebhookRefusal(400, f"lead {index} is {_kind(item)}, not a lead object")
-    return document

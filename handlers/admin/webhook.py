@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.leads.records import new_webhook_secret
+from domain.leads.webhook_body import new_webhook_secret
 from handlers.deps import Deps
 from storage.workspaces import own_webhook_secret, set_webhook_secret
 

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
-from domain.leads.handoffs import ButtonOutcome, ButtonRating, rate_from_button
+from domain.leads.buttons import ButtonOutcome, ButtonRating, rate_from_button
 from domain.ratings.cards import card_for
 from handlers.deps import Deps
 from handlers.handoff.click import Click, read_click

@@ -17,7 +17,7 @@ from sqlmodel import select
 from bot.cli import build_parser, main
 from bot.cli_import import command_import
 from bot.outbox.engine import Deliverer
-from domain.leads.handoffs import import_leads
+from domain.leads.intake import import_leads
 from domain.leads.records import EXPECTED_HEADER, LeadRecord
 from handlers import ids
 from storage.engine import SessionFactory

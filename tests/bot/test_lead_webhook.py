@@ -15,8 +15,8 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.server import DRAIN_LIMIT_BYTES
-from domain.leads.handoffs import WEBHOOK_OFF
-from domain.leads.records import new_webhook_secret
+from domain.leads.webhook import WEBHOOK_OFF
+from domain.leads.webhook_body import new_webhook_secret
 from storage.engine import SessionFactory
 from storage.models import Lead, OutboxMessage
 from storage.workspaces import record_workspace, set_webhook_secret

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.logging_setup import REDACTED, RedactingFilter, configure_logging
-from domain.leads.records import new_webhook_secret
+from domain.leads.webhook_body import new_webhook_secret
 
 SIGNING_SECRET = "8f1e2d3c4b5a69788f1e2d3c4b5a6978"
 BOT_TOKEN = "xoxb-1111-2222-botTokenValue"

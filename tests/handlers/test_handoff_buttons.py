@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.outbox.engine import Deliverer
-from domain.leads.handoffs import fold_records, intake_leads
+from domain.leads.intake import fold_records, intake_leads
 from domain.leads.records import LeadRecord
 from handlers import ids
 from handlers.views.handoffs import LEAD_NOT_FOUND, NOT_A_RATING_BUTTON

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.outbox.engine import Deliverer
-from domain.leads.handoffs import (
+from domain.leads.intake import (
     ImportSummary,
     fold_records,
     import_leads,

@@ -16,20 +16,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.leads.csv_file import open_lead_csv, read_lead_csv
 from domain.leads.records import (
     EXPECTED_HEADER,
-    MAX_WEBHOOK_BYTES,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
     CsvHeaderError,
     LeadRecord,
     RowError,
-    WebhookRefusal,
-    open_lead_csv,
-    parse_webhook_leads,
-    read_lead_csv,
-    sign_webhook,
     validate_lead,
+)
+from domain.leads.webhook_body import (
+    MAX_WEBHOOK_BYTES,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WebhookRefusal,
+    parse_webhook_leads,
+    sign_webhook,
     verify_webhook,
 )
 

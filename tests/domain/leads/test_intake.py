@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-import domain.leads.handoffs
-from domain.leads.handoffs import (
+import domain.leads.intake
+from domain.leads.handoffs import marketing_notes
+from domain.leads.intake import (
     WorkspaceProblem,
     choose_workspace,
     fold_records,
     import_leads,
     intake_leads,
-    marketing_notes,
     merge_fields,
     record_fields,
     storage_problem,
@@ -125,14 +125,14 @@ def test_a_lead_created_meanwhile_by_another_request_is_updated_not_duplicated(
             session, team_id="T0A", leads=fold_records([LeadRecord("A-1", name="Ann")]), now=clock()
         )
         session.commit()
-    real_lookup = domain.leads.handoffs.leads_by_ref
+    real_lookup = domain.leads.intake.leads_by_ref
     calls: list[object] = []
 
     def racing_lookup(session: Session, **kwargs: Any) -> dict[str, Lead]:
         calls.append(kwargs)  # the first lookup misses it, as if it were not committed yet
         return {} if len(calls) == 1 else real_lookup(session, **kwargs)
 
-    monkeypatch.setattr(domain.leads.handoffs, "leads_by_ref", racing_lookup)
+    monkeypatch.setattr(domain.leads.intake, "leads_by_ref", racing_lookup)
     with session_factory() as session:
         counts = intake_leads(
             session,

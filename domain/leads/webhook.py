@@ -1,0 +1,141 @@
+"""The CRM lead webhook: a signed JSON body of leads in, an answer with an HTTP status out.
+
+It commits itself (one request, one unit of work) and hands the hand-offs it owes to the
+caller's ``deliver``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from domain.clock import Clock
+from domain.leads.intake import (
+    WorkspaceProblem,
+    choose_workspace,
+    fold_records,
+    intake_leads,
+    storage_problem,
+)
+from domain.leads.records import LeadRecord, RowError
+from domain.leads.webhook_body import WebhookRefusal, parse_webhook_leads, verify_webhook
+from storage.engine import SessionFactory
+from storage.workspaces import known_workspaces, only_workspace, own_webhook_secret
+
+# --- intake: the webhook --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What the HTTP server read from a POST to the lead webhook."""
+
+    body: bytes
+    timestamp: str | None
+    signature: str | None
+    workspace: str | None
+
+
+@dataclass(frozen=True)
+class WebhookAnswer:
+    """The HTTP status and JSON body to answer with."""
+
+    status: int
+    body: dict[str, Any]
+
+
+def _refused(status: int, error: str, **extra: Any) -> WebhookAnswer:
+    return WebhookAnswer(status=status, body={"error": error, **extra})
+
+
+WEBHOOK_OFF = (
+    "the lead webhook is off for this workspace: an admin turns it on with "
+    "/leadloop webhook new (when leadloop runs in several workspaces, add "
+    "?workspace=T0123ABCD to the URL)"
+)
+
+
+@dataclass
+class LeadWebhook:
+    """The lead webhook: verify, parse, upsert by reference, owe hand-offs, deliver them.
+
+    A workspace with a secret of its own (``/leadloop webhook new``) accepts only that one;
+    the others accept ``secret`` (LEAD_WEBHOOK_SECRET), if it is set.
+    """
+
+    secret: str | None
+    session_factory: SessionFactory
+    clock: Clock
+    deliver: Callable[[Sequence[int]], None] = lambda message_ids: None
+    wall_time: Callable[[], float] = time.time
+
+    def __call__(self, request: WebhookRequest) -> WebhookAnswer:
+        """Answer one request; a refusal changes nothing."""
+        secret = self._secret_for(request.workspace)
+        if secret is None:
+            return _refused(404, WEBHOOK_OFF)
+        refusal = verify_webhook(
+            request.body,
+            secret=secret,
+            timestamp_header=request.timestamp,
+            signature_header=request.signature,
+            now=self.wall_time(),  # the sender's clock is real time, even in a demo
+        )
+        if refusal is not None:
+            return _refused(refusal.status, refusal.error)
+        parsed = parse_webhook_leads(request.body)
+        if isinstance(parsed, WebhookRefusal):
+            return _refused(parsed.status, parsed.error)
+        answer, owed = self._store(parsed, request.workspace)
+        if owed:
+            self.deliver(owed)
+        return answer
+
+    def _secret_for(self, wanted: str | None) -> str | None:
+        """The secret that must sign a request for ``wanted`` (or for the only workspace)."""
+        with self.session_factory() as session:
+            team_id = wanted.strip() if wanted is not None else only_workspace(session)
+            own = own_webhook_secret(session, team_id=team_id) if team_id else None
+        return own or self.secret
+
+    def _store(
+        self, parsed: list[LeadRecord | RowError], workspace: str | None
+    ) -> tuple[WebhookAnswer, list[int]]:
+        records, errors = _split_webhook_leads(parsed)
+        with self.session_factory() as session:
+            team_id = choose_workspace(
+                known_workspaces(session),
+                workspace,
+                how_to_choose="add ?workspace=T0123ABCD to the webhook URL",
+            )
+            if isinstance(team_id, WorkspaceProblem):
+                return _refused(400, team_id.message), []
+            if not records:
+                return _refused(400, "no lead could be accepted", errors=errors), []
+            leads = fold_records(records)
+            counts = intake_leads(session, team_id=team_id, leads=leads, now=self.clock())
+            session.commit()
+        body = {
+            "created": counts.created,
+            "updated": counts.updated,
+            "unchanged": counts.unchanged,
+            "errors": errors,
+        }
+        return WebhookAnswer(status=200, body=body), counts.handoff_message_ids
+
+
+def _split_webhook_leads(
+    parsed: list[LeadRecord | RowError],
+) -> tuple[list[LeadRecord], list[dict[str, Any]]]:
+    """The leads to store, and the errors as the webhook answers them."""
+    records: list[LeadRecord] = []
+    errors: list[dict[str, Any]] = []
+    for index, result in enumerate(parsed, start=1):
+        if isinstance(result, LeadRecord):
+            problem = storage_problem(result, where=f"lead {index}")
+            if problem is None:
+                records.append(result)
+                continue
+            result = problem
+        errors.append({"lead": index, "message": result.message})
+    return records, errors
