@@ -14,6 +14,7 @@ from enum import Enum
 from sqlmodel import Session
 
 from domain.outbox_kinds import ANSWER_NOTICE, RATING_POST
+from domain.ratings.cards import RatingCard, card_for
 from domain.ratings.parse import RatingInput
 from storage import outbox
 from storage.models import Lead, Rating
@@ -72,6 +73,50 @@ def submit_rating(
     )
     post_message_id = message.id if message is not None else None
     return SubmittedRating(rating=stored, lead=lead, post_message_id=post_message_id)
+
+
+@dataclass(frozen=True)
+class SavedRating:
+    """A stored rating as shown to users, and whether its post is already in the channel."""
+
+    card: RatingCard
+    posted: bool
+    feedback_channel: str | None
+
+
+def save_and_post_rating(
+    session_factory: Callable[[], Session],
+    *,
+    team_id: str,
+    rater_id: str,
+    rating: RatingInput,
+    via: str,
+    origin_channel: str | None,
+    now: datetime,
+    feedback_channel_in: Callable[[Session], str | None],
+    deliver: Callable[[int], bool],
+) -> SavedRating:
+    """Store the rating and the post it owes in one transaction, then try to post it at once.
+
+    If the post cannot go out now, the outbox keeps it and the background sweep posts it
+    when Slack lets us. ``feedback_channel_in`` reads the workspace's channel in the same
+    session; ``deliver`` is the outbox's.
+    """
+    with session_factory() as session:
+        submitted = submit_rating(
+            session,
+            team_id=team_id,
+            rater_id=rater_id,
+            rating=rating,
+            via=via,
+            origin_channel=origin_channel,
+            now=now,
+        )
+        feedback_channel = feedback_channel_in(session)
+        session.commit()
+    message_id = submitted.post_message_id
+    posted = message_id is not None and deliver(message_id)
+    return SavedRating(card_for(submitted.rating, submitted.lead), posted, feedback_channel)
 
 
 class ReplyOutcome(Enum):

@@ -11,7 +11,6 @@ from domain.leads.buttons import ButtonOutcome, ButtonRating, rate_from_button
 from domain.ratings.cards import card_for
 from handlers.deps import Deps
 from handlers.handoff.click import Click, read_click
-from handlers.rate_lead.saving import confirmation_text
 from handlers.views.handoffs import (
     LEAD_NOT_FOUND,
     NOT_A_RATING_BUTTON,
@@ -19,6 +18,7 @@ from handlers.views.handoffs import (
     score_changed,
     score_kept,
 )
+from handlers.views.ratings import confirmation_text
 
 
 def handle_handoff_score(

@@ -8,10 +8,10 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from domain.parsing import UsageError
+from domain.ratings.loop import save_and_post_rating
 from domain.ratings.parse import USAGE, Intent, parse_rate_lead
 from handlers.deps import Deps
-from handlers.rate_lead.saving import save_and_post_rating
-from handlers.views.ratings import rating_modal
+from handlers.views.ratings import rating_modal, saved_rating_confirmation
 
 
 def handle_rate_lead(
@@ -35,13 +35,18 @@ def handle_rate_lead(
 
     def save_and_confirm() -> None:
         saved = save_and_post_rating(
-            deps,
+            deps.session_factory,
             team_id=command["team_id"],
             rater_id=command["user_id"],
             rating=rating,
             via="command",
             origin_channel=command.get("channel_id"),
+            now=deps.clock(),
+            feedback_channel_in=lambda session: (
+                deps.settings_in(session, team_id=command["team_id"]).feedback_channel
+            ),
+            deliver=deps.deliverer.deliver,
         )
-        respond(response_type="ephemeral", text=saved.confirmation)
+        respond(response_type="ephemeral", text=saved_rating_confirmation(saved))
 
     deps.after_ack(save_and_confirm, body=command, client=client)

@@ -11,11 +11,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from domain.parsing import UsageError
+from domain.ratings.loop import save_and_post_rating
 from domain.ratings.parse import rating_field_problems, validate_rating
 from handlers import ids
 from handlers.deps import Deps
 from handlers.payload import team_of, text_at
-from handlers.rate_lead.saving import save_and_post_rating
+from handlers.views.ratings import saved_rating_confirmation
 
 logger = logging.getLogger(__name__)
 
@@ -82,14 +83,19 @@ def handle_rating_submission(
 
     def save_and_confirm() -> None:
         saved = save_and_post_rating(
-            deps,
+            deps.session_factory,
             team_id=team_id,
             rater_id=user_id,
             rating=rating,
             via="modal",
             origin_channel=channel,
+            now=deps.clock(),
+            feedback_channel_in=lambda session: (
+                deps.settings_in(session, team_id=team_id).feedback_channel
+            ),
+            deliver=deps.deliverer.deliver,
         )
-        _tell_rater(client, user_id=user_id, channel=channel, text=saved.confirmation)
+        _tell_rater(client, user_id=user_id, channel=channel, text=saved_rating_confirmation(saved))
 
     deps.after_ack(save_and_confirm, body=body, client=client)
 

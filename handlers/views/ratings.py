@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from domain.ratings.cards import RatingCard
+from domain.ratings.loop import SavedRating
 from domain.ratings.parse import MAX_LEAD_REF_LENGTH, MAX_REASON_LENGTH, REASON_TAGS
 from handlers import ids
 
@@ -101,6 +102,24 @@ def rating_confirmation(card: RatingCard, *, feedback_channel: str | None) -> st
         f"{rated} It is posted in <#{feedback_channel}> for marketing to answer; "
         "you'll get a message when they do."
     )
+
+
+def saved_rating_confirmation(saved: SavedRating) -> str:
+    """The thank-you, with a note when the post to the channel is still on its way."""
+    return confirmation_text(
+        saved.card, posted=saved.posted, feedback_channel=saved.feedback_channel
+    )
+
+
+def confirmation_text(card: RatingCard, *, posted: bool, feedback_channel: str | None) -> str:
+    """The thank-you, with a note when the post to the channel is still on its way."""
+    text = rating_confirmation(card, feedback_channel=feedback_channel)
+    if not posted and feedback_channel:
+        text += (
+            "\n_Slack is slow to answer right now: your rating is saved and will appear in "
+            "the channel as soon as Slack accepts it._"
+        )
+    return text
 
 
 FEEDBACK_CHANNEL_UNSET = (
