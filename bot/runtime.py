@@ -86,7 +86,10 @@ def _check_bot_token(
 ) -> dict[str, str]:
     """``auth.test``: who the bot is, or a message telling a refused token from no Slack."""
     try:
-        return dict(client.auth_test().data)  # type: ignore[arg-type]
+        identity = client.auth_test().data
+        if not isinstance(identity, dict):  # slack-sdk types a JSON answer as dict | bytes
+            identity = {}
+        return {str(key): value for key, value in identity.items() if isinstance(value, str)}
     except SlackApiError as error:
         raise on_error(token_refused(str(error.response.get("error")), settings)) from None
     except (SlackClientError, OSError) as error:

@@ -26,6 +26,17 @@ YEARS_AHEAD = 1
 
 Unit = Literal["percent", "currency"]
 TargetKind = Literal["absolute", "relative", "annual_growth"]
+TARGET_KINDS: tuple[TargetKind, ...] = ("absolute", "relative", "annual_growth")
+
+
+def stored_target(kind: str, value: float) -> Target | None:
+    """A target read back from storage; None when its kind is not one leadloop writes."""
+    for known in TARGET_KINDS:
+        if kind == known:
+            return Target(known, value)
+    return None
+
+
 KpiStatus = Literal["on track", "behind", "no data", "no target"]
 
 

@@ -24,6 +24,7 @@ from domain.kpis.metrics import (
     gap_ratio,
     kpi_status,
     resolve_target,
+    stored_target,
 )
 from domain.weeks import IsoWeek, week_bounds, weeks_in_year
 from storage import kpis as kpi_store
@@ -87,7 +88,7 @@ def business_kpis(
     views = []
     for metric in METRICS:
         stored = targets.get(metric.key)
-        target = Target(stored.kind, stored.value) if stored else metric.default_target  # type: ignore[arg-type]
+        target = (stored and stored_target(stored.kind, stored.value)) or metric.default_target
         baseline_week = (
             (stored.baseline_year, stored.baseline_week)
             if stored and stored.baseline_year and stored.baseline_week
