@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from domain.leads.buttons import ButtonOutcome, ButtonRating, rate_from_button
 from domain.ratings.cards import card_for
 from handlers.deps import Deps
+from handlers.errors import DATABASE_DOWN
 from handlers.handoff.click import Click, read_click
 from handlers.views.handoffs import (
     LEAD_NOT_FOUND,
@@ -20,26 +24,47 @@ from handlers.views.handoffs import (
 )
 from handlers.views.ratings import confirmation_text
 
+logger = logging.getLogger(__name__)
+
 
 def handle_handoff_score(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
 ) -> None:
-    """Record the clicker's score of the handed-off lead; the message shows it."""
-    ack()
+    """Store the clicker's score of the handed-off lead, then acknowledge; the message shows it.
+
+    Slack never sends a click again once it has its answer, so the rating is committed
+    first. What it owes (the post for marketing, the hand-off updates) goes out after.
+    """
     click = read_click(body)
+    try:
+        stored = store(deps, click)
+    except SQLAlchemyError:
+        logger.exception("could not store a hand-off score click")
+        ack()
+        respond(text=DATABASE_DOWN, response_type="ephemeral", replace_original=False)
+        return
+    ack()
 
-    def rate_and_tell() -> None:
-        text = rate(deps, click)
-        respond(text=text, response_type="ephemeral", replace_original=False)
+    def deliver_and_tell() -> None:
+        respond(text=tell(deps, stored), response_type="ephemeral", replace_original=False)
 
-    deps.after_ack(rate_and_tell, body=body, client=client)
+    deps.after_ack(deliver_and_tell, body=body, client=client)
 
 
-def rate(deps: Deps, click: Click) -> str:
-    """Store the click's rating, deliver what it owes at once; the text for the clicker."""
+@dataclass(frozen=True)
+class StoredClick:
+    """What a click stored, or the refusal to show when it stored nothing."""
+
+    result: ButtonRating | None
+    feedback_channel: str | None
+    refusal: str | None = None
+
+
+def store(deps: Deps, click: Click) -> StoredClick:
+    """Store the click's rating and the messages it owes, in one transaction."""
     score = parse_score_value(click.value)
     if score is None or not click.user_id:
-        return NOT_A_RATING_BUTTON
+        return StoredClick(None, None, refusal=NOT_A_RATING_BUTTON)
     with deps.session_factory() as session:
         result = rate_from_button(
             session,
@@ -52,12 +77,20 @@ def rate(deps: Deps, click: Click) -> str:
         feedback_channel = deps.settings_in(session, team_id=click.team_id).feedback_channel
         session.commit()
     if result is None:
-        return LEAD_NOT_FOUND
+        return StoredClick(None, None, refusal=LEAD_NOT_FOUND)
+    return StoredClick(result, feedback_channel)
+
+
+def tell(deps: Deps, stored: StoredClick) -> str:
+    """Deliver what the stored click owes at once; the text for the clicker."""
+    result = stored.result
+    if result is None:
+        return stored.refusal or NOT_A_RATING_BUTTON
     delivered = {
         message_id: deps.deliverer.deliver(message_id) for message_id in result.message_ids
     }
     posted = delivered.get(result.post_message_id or -1, True)
-    return _reply(result, posted=posted, feedback_channel=feedback_channel)
+    return _reply(result, posted=posted, feedback_channel=stored.feedback_channel)
 
 
 def _reply(result: ButtonRating, *, posted: bool, feedback_channel: str | None) -> str:

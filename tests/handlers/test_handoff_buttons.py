@@ -370,3 +370,54 @@ def test_a_rating_of_a_lead_never_handed_off_owes_no_handoff_update(
 
     assert deliverer.deliver_due() == 0
     assert fake_slack.calls_to("chat.update") == []
+
+
+def test_a_score_click_is_stored_before_slack_gets_its_answer(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    lead_id: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Slack never sends an answered click again: nothing may wait in memory to be stored."""
+    from handlers.deps import Deps
+
+    deferred: list[object] = []
+    monkeypatch.setattr(Deps, "after_ack", lambda self, work, **_: deferred.append(work))
+
+    answer = slack.interact(
+        payloads.handoff_click(
+            action_id=f"{ids.HANDOFF_SCORE}_2",
+            value=f"{lead_id}:2",
+            response_url=fake_slack.response_url("click"),
+        )
+    )
+
+    assert answer.status == 200
+    [rating] = ratings(session_factory)
+    assert (rating.lead_id, rating.score, rating.via) == (lead_id, 2, "button")
+    assert len(deferred) == 1  # only the posts it owes wait for after the answer
+    assert feedback_posts(fake_slack) == []
+
+
+def test_a_score_click_the_database_cannot_store_says_so_and_changes_nothing(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    lead_id: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from handlers.errors import DATABASE_DOWN
+
+    def database_down(*_: object, **__: object) -> None:
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr("handlers.handoff.score.rate_from_button", database_down)
+
+    reply = score(slack, fake_slack, lead_id, 5)
+
+    assert reply.params["text"] == DATABASE_DOWN
+    assert ratings(session_factory) == []
+    assert feedback_posts(fake_slack) == []
