@@ -12,6 +12,14 @@ from sqlmodel import Session, create_engine
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/leadloop.db"
 READ_ONLY_OPTION = "leadloop_read_only"
+WAIT_LIMIT_OPTION = "leadloop_wait_limit_ms"
+# How long a SQLite writer waits for the write lock, unless its session says otherwise.
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Where a pooled SQLite connection remembers the busy timeout it was last given.
+BUSY_TIMEOUT_KEY = "leadloop_busy_timeout_ms"
+# PostgreSQL connections give up connecting after this many seconds (libpq's minimum is 2);
+# libpq's default is to wait for the operating system, minutes on an unreachable host.
+POSTGRES_CONNECT_TIMEOUT_S = 2
 
 SessionFactory = Callable[[], Session]
 
@@ -30,7 +38,32 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url, parsed.database)
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+    # A connect_timeout in the URL wins; without one, connecting is bounded too.
+    connect_args = (
+        {} if "connect_timeout" in parsed.query else {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
+    )
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        connect_args=connect_args,
+    )
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        # A session that must answer someone waiting (see limit_waits) gives up on a lock,
+        # or on a statement, after its limit. SET LOCAL-like: set_config(..., true) lasts
+        # until the transaction ends, so the pooled connection goes back with the defaults.
+        limit = connection.get_execution_options().get(WAIT_LIMIT_OPTION)
+        if limit:
+            connection.exec_driver_sql(
+                "SELECT set_config('lock_timeout', %(ms)s, true), "
+                "set_config('statement_timeout', %(ms)s, true)",
+                {"ms": str(int(limit))},
+            )
+
+    return engine
 
 
 def _create_sqlite_engine(url: str, database: str | None) -> Engine:
@@ -48,7 +81,7 @@ def _create_sqlite_engine(url: str, database: str | None) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -57,12 +90,32 @@ def _create_sqlite_engine(url: str, database: str | None) -> Engine:
         # A deferred transaction that reads and then writes cannot wait for the write lock
         # (SQLite answers "database is locked" at once), so writers take it up front.
         # Long readers (exports) ask for a read-only connection and do not block writers.
-        if connection.get_execution_options().get(READ_ONLY_OPTION):
+        options = connection.get_execution_options()
+        if options.get(READ_ONLY_OPTION):
             connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # BEGIN IMMEDIATE is where a writer waits for the lock, so a session that must
+        # answer someone waiting (see limit_waits) waits less; the busy timeout is the
+        # connection's, so it is put back for the next user of the pooled connection.
+        busy_timeout = int(options.get(WAIT_LIMIT_OPTION) or SQLITE_BUSY_TIMEOUT_MS)
+        if connection.info.get(BUSY_TIMEOUT_KEY, SQLITE_BUSY_TIMEOUT_MS) != busy_timeout:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_timeout}")
+            connection.info[BUSY_TIMEOUT_KEY] = busy_timeout
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def limit_waits(session: Session, *, milliseconds: int) -> None:
+    """Make the session's transaction give up waiting after ``milliseconds``.
+
+    For a write that someone waits on, such as a Slack listener that stores before it
+    acknowledges (Slack allows 3 seconds): by default a SQLite writer waits 15 s for the
+    write lock, and PostgreSQL waits for a row or index lock without limit. Here SQLite's
+    wait for the lock, and PostgreSQL's wait for any lock or any statement, end with an
+    OperationalError after ``milliseconds``. Call it first, before the session begins.
+    """
+    session.connection(execution_options={WAIT_LIMIT_OPTION: milliseconds})
 
 
 def sqlite_file_missing(url: str) -> str | None:
