@@ -229,13 +229,14 @@ def run(workers: int = WORKERS, threads: int = THREADS, requests: int = REQUESTS
         ):
             for kind in ports:  # warm-up: imports, connections, caches
                 measure(send, ports[kind], response_url, 4, WARM_UP)
-            rated = WARM_UP  # ratings sent to leadloop so far; each gets one confirmation
+            rated = WARM_UP  # ratings sent to leadloop so far; each gets one post
             for concurrency in CONCURRENCY:
                 figures = {}
                 for kind, port in ports.items():
-                    # leadloop's work after the ack (store, post, confirm) must be done before
-                    # each run starts, or it would slow the other measurement down.
-                    fake.wait_for("response_url", rated, timeout=120)
+                    # leadloop stores each rating before its ack (which confirms it); the post
+                    # after the ack must be done before each run starts, or it would slow the
+                    # other measurement down.
+                    fake.wait_for("chat.postMessage", rated, timeout=120)
                     latencies = measure(send, port, response_url, concurrency, requests)
                     figures[kind] = Figures.of(latencies)
                     rated += requests if kind == "leadloop" else 0

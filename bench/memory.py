@@ -95,11 +95,12 @@ def memory_of(pid: int) -> Memory:
 
 
 def send(fake: FakeSlack, client: Sender, port: int, *, already: int, count: int) -> None:
-    """Send ``count`` ratings in batches, each confirmed by leadloop before the next."""
+    """Send ``count`` ratings in batches, each posted by leadloop before the next."""
     for first in range(already, already + count, BATCH):
         size = min(BATCH, already + count - first)
         measure(client, port, fake.response_url("memory"), CONCURRENCY, size)
-        fake.wait_for("response_url", first + size, timeout=300)
+        # Confirmed in its ack; the post to the feedback channel is what comes after.
+        fake.wait_for("chat.postMessage", first + size, timeout=300)
 
 
 def describe(label: str, memory: Memory) -> str:

@@ -17,6 +17,7 @@ from domain.outbox_kinds import ANSWER_NOTICE, RATING_POST
 from domain.ratings.cards import RatingCard, card_for
 from domain.ratings.parse import RatingInput
 from storage import outbox
+from storage.engine import limit_waits
 from storage.models import Lead, Rating
 from storage.ratings import add_rating, find_rating_by_post, get_or_create_lead
 from storage.responses import (
@@ -76,15 +77,16 @@ def submit_rating(
 
 
 @dataclass(frozen=True)
-class SavedRating:
-    """A stored rating as shown to users, and whether its post is already in the channel."""
+class StoredRating:
+    """A committed rating as shown to users, the outbox message that will post it, and
+    where it goes."""
 
     card: RatingCard
-    posted: bool
+    post_message_id: int | None
     feedback_channel: str | None
 
 
-def save_and_post_rating(
+def store_rating(
     session_factory: Callable[[], Session],
     *,
     team_id: str,
@@ -94,15 +96,19 @@ def save_and_post_rating(
     origin_channel: str | None,
     now: datetime,
     feedback_channel_in: Callable[[Session], str | None],
-    deliver: Callable[[int], bool],
-) -> SavedRating:
-    """Store the rating and the post it owes in one transaction, then try to post it at once.
+    wait_limit_ms: int | None = None,
+) -> StoredRating:
+    """Store the rating, its lead and the post it owes in one transaction, and commit.
 
-    If the post cannot go out now, the outbox keeps it and the background sweep posts it
-    when Slack lets us. ``feedback_channel_in`` reads the workspace's channel in the same
-    session; ``deliver`` is the outbox's.
+    A listener calls it before it acknowledges, and sends the post (``post_message_id``)
+    afterwards: once this returns, the rating survives a crash, and the outbox's sweep
+    posts it if nobody else does. ``feedback_channel_in`` reads the workspace's channel in
+    the same session. With ``wait_limit_ms``, waiting for a lock ends in an
+    OperationalError after that long, and nothing is stored.
     """
     with session_factory() as session:
+        if wait_limit_ms is not None:
+            limit_waits(session, milliseconds=wait_limit_ms)
         submitted = submit_rating(
             session,
             team_id=team_id,
@@ -114,9 +120,11 @@ def save_and_post_rating(
         )
         feedback_channel = feedback_channel_in(session)
         session.commit()
-    message_id = submitted.post_message_id
-    posted = message_id is not None and deliver(message_id)
-    return SavedRating(card_for(submitted.rating, submitted.lead), posted, feedback_channel)
+    return StoredRating(
+        card=card_for(submitted.rating, submitted.lead),
+        post_message_id=submitted.post_message_id,
+        feedback_channel=feedback_channel,
+    )
 
 
 class ReplyOutcome(Enum):

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from slack_bolt import Ack, Respond
+from slack_bolt import Ack
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from domain.parsing import UsageError
-from domain.ratings.loop import save_and_post_rating
 from domain.ratings.parse import USAGE, Intent, parse_rate_lead
 from handlers.deps import Deps
-from handlers.views.ratings import rating_modal, saved_rating_confirmation
+from handlers.errors import DATABASE_DOWN
+from handlers.rate_lead.storing import store_before_ack
+from handlers.views.ratings import rating_modal, stored_rating_confirmation
+
+logger = logging.getLogger(__name__)
 
 
-def handle_rate_lead(
-    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
-) -> None:
+def handle_rate_lead(ack: Ack, command: dict[str, Any], client: WebClient, deps: Deps) -> None:
     """Rate a lead from the command line, show help, or open the rating form."""
     parsed = parse_rate_lead(command.get("text") or "")
     if parsed is Intent.OPEN_MODAL:
@@ -30,23 +33,29 @@ def handle_rate_lead(
     if isinstance(parsed, UsageError):
         ack(response_type="ephemeral", text=parsed.message)
         return
-    ack()
-    rating = parsed
-
-    def save_and_confirm() -> None:
-        saved = save_and_post_rating(
-            deps.session_factory,
+    try:
+        stored = store_before_ack(
+            deps,
             team_id=command["team_id"],
             rater_id=command["user_id"],
-            rating=rating,
+            rating=parsed,
             via="command",
             origin_channel=command.get("channel_id"),
-            now=deps.clock(),
-            feedback_channel_in=lambda session: (
-                deps.settings_in(session, team_id=command["team_id"]).feedback_channel
-            ),
-            deliver=deps.deliverer.deliver,
         )
-        respond(response_type="ephemeral", text=saved_rating_confirmation(saved))
+    except SQLAlchemyError:
+        # One transaction: nothing of the rating was written. The ack says so, so the rep
+        # tries again, and Slack gets its answer in time.
+        logger.exception("could not store a /rate-lead rating")
+        ack(response_type="ephemeral", text=DATABASE_DOWN)
+        return
+    ack(response_type="ephemeral", text=stored_rating_confirmation(stored))
+    message_id = stored.post_message_id
+    if message_id is None:
+        return
 
-    deps.after_ack(save_and_confirm, body=command, client=client)
+    def post() -> None:
+        # At once; if Slack can't take it now, or the process dies first, the outbox's
+        # sweep posts it later.
+        deps.deliverer.deliver(message_id)
+
+    deps.after_ack(post, body=command, client=client)

@@ -9,16 +9,23 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
+from sqlalchemy.exc import SQLAlchemyError
 
 from domain.parsing import UsageError
-from domain.ratings.loop import save_and_post_rating
 from domain.ratings.parse import rating_field_problems, validate_rating
 from handlers import ids
 from handlers.deps import Deps
 from handlers.payload import team_of, text_at
-from handlers.views.ratings import saved_rating_confirmation
+from handlers.rate_lead.storing import store_before_ack
+from handlers.views.ratings import confirmation_text
 
 logger = logging.getLogger(__name__)
+
+# Shown on the form's lead field when the rating could not be stored; the form stays open.
+NOT_SAVED = (
+    "Not saved: leadloop could not reach its database. Your answers are still here; "
+    "please try again in a minute."
+)
 
 FIELD_BLOCKS = {
     "lead": ids.LEAD_BLOCK,
@@ -60,7 +67,7 @@ def origin_channel_of(view: dict[str, Any]) -> str | None:
 def handle_rating_submission(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: Deps
 ) -> None:
-    """Show field errors in the form, or save the rating and post it."""
+    """Show field errors in the form, or store the rating, close the form, and post it."""
     form = read_form(view)
     problems = rating_field_problems(**form)
     if problems:
@@ -78,26 +85,32 @@ def handle_rating_submission(
     if not user_id or not team_id:  # answered in the form: a second ack() never arrives
         ack(response_action="errors", errors={ids.LEAD_BLOCK: "Slack sent an incomplete form."})
         return
-    ack()
     channel = origin_channel_of(view)
-
-    def save_and_confirm() -> None:
-        saved = save_and_post_rating(
-            deps.session_factory,
+    try:
+        stored = store_before_ack(
+            deps,
             team_id=team_id,
             rater_id=user_id,
             rating=rating,
             via="modal",
             origin_channel=channel,
-            now=deps.clock(),
-            feedback_channel_in=lambda session: (
-                deps.settings_in(session, team_id=team_id).feedback_channel
-            ),
-            deliver=deps.deliverer.deliver,
         )
-        _tell_rater(client, user_id=user_id, channel=channel, text=saved_rating_confirmation(saved))
+    except SQLAlchemyError:
+        # Nothing was written (one transaction); the form stays open with what was typed.
+        logger.exception("could not store a rating from the rating form")
+        ack(response_action="errors", errors={ids.LEAD_BLOCK: NOT_SAVED})
+        return
+    ack()
 
-    deps.after_ack(save_and_confirm, body=body, client=client)
+    def post_and_confirm() -> None:
+        message_id = stored.post_message_id
+        posted = message_id is not None and deps.deliverer.deliver(message_id)
+        text = confirmation_text(
+            stored.card, posted=posted, feedback_channel=stored.feedback_channel
+        )
+        _tell_rater(client, user_id=user_id, channel=channel, text=text)
+
+    deps.after_ack(post_and_confirm, body=body, client=client)
 
 
 def _tell_rater(client: WebClient, *, user_id: str, channel: str | None, text: str) -> None:

@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from domain.ratings.cards import RatingCard
-from domain.ratings.loop import SavedRating
+from domain.ratings.loop import StoredRating
 from domain.ratings.parse import MAX_LEAD_REF_LENGTH, MAX_REASON_LENGTH, REASON_TAGS
 from handlers import ids
 
@@ -104,10 +104,20 @@ def rating_confirmation(card: RatingCard, *, feedback_channel: str | None) -> st
     )
 
 
-def saved_rating_confirmation(saved: SavedRating) -> str:
-    """The thank-you, with a note when the post to the channel is still on its way."""
-    return confirmation_text(
-        saved.card, posted=saved.posted, feedback_channel=saved.feedback_channel
+def stored_rating_confirmation(stored: StoredRating) -> str:
+    """The thank-you in ``/rate-lead``'s ack: the rating is stored, its post not yet sent."""
+    card = stored.card
+    rated = (
+        f"Thanks! You rated *{escape_mrkdwn(card.lead_ref)}* {stars(card.score)} {card.score}/5."
+    )
+    if stored.feedback_channel is None:
+        return (
+            f"{rated} It is saved, and goes to marketing {FEEDBACK_CHANNEL_UNSET}; you'll get "
+            "a message when they answer."
+        )
+    return (
+        f"{rated} It is saved and goes to <#{stored.feedback_channel}> for marketing to "
+        "answer; you'll get a message when they do."
     )
 
 

@@ -83,13 +83,15 @@ def test_run_migrates_an_empty_database_serves_slack_and_stops_cleanly_on_sigter
     )
 
     assert answer.status == 200
-    fake_slack.wait_for("response_url")
+    assert "ACME-1042" in answer.json()["text"]  # confirmed in the ack, stored before it
     engine = create_engine(f"sqlite:///{database}")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT lead_id, score FROM rating")).all() == [(1, 2)]
         workspaces = connection.execute(text("SELECT team_id, bot_user_id FROM workspace"))
         assert workspaces.all() == [(payloads.TEAM_ID, "UBOT")]
     engine.dispose()
+    [post] = fake_slack.wait_for("chat.postMessage")  # and posted after the ack
+    assert "ACME-1042" in str(post.params["text"])
 
 
 def test_sigterm_stops_the_bot_with_exit_code_0(fake_slack: FakeSlack, tmp_path: Path) -> None:

@@ -145,15 +145,19 @@ def stored_ratings(database_url: str) -> list[tuple[object, ...]]:
         engine.dispose()
 
 
-def assert_rated_and_posted(fake_slack: FakeSlack, database_url: str) -> None:
-    """The rating was confirmed to the rep, stored, and posted to the feedback channel."""
-    # The confirmation goes out after the rating is stored and its post was tried.
-    [confirmation] = fake_slack.wait_for("response_url", timeout=10)
-    assert "ACME-1042" in str(confirmation.params)
-    [post] = fake_slack.calls_to("chat.postMessage")
+def assert_confirmed_and_posted(fake_slack: FakeSlack, confirmation: object) -> None:
+    """The rep's confirmation (the ack itself) names the lead; its post reaches the channel."""
+    # The rating is stored before the ack, and posted after it.
+    assert "ACME-1042" in str(confirmation)
+    assert fake_slack.calls_to("response_url") == []
+    [post] = fake_slack.wait_for("chat.postMessage", timeout=10)
     assert post.token == BOT_TOKEN
     assert post.params["channel"] == payloads.FEEDBACK_CHANNEL
     assert "ACME-1042" in str(post.params)
+
+
+def assert_stored_and_known_as_posted(database_url: str) -> None:
+    """Once the bot stopped (finishing its accepted work): the rating and its post's ts."""
     [(team_id, lead, score, reason, post_channel, post_ts)] = stored_ratings(database_url)
     assert (team_id, lead, score, reason) == (payloads.TEAM_ID, "ACME-1042", 2, "no budget")
     assert post_channel == payloads.FEEDBACK_CHANNEL
@@ -173,10 +177,11 @@ def test_http_mode_from_the_example_rates_a_lead_and_posts_it(
     with bot_in_http_mode(tmp_path, fake_slack, empty_database_url) as (base_url, process, log):
         answer = send_slash_command(base_url, fake_slack, COMMAND_TEXT)
         assert answer.status == 200
-        assert_rated_and_posted(fake_slack, empty_database_url)
+        assert_confirmed_and_posted(fake_slack, answer.json())
         [mode_line] = log.containing("leadloop runs in")
     assert "leadloop runs in HTTP mode on http://127.0.0.1:" in mode_line
     assert_stopped_cleanly(process, log)
+    assert_stored_and_known_as_posted(empty_database_url)
     assert {call.token for call in fake_slack.calls_to("auth.test")} == {BOT_TOKEN}
     assert not fake_slack.calls_to("apps.connections.open")
 
@@ -195,12 +200,13 @@ def test_socket_mode_from_the_example_acks_the_envelope_rates_and_posts(
             envelope_id = socket_mode.send_envelope("slash_commands", command)
 
             ack = socket_mode.wait_for_ack(envelope_id, timeout=5)
-            assert_rated_and_posted(fake_slack, empty_database_url)
+            assert_confirmed_and_posted(fake_slack, ack.get("payload"))
             [mode_line] = log.containing("leadloop runs in")
     assert ack["envelope_id"] == envelope_id
     assert set(ack) <= {"envelope_id", "payload"}
     assert "leadloop runs in Socket Mode" in mode_line
     assert_stopped_cleanly(process, log)
+    assert_stored_and_known_as_posted(empty_database_url)
     [connection] = fake_slack.calls_to("apps.connections.open")
     assert connection.token == APP_TOKEN
 
@@ -279,8 +285,9 @@ def test_empty_oauth_lines_keep_single_workspace_mode_and_the_bot_answers(
         assert help_answer.status == 200
         assert "How to rate a lead" in help_answer.text
         assert rating_answer.status == 200
-        assert_rated_and_posted(fake_slack, empty_database_url)
+        assert_confirmed_and_posted(fake_slack, rating_answer.json())
         assert install_page.status == 404
+    assert_stored_and_known_as_posted(empty_database_url)
     [mode_line] = log.containing("leadloop runs in")
     assert "leadloop runs in HTTP mode on http://127.0.0.1:" in mode_line
     assert "with OAuth installs" not in mode_line

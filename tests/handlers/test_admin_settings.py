@@ -47,9 +47,10 @@ def leadloop(slack: SlackAppClient, fake_slack: FakeSlack, text: str, **fields: 
     return str(fake_slack.calls_to("response_url")[-1].params["text"])
 
 
-def rate(slack: SlackAppClient, fake_slack: FakeSlack, text: str, **fields: str) -> None:
-    """Rate a lead with ``/rate-lead``."""
-    slack.command(text, response_url=fake_slack.response_url(), **fields)
+def rate(slack: SlackAppClient, fake_slack: FakeSlack, text: str, **fields: str) -> str:
+    """Rate a lead with ``/rate-lead``; the confirmation its ack carries."""
+    answer = slack.command(text, response_url=fake_slack.response_url(), **fields)
+    return str(answer.json()["text"])
 
 
 def workspace(session_factory: SessionFactory, team_id: str = payloads.TEAM_ID) -> Workspace | None:
@@ -143,12 +144,10 @@ def test_a_rating_kept_while_no_feedback_channel_was_set_is_posted_once_an_admin
     session_factory: SessionFactory,
     clock: FakeClock,
 ) -> None:
-    rate(unconfigured_slack, fake_slack, "ACME-1 4 ready to buy")
+    confirmation = rate(unconfigured_slack, fake_slack, "ACME-1 4 ready to buy")
     rate(unconfigured_slack, fake_slack, "OTHER-1 3", team_id=payloads.OTHER_TEAM_ID)
     assert posts_to(fake_slack) == []
-    assert "as soon as an admin picks the feedback channel" in str(
-        fake_slack.calls_to("response_url")[0].params["text"]
-    )
+    assert "as soon as an admin picks the feedback channel" in confirmation
     listed = leadloop(unconfigured_slack, fake_slack, "settings", user_id=ADMIN)
     assert "not set (ratings are kept until it is set)" in listed
     clock.advance(seconds=10)  # still inside the first back-off of 30 seconds

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from contextlib import contextmanager
+from typing import Any, cast
 
 import pytest
-from sqlmodel import select
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, select
 
+from bot.config import Settings
 from bot.outbox.engine import Deliverer
 from bot.scheduler import sweep_outbox
+from domain.admin.roles import RoleDirectory
+from handlers.deps import Deps
+from handlers.errors import DATABASE_DOWN
+from handlers.rate_lead.command import handle_rate_lead
 from storage.engine import SessionFactory
 from storage.models import Lead, OutboxMessage, Rating
+from storage.ratings import get_or_create_lead
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock, SleepRecorder
 from tests.fake_slack import FakeSlack
@@ -57,10 +70,11 @@ def test_rating_is_stored_posted_to_feedback_channel_and_confirmed(
     assert "★★☆☆☆" in blocks and "wrong industry, no budget" in blocks and "<@URATER>" in blocks
     assert rating.post_channel == payloads.FEEDBACK_CHANNEL
     assert rating.post_ts is not None and rating.post_ts.startswith("1700000000.")
-    [confirmation] = fake_slack.calls_to("response_url")
-    assert confirmation.params["response_type"] == "ephemeral"
-    assert "ACME-1042" in confirmation.params["text"]
-    assert f"<#{payloads.FEEDBACK_CHANNEL}>" in confirmation.params["text"]
+    confirmation = answer.json()  # the rep's answer is the ack itself
+    assert confirmation["response_type"] == "ephemeral"
+    assert "ACME-1042" in confirmation["text"]
+    assert f"<#{payloads.FEEDBACK_CHANNEL}>" in confirmation["text"]
+    assert fake_slack.calls_to("response_url") == []
 
 
 def test_slack_gets_its_answer_before_the_post_to_the_channel_finishes(
@@ -71,11 +85,13 @@ def test_slack_gets_its_answer_before_the_post_to_the_channel_finishes(
     answer = slack.command("ACME-1 4", response_url=fake_slack.response_url(), wait=False)
 
     assert answer.status == 200  # answered while the post to Slack is still held
+    assert "ACME-1" in answer.json()["text"]
+    assert len(all_ratings(session_factory)) == 1  # stored before the answer
     fake_slack.wait_for("chat.postMessage")
     release.set()
     slack.executor.wait_idle()
     assert len(all_ratings(session_factory)) == 1
-    assert len(fake_slack.calls_to("response_url")) == 1
+    assert fake_slack.calls_to("response_url") == []
 
 
 def test_rating_the_same_lead_again_adds_to_its_history(
@@ -197,12 +213,14 @@ def test_rating_survives_a_slack_outage_and_is_posted_once_slack_recovers(
 ) -> None:
     fake_slack.fail_next("chat.postMessage", status=500, times=3)
 
-    slack.command("ACME-3 1 fake email", response_url=fake_slack.response_url())
+    answer = slack.command("ACME-3 1 fake email", response_url=fake_slack.response_url())
 
     [rating] = all_ratings(session_factory)
     assert rating.post_ts is None
-    [confirmation] = fake_slack.calls_to("response_url")
-    assert "will appear in the channel as soon as Slack accepts it" in confirmation.params["text"]
+    # The ack went before the post was tried: it promises the channel, not a post already there.
+    confirmation = answer.json()["text"]
+    assert f"It is saved and goes to <#{payloads.FEEDBACK_CHANNEL}>" in confirmation
+    assert "is posted" not in confirmation
     [owed] = outbox_rows(session_factory)
     assert owed.status == "pending"
 
@@ -212,3 +230,132 @@ def test_rating_survives_a_slack_outage_and_is_posted_once_slack_recovers(
     assert len(fake_slack.calls_to("chat.postMessage")) == 4
     assert all_ratings(session_factory)[0].post_ts is not None
     assert sweep_outbox(deliverer) == 0
+
+
+class HeldWork(Executor):
+    """A work pool that runs nothing until the test says so."""
+
+    def __init__(self) -> None:
+        self.held: list[Callable[[], Any]] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.held.append(lambda: fn(*args, **kwargs))
+        return Future()
+
+    def run_all(self) -> None:
+        """Run what was held, in order."""
+        while self.held:
+            self.held.pop(0)()
+
+
+class RecordingDeliverer:
+    """Stands in for the outbox: remembers which messages it was asked to send."""
+
+    def __init__(self) -> None:
+        self.delivered: list[int] = []
+
+    def deliver(self, message_id: int) -> bool:
+        self.delivered.append(message_id)
+        return True
+
+
+def test_the_rating_and_its_owed_post_are_committed_before_slack_gets_its_answer(
+    session_factory: SessionFactory, settings: Settings, clock: FakeClock
+) -> None:
+    work = HeldWork()
+    deliverer = RecordingDeliverer()
+    deps = Deps(
+        session_factory=session_factory,
+        deliverer=deliverer,
+        clock=clock,
+        defaults=settings.workspace_defaults(),
+        work_executor=work,
+        roles=cast(RoleDirectory, None),  # /rate-lead asks no roles
+    )
+    seen_at_ack: list[tuple[int, int, int, dict[str, Any]]] = []
+
+    def ack(**answer: Any) -> None:
+        # Read through another session: only committed rows are visible here.
+        seen_at_ack.append(
+            (
+                len(all_ratings(session_factory)),
+                len(outbox_rows(session_factory)),
+                len(work.held) + len(deliverer.delivered),
+                answer,
+            )
+        )
+
+    command = payloads.slash_command("ACME-5 3 fine", response_url="https://unused.invalid/")
+    handle_rate_lead(ack=ack, command=command, client=None, deps=deps)
+
+    [(ratings, owed, after_ack_work, answer)] = seen_at_ack
+    assert (ratings, owed, after_ack_work) == (1, 1, 0)
+    assert answer["response_type"] == "ephemeral" and "ACME-5" in answer["text"]
+    assert deliverer.delivered == []
+    work.run_all()  # only after the ack is the post handed to the outbox
+    assert deliverer.delivered == [outbox_rows(session_factory)[0].id]
+
+
+@contextmanager
+def failing_at(engine: Engine, statement_prefix: str) -> Iterator[None]:
+    """Make the engine fail, as a lost database would, at a statement starting so."""
+
+    def before_cursor_execute(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        if statement.lstrip().upper().startswith(statement_prefix.upper()):
+            raise OperationalError(statement, parameters, Exception("database went away"))
+
+    event.listen(engine, "before_cursor_execute", before_cursor_execute)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", before_cursor_execute)
+
+
+def test_a_database_failure_while_storing_is_answered_in_the_ack_and_stores_nothing(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    engine: Engine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The lead and the rating are already inserted when the write fails: all or nothing.
+    with failing_at(engine, "INSERT INTO outbox_message"), caplog.at_level(logging.ERROR):
+        answer = slack.command("ACME-8 2 lost?", response_url=fake_slack.response_url())
+
+    assert answer.status == 200
+    assert answer.json() == {"response_type": "ephemeral", "text": DATABASE_DOWN}
+    assert all_leads(session_factory) == [] and all_ratings(session_factory) == []
+    assert outbox_rows(session_factory) == []
+    assert fake_slack.calls_to("chat.postMessage") == []
+    assert fake_slack.calls_to("response_url") == []
+    [logged] = [r for r in caplog.records if r.name == "handlers.rate_lead.command"]
+    assert logged.exc_info is not None  # with its traceback
+
+    again = slack.command("ACME-8 2 second try", response_url=fake_slack.response_url())
+
+    assert "ACME-8" in again.json()["text"]
+    assert [lead.external_ref for lead in all_leads(session_factory)] == ["ACME-8"]
+
+
+def test_a_write_kept_waiting_on_a_lock_gives_up_in_time_and_says_nothing_was_saved(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    engine: Engine,
+    clock: FakeClock,
+) -> None:
+    with Session(engine) as holder:
+        if engine.dialect.name == "sqlite":
+            holder.connection()  # BEGIN IMMEDIATE: holds the database's one write lock
+        else:  # an uncommitted ACME-4 holds its unique key: a second insert waits on it
+            get_or_create_lead(holder, team_id=payloads.TEAM_ID, external_ref="ACME-4", now=clock())
+
+        # Without a bound, this would wait 15 s (SQLite) or forever (PostgreSQL).
+        answer = slack.command("ACME-4 3", response_url=fake_slack.response_url())
+        holder.rollback()
+
+    assert answer.json()["text"] == DATABASE_DOWN
+    assert all_ratings(session_factory) == [] and outbox_rows(session_factory) == []
+    assert fake_slack.calls_to("chat.postMessage") == []

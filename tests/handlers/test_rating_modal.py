@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import select
 
+from bot.config import Settings
+from domain.admin.roles import RoleDirectory
+from handlers.deps import Deps
+from handlers.rate_lead.modal import NOT_SAVED, handle_rating_submission
 from storage.engine import SessionFactory
-from storage.models import Rating
+from storage.models import OutboxMessage, Rating
 from tests import slack_payloads as payloads
+from tests.conftest import FakeClock
 from tests.fake_slack import FakeSlack
+from tests.handlers.test_rate_lead_command import HeldWork, RecordingDeliverer, failing_at
 from tests.slack_app_client import SlackAppClient
 
 
@@ -121,11 +128,6 @@ def test_a_form_without_its_submitter_is_answered_in_the_form_and_stores_nothing
 
 def test_a_form_without_its_submitter_is_acknowledged_once_with_the_error() -> None:
     """Bolt sends the first ack() at once: a second one never reaches the user."""
-    from typing import cast
-
-    from handlers.deps import Deps
-    from handlers.rate_lead.modal import handle_rating_submission
-
     acks: list[dict[str, Any]] = []
     submission = payloads.view_submission()
     del submission["user"]["id"]
@@ -141,3 +143,59 @@ def test_a_form_without_its_submitter_is_acknowledged_once_with_the_error() -> N
     assert acks == [
         {"response_action": "errors", "errors": {"lead": "Slack sent an incomplete form."}}
     ]
+
+
+def test_the_form_is_closed_only_once_its_rating_is_committed(
+    session_factory: SessionFactory, settings: Settings, clock: FakeClock
+) -> None:
+    work = HeldWork()
+    deliverer = RecordingDeliverer()
+    deps = Deps(
+        session_factory=session_factory,
+        deliverer=deliverer,
+        clock=clock,
+        defaults=settings.workspace_defaults(),
+        work_executor=work,
+        roles=cast(RoleDirectory, None),  # the form asks no roles
+    )
+    seen_at_ack: list[tuple[int, int, dict[str, Any]]] = []
+
+    def ack(**answer: Any) -> None:
+        with session_factory() as session:  # another session: committed rows only
+            owed = len(session.exec(select(OutboxMessage)).all())
+        seen_at_ack.append((len(all_ratings(session_factory)), owed, answer))
+
+    submission = payloads.view_submission(lead="ACME-6", score="4")
+    handle_rating_submission(
+        ack=ack, body=submission, view=submission["view"], client=None, deps=deps
+    )
+
+    assert seen_at_ack == [(1, 1, {})]  # stored, then an empty ack closes the form
+    assert work.held and deliverer.delivered == []  # the post waits for after the ack
+
+
+def test_a_database_failure_keeps_the_form_open_with_its_input_and_stores_nothing(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    engine: Engine,
+) -> None:
+    submission = payloads.view_submission(lead="ACME-1042", score="2", reason="Tiny team.")
+
+    with failing_at(engine, "INSERT INTO outbox_message"):
+        answer = slack.interact(submission)
+
+    assert answer.status == 200
+    # "errors" leaves the form open with what the user typed; "Not saved" sits on the lead.
+    assert answer.json() == {"response_action": "errors", "errors": {"lead": NOT_SAVED}}
+    assert NOT_SAVED.startswith("Not saved") and "try again" in NOT_SAVED
+    assert all_ratings(session_factory) == []
+    with session_factory() as session:
+        assert session.exec(select(OutboxMessage)).all() == []
+    assert fake_slack.calls_to("chat.postMessage") == []
+    assert fake_slack.calls_to("chat.postEphemeral") == []
+
+    again = slack.interact(submission)  # the user submits the same form again
+
+    assert again.body in (b"", b"{}")
+    assert [rating.reason for rating in all_ratings(session_factory)] == ["Tiny team."]
