@@ -156,6 +156,7 @@ def build_scheduler(
         id="outbox-sweep",
         max_instances=1,
         coalesce=True,
+        next_run_time=datetime.now(UTC),  # what a stopped process left owed goes out now
     )
     scheduler.add_job(
         run_scheduled_posts,
