@@ -33,11 +33,15 @@ def handle_rate_lead(ack: Ack, command: dict[str, Any], client: WebClient, deps:
     if isinstance(parsed, UsageError):
         ack(response_type="ephemeral", text=parsed.message)
         return
+    team_id, user_id = command.get("team_id"), command.get("user_id")
+    if not team_id or not user_id:  # answered in the ack: a failure before it would be a 5xx
+        ack(response_type="ephemeral", text="Slack sent an incomplete command; nothing was saved.")
+        return
     try:
         stored = store_before_ack(
             deps,
-            team_id=command["team_id"],
-            rater_id=command["user_id"],
+            team_id=team_id,
+            rater_id=user_id,
             rating=parsed,
             via="command",
             origin_channel=command.get("channel_id"),
