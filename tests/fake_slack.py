@@ -9,7 +9,7 @@ import socketserver
 import sys
 import threading
 import traceback
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -435,6 +435,17 @@ class FakeSlack:
                     f"{method!r} (got {got}); methods recorded so far: {recorded}"
                 )
             return self.calls_to(method)
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Block until ``condition()`` holds, checked as each call arrives; fail after
+        ``timeout`` seconds. The condition may read the calls (the lock is reentrant)."""
+        with self._cond:
+            if not self._cond.wait_for(condition, timeout=timeout):
+                recorded = Counter(call.method for call in self.calls)
+                raise AssertionError(
+                    f"FakeSlack: timed out after {timeout}s waiting for a condition; "
+                    f"calls so far: {dict(recorded)}"
+                )
 
     # ------------------------------------------------------------------ behaviour control
 
