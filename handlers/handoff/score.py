@@ -15,6 +15,7 @@ from domain.ratings.cards import card_for
 from handlers.deps import Deps
 from handlers.errors import DATABASE_DOWN
 from handlers.handoff.click import Click, read_click
+from handlers.rate_lead.storing import ACK_WRITE_WAIT_MS
 from handlers.views.handoffs import (
     LEAD_NOT_FOUND,
     NOT_A_RATING_BUTTON,
@@ -23,6 +24,7 @@ from handlers.views.handoffs import (
     score_kept,
 )
 from handlers.views.ratings import confirmation_text
+from storage.engine import limit_waits
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ def store(deps: Deps, click: Click) -> StoredClick:
     if score is None or not click.user_id:
         return StoredClick(None, None, refusal=NOT_A_RATING_BUTTON)
     with deps.session_factory() as session:
+        limit_waits(session, milliseconds=ACK_WRITE_WAIT_MS)  # Slack waits for the ack
         result = rate_from_button(
             session,
             team_id=click.team_id,
