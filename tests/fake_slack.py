@@ -309,6 +309,8 @@ class FakeSlack:
         self.installed_tokens: dict[str, JsonDict] = {}
         # Socket Mode: the WebSocket URL apps.connections.open hands out (a FakeSocketMode's).
         self.socket_mode_url: str | None = None
+        # Each chat.postMessage that succeeded: its parameters and the ts it was given.
+        self.posts: list[tuple[JsonDict, str]] = []
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._faults: dict[str, deque[_Fault]] = {}
@@ -663,6 +665,8 @@ class FakeSlack:
 
     def _chat_post_message(self, params: JsonDict) -> JsonDict:
         ts = self._next_ts()
+        with self._cond:
+            self.posts.append((params, ts))
         message: JsonDict = {
             "type": "message",
             "text": params.get("text", ""),
