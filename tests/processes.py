@@ -10,9 +10,10 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import IO
@@ -188,3 +189,16 @@ def reminders_per_occurrence(
         if match
     )
     return {moment: count for moment, count in occurrences.items() if moment < before}
+
+
+def wait_for_database(condition: Callable[[], bool], *, timeout: float = 20.0) -> None:
+    """Block until ``condition()`` (a query of what other processes write) holds.
+
+    Another process's commit sends no signal a test can wait on, so this asks again every
+    50 ms, up to ``timeout`` seconds; it never decides anything by the clock.
+    """
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not condition():
+        assert time.monotonic() < deadline, f"the database did not get there in {timeout}s"
+        pause.wait(0.05)

@@ -33,11 +33,16 @@ from sqlmodel import select
 
 from handlers import ids
 from handlers.errors import DATABASE_DOWN, SOMETHING_BROKE
-from storage.engine import create_db_engine, make_session_factory, normalise_database_url
+from storage.engine import (
+    SessionFactory,
+    create_db_engine,
+    make_session_factory,
+    normalise_database_url,
+)
 from storage.models import Lead, OutboxMessage, ProcessedEvent, Rating, Response, ScheduledPost
 from tests import slack_payloads as payloads
 from tests.fake_slack import Call, FakeSlack
-from tests.processes import free_port
+from tests.processes import free_port, wait_for_database
 from tests.slack_app_client import HttpAnswer, http_request
 
 pytestmark = pytest.mark.skipif(
@@ -241,6 +246,12 @@ def reason(number: int) -> str:
     return f"batch {number:02d} wrong fit"
 
 
+def posts_recorded(session_factory: SessionFactory) -> int:
+    """How many ratings have their post's ts stored."""
+    with session_factory() as session:
+        return len([r for r in session.exec(select(Rating)).all() if r.post_ts])
+
+
 def snooze_value(call: Call) -> str:
     """The post id carried by a reminder's snooze button."""
     for block in call.params["blocks"]:
@@ -314,6 +325,8 @@ def test_two_instances_store_every_rating_and_reply_once_and_post_scheduled_work
         if reason(number) in json.dumps(params.get("blocks"))
     }
     assert len(post_ts) == RATINGS
+    # Replies find their rating by its stored post ts: wait until both instances stored it.
+    wait_for_database(lambda: posts_recorded(session_factory) == RATINGS)
     sent_replies, delivered_twice = reply_then_retry_on_the_other_instance(
         cluster, fake_slack, post_ts
     )
