@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from domain.meetings.reminders import snooze_reminder
 from handlers.deps import Deps
+from handlers.errors import DATABASE_DOWN
 from handlers.payload import first_action, parse_id, team_of
+from handlers.rate_lead.storing import ACK_WRITE_WAIT_MS
 from handlers.views.meetings import slack_date
+from storage.engine import limit_waits
+
+logger = logging.getLogger(__name__)
 
 
 def handle_snooze(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
 ) -> None:
-    """Post the reminder again in ten minutes (once per reminder)."""
+    """Post the reminder again in ten minutes (once per reminder).
+
+    The snooze is stored before the click is acknowledged: Slack never sends an answered
+    click again. Only telling the clicker comes after.
+    """
+    try:
+        text = snooze(deps, body)
+    except SQLAlchemyError:
+        logger.exception("could not store a snooze")
+        text = DATABASE_DOWN
     ack()
 
-    def run() -> None:
-        respond(response_type="ephemeral", replace_original=False, text=snooze(deps, body))
+    def tell() -> None:
+        respond(response_type="ephemeral", replace_original=False, text=text)
 
-    deps.after_ack(run, body=body, client=client)
+    deps.after_ack(tell, body=body, client=client)
 
 
 def snooze(deps: Deps, body: dict[str, Any]) -> str:
@@ -32,6 +48,7 @@ def snooze(deps: Deps, body: dict[str, Any]) -> str:
     if post_id is None:
         return "That button is not one of leadloop's reminders; nothing was snoozed."
     with deps.session_factory() as session:
+        limit_waits(session, milliseconds=ACK_WRITE_WAIT_MS)  # Slack waits for the ack
         result = snooze_reminder(session, team_id=team_id, post_id=post_id, now=deps.clock())
         session.commit()
     if result is None:

@@ -280,3 +280,32 @@ def test_add_agenda_item_opens_a_form_and_stores_the_topic(
     with session_factory() as session:
         [item] = session.exec(select(AgendaItem)).all()
     assert (item.text, item.added_by, item.meeting_id) == ("Q1 budget", payloads.RATER_ID, 1)
+
+
+def test_a_snooze_is_stored_before_slack_gets_its_answer(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Slack never sends an answered click again: nothing may wait in memory to be stored."""
+    from handlers.deps import Deps
+
+    deferred: list[object] = []
+    monkeypatch.setattr(Deps, "after_ack", lambda self, work, **_: deferred.append(work))
+    post_id = posted_reminder_id(session_factory, clock)
+
+    answer = slack.interact(
+        payloads.block_action(
+            action_id="meeting_snooze", value=str(post_id), response_url=fake_slack.response_url()
+        )
+    )
+
+    assert answer.status == 200
+    with session_factory() as session:
+        snoozes = session.exec(
+            select(ScheduledPost).where(ScheduledPost.kind == "meeting_snooze")
+        ).all()
+    assert len(snoozes) == 1
+    assert len(deferred) == 1  # only telling the clicker waits for after the answer
