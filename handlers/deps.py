@@ -41,6 +41,13 @@ from handlers.errors import report_failure
 
 logger = logging.getLogger(__name__)
 
+# Listeners that store before they acknowledge bound their write, since Slack allows 3 s
+# for the ack: it gives up waiting for a lock (SQLite's write lock, a PostgreSQL row or
+# index lock) after 1.5 s instead of SQLite's usual 15 s or PostgreSQL's forever, leaving
+# time for the rest of the request. The user is told that nothing was saved, rather than
+# Slack timing out on a maybe.
+ACK_WRITE_WAIT_MS = 1500
+
 
 class Delivery(Protocol):
     """Sends an outbox message now (the shell's outbox engine)."""

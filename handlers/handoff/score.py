@@ -12,10 +12,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from domain.leads.buttons import ButtonOutcome, ButtonRating, rate_from_button
 from domain.ratings.cards import card_for
-from handlers.deps import Deps
+from handlers.deps import ACK_WRITE_WAIT_MS, Deps
 from handlers.errors import DATABASE_DOWN
 from handlers.handoff.click import Click, read_click
-from handlers.rate_lead.storing import ACK_WRITE_WAIT_MS
 from handlers.views.handoffs import (
     LEAD_NOT_FOUND,
     NOT_A_RATING_BUTTON,

@@ -10,10 +10,9 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.meetings.reminders import snooze_reminder
-from handlers.deps import Deps
+from handlers.deps import ACK_WRITE_WAIT_MS, Deps
 from handlers.errors import DATABASE_DOWN
 from handlers.payload import first_action, parse_id, team_of
-from handlers.rate_lead.storing import ACK_WRITE_WAIT_MS
 from handlers.views.meetings import slack_date
 from storage.engine import limit_waits
 

@@ -9,13 +9,7 @@ from __future__ import annotations
 
 from domain.ratings.loop import StoredRating, store_rating
 from domain.ratings.parse import RatingInput
-from handlers.deps import Deps
-
-# Slack allows 3 s for the ack. The write gives up waiting for a lock (SQLite's write lock,
-# a PostgreSQL row or index lock) after 1.5 s instead of SQLite's usual 15 s or PostgreSQL's
-# forever, leaving time for the rest of the request and the answer's way back to Slack. The
-# user is then told that nothing was saved, rather than Slack timing out on a maybe.
-ACK_WRITE_WAIT_MS = 1500
+from handlers.deps import ACK_WRITE_WAIT_MS, Deps
 
 
 def store_before_ack(
