@@ -38,6 +38,7 @@ from domain.admin.roles import RoleDirectory
 from domain.admin.settings import WorkspaceSettings, workspace_settings
 from domain.clock import Clock
 from handlers.errors import report_failure
+from storage.engine import limit_waits
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,12 @@ class Deps:
         """The settings in force in ``team_id``, in a session of its own (see ``is_admin``)."""
         with self.session_factory() as session:
             return self.settings_in(session, team_id=team_id)
+
+    def session_before_ack(self) -> Session:
+        """A session for a write Slack is waiting on: lock waits end after ACK_WRITE_WAIT_MS."""
+        session = self.session_factory()
+        limit_waits(session, milliseconds=ACK_WRITE_WAIT_MS)
+        return session
 
     def is_admin(self, user_id: str, *, team_id: str) -> bool:
         """Admins come from ADMIN_USERS and from ``/leadloop role @person admin``.

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from domain.leads.buttons import ButtonOutcome, ButtonRating, rate_from_button
 from domain.ratings.cards import card_for
-from handlers.deps import ACK_WRITE_WAIT_MS, Deps
+from handlers.deps import Deps
 from handlers.errors import DATABASE_DOWN
 from handlers.handoff.click import Click, read_click
 from handlers.views.handoffs import (
@@ -23,7 +23,6 @@ from handlers.views.handoffs import (
     score_kept,
 )
 from handlers.views.ratings import confirmation_text
-from storage.engine import limit_waits
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +65,7 @@ def store(deps: Deps, click: Click) -> StoredClick:
     score = parse_score_value(click.value)
     if score is None or not click.user_id:
         return StoredClick(None, None, refusal=NOT_A_RATING_BUTTON)
-    with deps.session_factory() as session:
-        limit_waits(session, milliseconds=ACK_WRITE_WAIT_MS)  # Slack waits for the ack
+    with deps.session_before_ack() as session:
         result = rate_from_button(
             session,
             team_id=click.team_id,

@@ -10,11 +10,10 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.meetings.reminders import snooze_reminder
-from handlers.deps import ACK_WRITE_WAIT_MS, Deps
+from handlers.deps import Deps
 from handlers.errors import DATABASE_DOWN
 from handlers.payload import first_action, parse_id, team_of
 from handlers.views.meetings import slack_date
-from storage.engine import limit_waits
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +45,7 @@ def snooze(deps: Deps, body: dict[str, Any]) -> str:
     post_id = parse_id(first_action(body).get("value"))
     if post_id is None:
         return "That button is not one of leadloop's reminders; nothing was snoozed."
-    with deps.session_factory() as session:
-        limit_waits(session, milliseconds=ACK_WRITE_WAIT_MS)  # Slack waits for the ack
+    with deps.session_before_ack() as session:
         result = snooze_reminder(session, team_id=team_id, post_id=post_id, now=deps.clock())
         session.commit()
     if result is None:
