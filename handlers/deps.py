@@ -22,7 +22,7 @@ the listener. Not for lazy listeners: Bolt deep-copies their context, ``Deps`` i
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -104,6 +104,15 @@ class Deps:
         """
         with self.session_factory() as session:
             return self.roles.is_admin(session, team_id=team_id, user_id=user_id)
+
+    def send_soon(self, message_ids: Iterable[int | None]) -> None:
+        """Ask for committed outbox rows to be sent now rather than at the next sweep.
+
+        Call it after the commit (and after ``ack()``); it never sends inside the request.
+        """
+        for message_id in message_ids:
+            if message_id is not None:
+                self.work_executor.submit(self.deliverer.deliver, message_id)
 
     def after_ack(
         self, work: Callable[[], None], *, body: dict[str, Any], client: WebClient
