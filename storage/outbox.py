@@ -9,6 +9,7 @@ from sqlalchemy import case, func, literal, or_, update
 from sqlmodel import Session, col, select
 
 from storage.models import OutboxMessage, Workspace
+from storage.outbox_signal import announce_owed
 from storage.unique import add_unless_duplicate
 
 PENDING = "pending"
@@ -36,7 +37,10 @@ def enqueue(
         created_at=now,
         next_attempt_at=now,
     )
-    return add_unless_duplicate(session, message)
+    added = add_unless_duplicate(session, message)
+    if added is not None:
+        announce_owed(session)
+    return added
 
 
 def owe_scheduled_post(
@@ -194,6 +198,7 @@ def retry_failed_now(
         .values(next_attempt_at=now)
         .execution_options(synchronize_session=False)
     )
+    announce_owed(session)
     statement = (
         select(OutboxMessage.id)
         .where(*failed, col(OutboxMessage.next_attempt_at) <= now)
