@@ -1,8 +1,9 @@
 """Every kind of outbox message, named once: the domain owes them, the shell delivers them.
 
 The strings are stored in ``outbox_message.kind`` (and the dedupe keys built from them), so
-a value here never changes once released. ``MEETING_REMINDER`` and ``WEEKLY_REPORT`` also
-name the occurrence claimed in ``scheduled_post.kind`` before its message is owed.
+a value here never changes once released. ``MEETING_REMINDER``, ``WEEKLY_REPORT`` and
+``KPI_CHART`` also name the occurrence claimed in ``scheduled_post.kind`` before its message
+is owed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ HANDOFF_REFRESH: Final = "handoff_refresh"
 # A meeting's reminder (or its snooze) with its agenda; the weekly KPI report.
 MEETING_REMINDER: Final = "meeting_reminder"
 WEEKLY_REPORT: Final = "weekly_report"
+# One week's KPI chart, asked for with `/kpi chart` in a channel.
+KPI_CHART: Final = "kpi_chart"
 
 ALL_KINDS: Final = frozenset(
     {
@@ -33,5 +36,6 @@ ALL_KINDS: Final = frozenset(
         HANDOFF_REFRESH,
         MEETING_REMINDER,
         WEEKLY_REPORT,
+        KPI_CHART,
     }
 )

@@ -13,6 +13,7 @@ from bot.outbox.answer_notices import notify_rater
 from bot.outbox.digests import post_digest
 from bot.outbox.handoffs import post_handoff, refresh_handoff
 from bot.outbox.job import Sender
+from bot.outbox.kpi_charts import post_kpi_chart
 from bot.outbox.meetings import post_reminder
 from bot.outbox.ratings import post_rating, update_rating_post
 from bot.outbox.weekly_report import post_weekly_report
@@ -21,6 +22,7 @@ from domain.outbox_kinds import (
     HANDOFF_DIGEST,
     HANDOFF_POST,
     HANDOFF_REFRESH,
+    KPI_CHART,
     MEETING_REMINDER,
     RATING_POST,
     RATING_UPDATE,
@@ -47,6 +49,7 @@ KINDS: Mapping[str, Kind] = {
     HANDOFF_REFRESH: Kind(refresh_handoff),
     MEETING_REMINDER: Kind(post_reminder),
     WEEKLY_REPORT: Kind(post_weekly_report),
+    KPI_CHART: Kind(post_kpi_chart),
 }
 
 BULK_KINDS = tuple(name for name, kind in KINDS.items() if kind.bulk)
