@@ -1,15 +1,17 @@
-"""The ``/kpi`` slash command."""
+"""The ``/kpi`` slash command: stored before it is acknowledged, answered in the ack."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_bolt import Ack, Respond
+from slack_bolt import Ack
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 
+from domain.kpis.chart_requests import owe_kpi_chart
 from domain.kpis.metrics import describe_target, format_value
 from domain.kpis.parse import (
     ADMIN_COMMANDS,
@@ -22,64 +24,86 @@ from domain.kpis.parse import (
     ShowKpis,
     parse_kpi_command,
 )
-from domain.kpis.report import build_report, business_kpis
+from domain.kpis.report import business_kpis
 from domain.parsing import UsageError
 from domain.weeks import IsoWeek
 from handlers.deps import Deps
+from handlers.errors import DATABASE_DOWN
 from handlers.slack_lookups import user_timezone
-from handlers.views.report_file import upload_report
 from storage import kpis as kpi_store
 
 logger = logging.getLogger(__name__)
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+NOT_ADMIN = (
+    "Only leadloop admins can change KPIs, targets or the report schedule. Ask "
+    "whoever runs leadloop to add your member ID to ADMIN_USERS."
+)
 
 
-def handle_kpi(
-    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
-) -> None:
-    """Acknowledge, then carry out the subcommand and answer privately."""
-    ack()
+@dataclass(frozen=True)
+class KpiAnswer:
+    """The text for the command's author, and the committed posts it owes (the chart)."""
 
-    def run() -> None:
-        respond(response_type="ephemeral", text=answer_kpi_command(deps, command, client))
-
-    deps.after_ack(run, body=command, client=client)
+    text: str
+    send_ids: tuple[int | None, ...] = ()
 
 
-def answer_kpi_command(deps: Deps, command: dict[str, Any], client: WebClient) -> str:
-    """Carry out one ``/kpi`` command and return the text to show its author."""
+def handle_kpi(ack: Ack, command: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """Carry out the subcommand, commit what it changes, then answer privately in the ack.
+
+    Slack never sends an answered command again, so a change is stored before the ack; a
+    chart is owed in the outbox by then, and only uploaded after it.
+    """
+    try:
+        answer = answer_kpi_command(deps, command, client)
+    except SQLAlchemyError:
+        # One transaction per change: nothing of it was written, and the ack says so.
+        logger.exception("could not carry out a /kpi command")
+        answer = KpiAnswer(DATABASE_DOWN)
+    ack(response_type="ephemeral", text=answer.text)
+    deps.send_soon(answer.send_ids)
+
+
+def answer_kpi_command(deps: Deps, command: dict[str, Any], client: WebClient) -> KpiAnswer:
+    """Carry out one ``/kpi`` command: the text to show its author, and the posts it owes."""
     user_id, team_id = command["user_id"], command["team_id"]
-    workspace_zone = deps.settings_for(team_id).timezone
+    workspace_zone = _workspace_zone(deps, team_id=team_id)
     today = deps.clock().astimezone(ZoneInfo(workspace_zone)).date()
     parsed = parse_kpi_command(command.get("text") or "", today=today)
     if isinstance(parsed, UsageError):
-        return parsed.message
+        return KpiAnswer(parsed.message)
     if isinstance(parsed, KpiHelp):
-        return USAGE
-    if isinstance(parsed, ADMIN_COMMANDS) and not deps.is_admin(user_id, team_id=team_id):
-        return (
-            "Only leadloop admins can change KPIs, targets or the report schedule. Ask "
-            "whoever runs leadloop to add your member ID to ADMIN_USERS."
-        )
+        return KpiAnswer(USAGE)
+    if isinstance(parsed, ADMIN_COMMANDS) and not _is_admin(deps, team_id=team_id, user_id=user_id):
+        return KpiAnswer(NOT_ADMIN)
     if isinstance(parsed, ShowKpis):
-        return _show(deps, team_id=team_id, command=parsed)
+        return KpiAnswer(show_kpis_text(deps, team_id=team_id, week=parsed.week))
     if isinstance(parsed, PostChart):
-        return _chart(
-            deps, team_id=team_id, command=parsed, channel=command["channel_id"], client=client
-        )
+        return _chart(deps, team_id=team_id, week=parsed.week, channel=command["channel_id"])
     if isinstance(parsed, SetSchedule):
-        zone = user_timezone(client, user_id, default=workspace_zone)
-        return _schedule(deps, team_id=team_id, user_id=user_id, command=parsed, zone=zone)
-    return _change(deps, team_id=team_id, user_id=user_id, command=parsed)
+        zone = user_timezone(client, user_id, default=workspace_zone)  # a read, before the write
+        return KpiAnswer(
+            _schedule(deps, team_id=team_id, user_id=user_id, command=parsed, zone=zone)
+        )
+    return KpiAnswer(_change(deps, team_id=team_id, user_id=user_id, command=parsed))
 
 
-def _show(deps: Deps, *, team_id: str, command: ShowKpis) -> str:
-    return show_kpis_text(deps, team_id=team_id, week=command.week)
+def _workspace_zone(deps: Deps, *, team_id: str) -> str:
+    with deps.session_before_ack() as session:
+        return deps.settings_in(session, team_id=team_id).timezone
+
+
+def _is_admin(deps: Deps, *, team_id: str, user_id: str) -> bool:
+    with deps.session_before_ack() as session:
+        return deps.roles.is_admin(session, team_id=team_id, user_id=user_id)
 
 
 def show_kpis_text(deps: Deps, *, team_id: str, week: IsoWeek | None) -> str:
-    """The KPI table for ``week`` (default: this week in the workspace's zone)."""
-    with deps.session_factory() as session:
+    """The KPI table for ``week`` (default: this week in the workspace's zone).
+
+    Read in a session whose lock waits are bounded: someone is waiting for the table.
+    """
+    with deps.session_before_ack() as session:
         if week is None:
             zone = ZoneInfo(deps.settings_in(session, team_id=team_id).timezone)
             week = IsoWeek.from_date(deps.clock().astimezone(zone).date())
@@ -102,25 +126,19 @@ def show_kpis_text(deps: Deps, *, team_id: str, week: IsoWeek | None) -> str:
     return f"*KPIs for {week.label}*\n```\n{table}\n```"
 
 
-def _chart(deps: Deps, *, team_id: str, command: PostChart, channel: str, client: WebClient) -> str:
-    with deps.session_factory() as session:
-        zone = deps.settings_in(session, team_id=team_id).timezone
-        report = build_report(session, team_id=team_id, week=command.week, timezone=zone)
-    try:
-        upload_report(client, report, channel=channel)
-    except SlackApiError as error:
-        problem = error.response.get("error")
-        logger.warning("could not post the KPI chart in %s: %s", channel, problem)
-        return (
-            f"I couldn't post the chart here ({problem}). Invite me with `/invite @leadloop`, "
-            "or try in another channel."
+def _chart(deps: Deps, *, team_id: str, week: IsoWeek, channel: str) -> KpiAnswer:
+    """Owe the chart's upload in the outbox: uploading can take longer than Slack waits."""
+    with deps.session_before_ack() as session:
+        message_id = owe_kpi_chart(
+            session, team_id=team_id, week=week, channel_id=channel, now=deps.clock()
         )
-    return f"Posted the KPI chart for {command.week.label}."
+        session.commit()
+    return KpiAnswer(f"I'll post the KPI chart for {week.label} here in a moment.", (message_id,))
 
 
 def _change(deps: Deps, *, team_id: str, user_id: str, command: SetValue | SetTarget) -> str:
     now = deps.clock()
-    with deps.session_factory() as session:
+    with deps.session_before_ack() as session:
         if isinstance(command, SetValue):
             _, previous = kpi_store.set_kpi_value(
                 session,
@@ -156,7 +174,7 @@ def _change(deps: Deps, *, team_id: str, user_id: str, command: SetValue | SetTa
 
 
 def _schedule(deps: Deps, *, team_id: str, user_id: str, command: SetSchedule, zone: str) -> str:
-    with deps.session_factory() as session:
+    with deps.session_before_ack() as session:
         kpi_store.set_report_schedule(
             session,
             team_id=team_id,

@@ -1,20 +1,26 @@
-"""``/kpi`` through signed requests to the running app, answered on the fake Slack server."""
+"""``/kpi`` through signed requests to the running app: stored, then answered in the ack."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 
 import pytest
-from sqlmodel import Session, select
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 
 from bot.config import Settings
+from bot.outbox.engine import Deliverer
+from handlers.errors import DATABASE_DOWN
 from storage import kpis as kpi_store
+from storage import outbox
 from storage.engine import SessionFactory
-from storage.models import KpiTarget, KpiValue, ReportSchedule
+from storage.models import KpiTarget, KpiValue, OutboxMessage, ReportSchedule, ScheduledPost
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock
 from tests.fake_slack import FakeSlack
+from tests.handlers.database_faults import refusing_writes
 from tests.slack_app_client import SlackAppClient
 
 ADMIN = "UADMIN"
@@ -36,13 +42,15 @@ def kpi(
     user_id: str = ADMIN,
     **fields: str,
 ) -> str:
-    """Type ``/kpi text`` and return the private answer."""
-    slack.command(
+    """Type ``/kpi text`` and return the private answer, which the ack carries."""
+    answer = slack.command(
         text, response_url=fake_slack.response_url(), command="/kpi", user_id=user_id, **fields
     )
-    answer = fake_slack.calls_to("response_url")[-1].params
-    assert answer["response_type"] == "ephemeral"
-    return str(answer["text"])
+    assert answer.status == 200
+    body = answer.json()
+    assert body["response_type"] == "ephemeral"
+    assert fake_slack.calls_to("response_url") == []  # nothing more to say after the ack
+    return str(body["text"])
 
 
 def table(answer: str) -> dict[str, tuple[str, str, str]]:
@@ -62,8 +70,27 @@ def stored_nothing(session_factory: SessionFactory) -> bool:
     with session_factory() as session:
         return all(
             session.exec(select(model)).first() is None
-            for model in (KpiValue, KpiTarget, ReportSchedule)
+            for model in (KpiValue, KpiTarget, ReportSchedule, ScheduledPost, OutboxMessage)
         )
+
+
+def chart_requests(session_factory: SessionFactory) -> list[tuple[ScheduledPost, OutboxMessage]]:
+    """Each ``/kpi chart`` stored: its request row and the outbox row that uploads it."""
+    with session_factory() as session:
+        rows = session.exec(
+            select(ScheduledPost, OutboxMessage)
+            .join(OutboxMessage, col(OutboxMessage.scheduled_post_id) == col(ScheduledPost.id))
+            .order_by(col(ScheduledPost.id))
+        ).all()
+    return [(post, message) for post, message in rows]
+
+
+def uploads_to(fake_slack: FakeSlack) -> list[str]:
+    """The channel of every completed file upload, in order."""
+    return [
+        str(call.params["channel_id"])
+        for call in fake_slack.calls_to("files.completeUploadExternal")
+    ]
 
 
 def record(session: Session, metric: str, week: tuple[int, int], value: float) -> None:
@@ -252,8 +279,11 @@ def test_the_schedule_falls_back_to_the_default_zone_when_slack_cannot_say(
     assert schedule is not None and schedule.timezone == "UTC"
 
 
-def test_chart_uploads_the_png_to_the_channel_the_command_was_typed_in(
-    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+def test_chart_is_owed_then_uploaded_once_to_the_channel_the_command_was_typed_in(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    deliverer: Deliverer,
 ) -> None:
     with session_factory() as session:
         record(session, "roi", (2026, 44), 180.0)
@@ -261,7 +291,7 @@ def test_chart_uploads_the_png_to_the_channel_the_command_was_typed_in(
 
     answer = kpi(slack, fake_slack, "chart last", user_id=MEMBER, channel_id="C0GROWTH")
 
-    assert answer == "Posted the KPI chart for 2026-W44."
+    assert answer == "I'll post the KPI chart for 2026-W44 here in a moment."
     [asked] = fake_slack.calls_to("files.getUploadURLExternal")
     [upload] = fake_slack.calls_to("file_upload")
     [completed] = fake_slack.calls_to("files.completeUploadExternal")
@@ -273,18 +303,67 @@ def test_chart_uploads_the_png_to_the_channel_the_command_was_typed_in(
     assert completed.params["channel_id"] == "C0GROWTH"
     assert "2026-W44" in completed.params["initial_comment"]
     assert fake_slack.calls_to("files.upload") == []  # the retired API
+    [(request, message)] = chart_requests(session_factory)
+    assert (request.kind, request.post_channel, message.kind) == (
+        "kpi_chart",
+        "C0GROWTH",
+        "kpi_chart",
+    )
+    assert message.status == outbox.SENT
+
+    assert deliverer.deliver_due() == 0  # the sweep finds nothing more to post
+    assert len(fake_slack.calls_to("files.completeUploadExternal")) == 1
 
 
-def test_a_failed_upload_gets_a_friendly_message(
-    slack: SlackAppClient, fake_slack: FakeSlack
+def test_the_chart_is_owed_before_the_ack_returns_and_uploaded_after_it(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    answer = slack.command(
+        "chart", response_url=fake_slack.response_url(), command="/kpi", wait=False
+    )
+
+    # Read straight after the HTTP answer, without waiting for any work after the ack.
+    [(request, message)] = chart_requests(session_factory)
+    assert answer.json() == {
+        "response_type": "ephemeral",
+        "text": "I'll post the KPI chart for 2026-W45 here in a moment.",
+    }
+    assert (request.team_id, request.post_channel) == (payloads.TEAM_ID, payloads.SALES_CHANNEL)
+    assert message.team_id == payloads.TEAM_ID
+    slack.executor.wait_idle()
+    assert uploads_to(fake_slack) == [payloads.SALES_CHANNEL]
+
+
+def test_two_charts_asked_for_at_the_same_moment_are_two_posts(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    kpi(slack, fake_slack, "chart", user_id=MEMBER, channel_id="C0GROWTH")
+    kpi(slack, fake_slack, "chart", user_id=ADMIN, channel_id="C0SALES")  # the clock stood still
+
+    assert uploads_to(fake_slack) == ["C0GROWTH", "C0SALES"]
+    assert [post.post_channel for post, _ in chart_requests(session_factory)] == [
+        "C0GROWTH",
+        "C0SALES",
+    ]
+
+
+def test_a_chart_slack_refuses_stays_owed_and_is_logged_for_the_admin(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake_slack.fail_next("files.completeUploadExternal", error="not_in_channel")
 
-    answer = kpi(slack, fake_slack, "chart", user_id=MEMBER, channel_id="C0PRIVATE")
+    with caplog.at_level(logging.ERROR):
+        answer = kpi(slack, fake_slack, "chart", user_id=MEMBER, channel_id="C0PRIVATE")
 
-    assert "I couldn't post the chart here (not_in_channel)" in answer
-    assert "/invite @leadloop" in answer
-    assert "Traceback" not in answer
+    assert answer == "I'll post the KPI chart for 2026-W45 here in a moment."
+    [(_, message)] = chart_requests(session_factory)
+    assert (message.status, message.last_error) == (outbox.PENDING, "not_in_channel")
+    [logged] = [r for r in caplog.records if r.name == "bot.outbox.engine"]
+    assert "not_in_channel" in logged.getMessage()
+    assert "that the bot is in the channel" in logged.getMessage()
 
 
 def test_values_set_in_one_workspace_never_show_in_another(
@@ -306,3 +385,51 @@ def test_values_set_in_one_workspace_never_show_in_another(
     assert other["Marketing ROI"] == ("–", "200%", "no data")
     assert here["Marketing ROI"] == ("250%", "300%", "behind")
     assert here["Lead conversion rate"] == ("12.5%", "12%", "on track")
+
+
+@pytest.mark.parametrize(
+    ("text", "model"),
+    [
+        ("set conv 12.5%", KpiValue),
+        ("target roi 300%", KpiTarget),
+        ("schedule fri 16:30", ReportSchedule),
+    ],
+)
+def test_a_change_is_stored_when_the_ack_returns(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    text: str,
+    model: type[KpiValue | KpiTarget | ReportSchedule],
+) -> None:
+    answer = slack.command(
+        text, response_url=fake_slack.response_url(), command="/kpi", user_id=ADMIN, wait=False
+    )
+
+    # Read straight after the HTTP answer, without waiting for any work after the ack.
+    with session_factory() as session:
+        stored = session.exec(select(model)).all()
+    assert [row.team_id for row in stored] == [payloads.TEAM_ID]
+    assert answer.json()["response_type"] == "ephemeral"
+    assert not answer.json()["text"].startswith(":warning:")
+
+
+@pytest.mark.parametrize(
+    "text", ["set conv 12.5%", "target roi 300%", "schedule fri 16:30", "chart last"]
+)
+def test_a_database_refusing_writes_is_answered_in_the_ack_and_nothing_changes(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    engine: Engine,
+    caplog: pytest.LogCaptureFixture,
+    text: str,
+) -> None:
+    with refusing_writes(engine), caplog.at_level(logging.ERROR):
+        answer = kpi(slack, fake_slack, text)
+
+    assert answer == DATABASE_DOWN
+    assert stored_nothing(session_factory)
+    assert uploads_to(fake_slack) == []
+    [logged] = [r for r in caplog.records if r.name == "handlers.kpi.command"]
+    assert logged.exc_info is not None  # with its traceback
