@@ -76,10 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers",
         type=_positive_int,
-        default=1,
+        default=os.cpu_count() or 1,
         metavar="N",
-        help="HTTP mode: worker processes (default 1); each runs the scheduler too, and the "
-        "database makes every scheduled post happen once",
+        help="HTTP mode: worker processes that answer Slack (default: one per CPU core, "
+        f"{os.cpu_count() or 1} here)",
     )
     run.add_argument(
         "--threads",
@@ -88,7 +88,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="T",
         help="HTTP mode: requests served at once by each worker (default 8)",
     )
+    run.add_argument(
+        "--without-delivery",
+        action="store_true",
+        help="do not start the delivery process; run `leadloop deliver` elsewhere instead",
+    )
     run.set_defaults(handler=command_run)
+
+    deliver = commands.add_parser(
+        "deliver",
+        help="send what the bot owes Slack and run the schedules, without answering Slack",
+        description="The delivery process: posts ratings, DMs, hand-offs, reminders and "
+        "reports as soon as they are stored, and runs the schedules. `leadloop run` starts "
+        "one by itself; run this alone to scale delivery apart (with `leadloop run "
+        "--without-delivery`). Several may run at once: the database hands each post to one.",
+    )
+    deliver.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        help="DEBUG, INFO, WARNING or ERROR (default $LOG_LEVEL or INFO)",
+    )
+    # Set by `leadloop run` for the child it starts: migrations are done, stop with the parent.
+    deliver.add_argument("--exit-with-parent", type=int, metavar="PID", help=argparse.SUPPRESS)
+    deliver.set_defaults(handler=command_deliver)
 
     migrate = commands.add_parser(
         "migrate",
@@ -230,19 +252,60 @@ def _pick_workspace(known: list[str], wanted: str | None) -> str | None:
 
 def command_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """``leadloop run``."""
-    if args.log_level is not None:
-        level = log_level(args.log_level, name="--log-level")
-    else:
-        level = log_level(env.get("LOG_LEVEL", ""), name="LOG_LEVEL")
+    level = _log_level(args, env)
     settings = Settings.from_env(env)
     configure_logging(level=level, secrets=settings.secrets)
     from bot import runtime  # imported late: Bolt, APScheduler and gunicorn are heavy
+    from bot.delivery_supervisor import DeliverySupervisor
 
     runtime.prepare(settings, on_error=CliError)
     logger.info("%s", mode_line(settings, host=args.host, port=_port(args, settings)))
-    if settings.socket_mode:
-        return _run_socket_mode(runtime.Runtime.start(settings, on_error=CliError))
-    return _run_http(args, settings)
+    supervisor = None
+    if not args.without_delivery:
+        supervisor = DeliverySupervisor(env, log_level=level).start()
+    try:
+        if settings.socket_mode:
+            return _run_socket_mode(runtime.Runtime.start(settings, on_error=CliError))
+        return _run_http(args, settings)
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+
+
+def command_deliver(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """``leadloop deliver``: the delivery process, alone or as ``leadloop run``'s child."""
+    level = _log_level(args, env)
+    settings = Settings.from_env(env)
+    configure_logging(level=level, secrets=settings.secrets)
+    from bot import runtime
+    from bot.delivery import DeliveryService
+    from bot.delivery_supervisor import exit_with_parent
+
+    if args.exit_with_parent is not None:
+        exit_with_parent(args.exit_with_parent)
+        clock = runtime.simulated_or_system_clock(settings)
+    else:
+        runtime.prepare(settings, on_error=CliError)
+        clock = runtime.clock_for(settings)
+    stopped = threading.Event()
+    restore_signals = _stop_on_signals(stopped.set)
+    service = DeliveryService.start(settings, clock=clock)
+    logger.info(
+        "leadloop is delivering (pid %s): posts go out as soon as they are stored", os.getpid()
+    )
+    try:
+        stopped.wait()
+    finally:
+        restore_signals()
+        service.close()
+        logger.info("leadloop's delivery process %s stopped", os.getpid())
+    return EXIT_OK
+
+
+def _log_level(args: argparse.Namespace, env: Mapping[str, str]) -> str:
+    if args.log_level is not None:
+        return log_level(args.log_level, name="--log-level")
+    return log_level(env.get("LOG_LEVEL", ""), name="LOG_LEVEL")
 
 
 def _run_http(args: argparse.Namespace, settings: Settings) -> int:

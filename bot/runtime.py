@@ -1,5 +1,5 @@
-"""A running leadloop: database, Slack client, Bolt app, scheduler and server, started and
-stopped in the right order.
+"""A running leadloop: database, Slack client, Bolt app and server, started and stopped in
+the right order. The delivery process (``bot.delivery``) runs beside it.
 
 ``prepare`` runs once per ``leadloop run`` (migrations, the bot token check); a ``Runtime``
 is built in each process that serves: the one Socket Mode process, or every HTTP worker.
@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
@@ -27,7 +26,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bot.app import build_deliverer, build_lead_webhook, create_app, default_work_executor
 from bot.config import Settings
 from bot.installs import Installations
-from bot.scheduler import build_scheduler
 from bot.server import build_wsgi_app
 from bot.serving import ServeOptions, serve
 from bot.slack_client import build_web_client, silent_logger
@@ -124,8 +122,8 @@ def serve_http(
 ) -> int:
     """Serve Slack's HTTP requests with gunicorn until SIGTERM; returns the exit status.
 
-    Every worker builds its own ``Runtime``, scheduler included: the claims in the
-    database make each scheduled post and outbox delivery happen once across workers.
+    Every worker builds its own ``Runtime``; none sends posts or runs the schedules, which
+    is the delivery process's work (``bot.delivery``).
     """
 
     def start_worker() -> Runtime:
@@ -136,12 +134,11 @@ def serve_http(
 
 @dataclass
 class Runtime:
-    """Everything one serving process holds."""
+    """Everything one process that answers Slack holds (the delivery process is apart)."""
 
     settings: Settings
     engine: Engine
     app: App
-    scheduler: BackgroundScheduler
     listener_executor: ThreadPoolExecutor
     work_executor: ThreadPoolExecutor
     on_error: ErrorFactory
@@ -150,15 +147,15 @@ class Runtime:
 
     @classmethod
     def start(cls, settings: Settings, *, on_error: ErrorFactory) -> Runtime:
-        """Connect to the (already migrated) database and Slack; start the background jobs."""
+        """Connect to the (already migrated) database and Slack."""
         engine = create_db_engine(settings.database_url)
         session_factory = make_session_factory(engine)
-        clock = _clock(settings)
+        clock = simulated_or_system_clock(settings)
         client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
         installations = Installations.on(engine, settings)
         listener_executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="leadloop-ack")
         work_executor = default_work_executor()
-        # One per process: listeners, the lead webhook and the scheduler's sweep share it.
+        # One per process: listeners and the lead webhook share it.
         deliverer = build_deliverer(
             settings,
             session_factory=session_factory,
@@ -182,18 +179,10 @@ class Runtime:
             # apart already, so this is Slack going away in between.
             engine.dispose()
             raise on_error(slack_unreachable(error, settings)) from None
-        scheduler = build_scheduler(
-            deliverer=deliverer,
-            session_factory=session_factory,
-            clock=clock,
-            tick_seconds=settings.scheduler_tick_seconds,
-        )
-        scheduler.start()
         return cls(
             settings=settings,
             engine=engine,
             app=app,
-            scheduler=scheduler,
             listener_executor=listener_executor,
             work_executor=work_executor,
             on_error=on_error,
@@ -240,16 +229,9 @@ class Runtime:
         self._stopped.set()
 
     def close(self) -> None:
-        """Finish accepted work and running jobs, then let go of the database.
-
-        Listeners finish first, since they hand their work to the work pool after the ack;
-        then the scheduler's running jobs; then the work pool, so accepted ratings and
-        replies are stored and posted. A delivery cut short leaves its outbox row pending:
-        it is marked sent only once Slack accepted it.
-        """
+        """Finish the requests in progress and what they do after their ack, then let go
+        of the database. What they stored is already committed, posts owed included."""
         self.listener_executor.shutdown(wait=True)
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
         self.work_executor.shutdown(wait=True)
         self.engine.dispose()
         logger.debug("leadloop process %s closed its runtime", os.getpid())
@@ -290,10 +272,11 @@ def clock_for(settings: Settings) -> Clock:
             simulated.epoch,
             simulated.scale,
         )
-    return _clock(settings)
+    return simulated_or_system_clock(settings)
 
 
-def _clock(settings: Settings) -> Clock:
+def simulated_or_system_clock(settings: Settings) -> Clock:
+    """The clock settings ask for, without a word in the log."""
     simulated = settings.simulated_clock
     if simulated is None:
         return system_clock

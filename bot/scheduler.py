@@ -1,4 +1,5 @@
-"""Background work: deliver the outbox and forget old event ids, on APScheduler."""
+"""The delivery process's schedules on APScheduler: meeting reminders, snoozes, weekly
+reports, and forgetting old event ids. The outbox itself is sent by ``bot.delivery``."""
 
 from __future__ import annotations
 
@@ -22,20 +23,7 @@ from storage.workspaces import installed_workspaces, prune_oauth_states, uninsta
 
 logger = logging.getLogger(__name__)
 
-OUTBOX_SWEEP_SECONDS = 15
 EVENT_MEMORY = timedelta(days=2)
-
-
-def sweep_outbox(deliverer: Deliverer) -> int:
-    """Send every outbox message that is due; a failure stays owed for the next sweep."""
-    try:
-        sent = deliverer.deliver_due()
-    except Exception:
-        logger.exception("outbox sweep failed; it runs again shortly")
-        return 0
-    if sent:
-        logger.info("outbox sweep sent %s message(s)", sent)
-    return sent
 
 
 def run_scheduled_posts(
@@ -148,16 +136,6 @@ def build_scheduler(
     database before it is sent, so no post goes out twice.
     """
     scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(
-        sweep_outbox,
-        "interval",
-        seconds=OUTBOX_SWEEP_SECONDS,
-        args=[deliverer],
-        id="outbox-sweep",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),  # what a stopped process left owed goes out now
-    )
     scheduler.add_job(
         run_scheduled_posts,
         "interval",

@@ -23,6 +23,7 @@ from sqlmodel import SQLModel
 
 from bot.app import build_deliverer, build_lead_webhook, create_app
 from bot.config import Settings
+from bot.delivery import OutboxPump
 from bot.installs import Installations
 from bot.outbox.engine import Deliverer
 from bot.server import build_wsgi_app, make_http_server
@@ -223,6 +224,7 @@ def serve_app(
         clock=clock,
         installations=installations,
     )
+    pump = OutboxPump(deliverer)  # drained by the client after each request
     app = create_app(
         settings,
         session_factory=session_factory,
@@ -252,12 +254,15 @@ def serve_app(
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
-        yield SlackAppClient(base_url=f"http://127.0.0.1:{server.server_port}", executor=executor)
+        yield SlackAppClient(
+            base_url=f"http://127.0.0.1:{server.server_port}", executor=executor, pump=pump
+        )
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
         executor.shutdown(wait=True)
+        pump.close()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from bot.delivery import OutboxPump
 from tests import slack_payloads as payloads
 
 
@@ -81,6 +82,14 @@ class SlackAppClient:
 
     base_url: str
     executor: TrackingExecutor
+    # Sends what the requests left owed, as the delivery process would (None: nothing sends).
+    pump: OutboxPump | None = None
+
+    def wait_idle(self) -> None:
+        """Wait for the listeners' work, then send every post it owes."""
+        self.executor.wait_idle()
+        if self.pump is not None:
+            self.pump.drain()
 
     @property
     def events_url(self) -> str:
@@ -104,7 +113,7 @@ class SlackAppClient:
         headers.update(extra_headers or {})
         answer = http_request(self.events_url, method="POST", body=body.encode(), headers=headers)
         if wait:
-            self.executor.wait_idle()
+            self.wait_idle()
         return answer
 
     def command(

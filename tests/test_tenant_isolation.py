@@ -760,7 +760,7 @@ def observe(
     before = database.snapshot()
     mark, sent = len(driver.fake_slack.calls), len(driver.sent)
     answer = send()
-    driver.slack.executor.wait_idle()
+    driver.slack.wait_idle()
     after = database.snapshot()
     observation = Observation(
         answer=answer,

@@ -23,7 +23,7 @@ from storage.workspaces import record_workspace, set_webhook_secret
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock, ServeWith
 from tests.fake_slack import FakeSlack
-from tests.slack_app_client import HttpAnswer, SlackAppClient, TrackingExecutor, http_request
+from tests.slack_app_client import HttpAnswer, SlackAppClient, http_request
 
 TEAM = payloads.TEAM_ID
 OTHER_TEAM = payloads.OTHER_TEAM_ID
@@ -65,9 +65,9 @@ def webhook_url(app_client: SlackAppClient) -> str:
 
 
 @pytest.fixture
-def executor(app_client: SlackAppClient) -> TrackingExecutor:
-    """The work pool the webhook posts hand-offs on; tests wait for it to be idle."""
-    return app_client.executor
+def executor(app_client: SlackAppClient) -> SlackAppClient:
+    """The served app; tests wait until its work is done and the posts it owes are sent."""
+    return app_client
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def record(session_factory: SessionFactory, clock: FakeClock, team_id: str) -> N
 def post_leads(
     url: str,
     document: Any,
-    executor: TrackingExecutor,
+    executor: SlackAppClient,
     *,
     headers: dict[str, str] | None = None,
     body: bytes | None = None,
@@ -114,7 +114,7 @@ def outbox_count(session_factory: SessionFactory) -> int:
 def test_a_signed_lead_is_stored_and_handed_off_to_its_owner_and_the_channel(
     workspace: str,
     webhook_url: str,
-    executor: TrackingExecutor,
+    executor: SlackAppClient,
     session_factory: SessionFactory,
     fake_slack: FakeSlack,
 ) -> None:
@@ -137,7 +137,7 @@ def test_a_signed_lead_is_stored_and_handed_off_to_its_owner_and_the_channel(
 
 
 def test_a_list_and_the_zapier_wrapper_are_both_accepted(
-    workspace: str, webhook_url: str, executor: TrackingExecutor, session_factory: SessionFactory
+    workspace: str, webhook_url: str, executor: SlackAppClient, session_factory: SessionFactory
 ) -> None:
     listed = post_leads(webhook_url, [ANN], executor)
     wrapped = post_leads(webhook_url, {"leads": [ANN, BO]}, executor)
@@ -150,7 +150,7 @@ def test_a_list_and_the_zapier_wrapper_are_both_accepted(
 def test_sending_the_same_lead_again_stores_and_posts_nothing_new(
     workspace: str,
     webhook_url: str,
-    executor: TrackingExecutor,
+    executor: SlackAppClient,
     session_factory: SessionFactory,
     fake_slack: FakeSlack,
 ) -> None:
@@ -168,7 +168,7 @@ def test_sending_the_same_lead_again_stores_and_posts_nothing_new(
 def test_a_changed_lead_is_updated_without_a_second_handoff(
     workspace: str,
     webhook_url: str,
-    executor: TrackingExecutor,
+    executor: SlackAppClient,
     session_factory: SessionFactory,
     fake_slack: FakeSlack,
 ) -> None:
@@ -183,7 +183,7 @@ def test_a_changed_lead_is_updated_without_a_second_handoff(
 
 
 def test_each_bad_lead_is_reported_and_the_good_ones_are_stored(
-    workspace: str, webhook_url: str, executor: TrackingExecutor, session_factory: SessionFactory
+    workspace: str, webhook_url: str, executor: SlackAppClient, session_factory: SessionFactory
 ) -> None:
     answer = post_leads(webhook_url, [ANN, {"external_ref": "CRM-3", "email": "nope"}], executor)
 
@@ -243,7 +243,7 @@ def signed_at(timestamp: int) -> Any:
 def test_a_refused_request_gets_a_json_error_and_changes_nothing(
     workspace: str,
     webhook_url: str,
-    executor: TrackingExecutor,
+    executor: SlackAppClient,
     session_factory: SessionFactory,
     fake_slack: FakeSlack,
     body: bytes,
@@ -261,7 +261,7 @@ def test_a_refused_request_gets_a_json_error_and_changes_nothing(
 
 
 def test_a_body_over_1_mb_is_refused_with_413(
-    workspace: str, webhook_url: str, executor: TrackingExecutor, session_factory: SessionFactory
+    workspace: str, webhook_url: str, executor: SlackAppClient, session_factory: SessionFactory
 ) -> None:
     body = json.dumps({**ANN, "notes": "x" * 1_000_000}).encode()
 
@@ -314,7 +314,7 @@ def test_a_request_without_content_length_is_refused_with_400(
 def test_the_workspace_in_the_query_picks_one_of_several(
     workspace: str,
     webhook_url: str,
-    executor: TrackingExecutor,
+    executor: SlackAppClient,
     session_factory: SessionFactory,
     clock: FakeClock,
 ) -> None:
@@ -342,7 +342,7 @@ def test_the_workspace_in_the_query_picks_one_of_several(
 def test_an_unknown_workspace_is_refused_with_400(
     workspace: str,
     webhook_url: str,
-    executor: TrackingExecutor,
+    executor: SlackAppClient,
     session_factory: SessionFactory,
     query: str,
     error: str,
@@ -355,7 +355,7 @@ def test_an_unknown_workspace_is_refused_with_400(
 
 
 def test_without_a_recorded_workspace_the_webhook_asks_for_one(
-    webhook_url: str, executor: TrackingExecutor, session_factory: SessionFactory
+    webhook_url: str, executor: SlackAppClient, session_factory: SessionFactory
 ) -> None:
     answer = post_leads(webhook_url, ANN, executor)
 
@@ -366,7 +366,7 @@ def test_without_a_recorded_workspace_the_webhook_asks_for_one(
 def test_a_webhook_into_one_workspace_never_touches_anothers_lead(
     workspace: str,
     webhook_url: str,
-    executor: TrackingExecutor,
+    executor: SlackAppClient,
     session_factory: SessionFactory,
     clock: FakeClock,
 ) -> None:
@@ -415,7 +415,7 @@ def signed_with(secret: str, document: Any) -> tuple[bytes, dict[str, str]]:
 def test_a_workspace_with_its_own_secret_accepts_only_that_one(
     workspace: str,
     webhook_url: str,
-    executor: TrackingExecutor,
+    executor: SlackAppClient,
     session_factory: SessionFactory,
     clock: FakeClock,
 ) -> None:
@@ -437,7 +437,7 @@ def test_a_workspace_with_its_own_secret_accepts_only_that_one(
 def test_one_workspaces_secret_cannot_send_leads_into_another(
     workspace: str,
     webhook_url: str,
-    executor: TrackingExecutor,
+    executor: SlackAppClient,
     session_factory: SessionFactory,
     clock: FakeClock,
 ) -> None:
@@ -458,7 +458,7 @@ def test_one_workspaces_secret_cannot_send_leads_into_another(
 def test_a_workspace_without_its_own_secret_keeps_the_deployments(
     workspace: str,
     webhook_url: str,
-    executor: TrackingExecutor,
+    executor: SlackAppClient,
     session_factory: SessionFactory,
     clock: FakeClock,
 ) -> None:
@@ -486,7 +486,7 @@ def test_an_admins_new_secret_signs_the_webhook_until_they_go_back_to_the_defaul
     workspace: str,
     app_client: SlackAppClient,
     webhook_url: str,
-    executor: TrackingExecutor,
+    executor: SlackAppClient,
     session_factory: SessionFactory,
     fake_slack: FakeSlack,
 ) -> None:

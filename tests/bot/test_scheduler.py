@@ -1,4 +1,4 @@
-"""The background jobs: the outbox sweep, forgetting old event ids, and their schedule."""
+"""The delivery process's schedules: forgetting old event ids, and the jobs' timing."""
 
 from __future__ import annotations
 
@@ -7,28 +7,22 @@ from datetime import timedelta
 
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
-from slack_sdk import WebClient
-from sqlalchemy import insert, update
+from sqlalchemy import insert
 from sqlmodel import col, select
 
 from bot.outbox.engine import Deliverer
 from bot.scheduler import (
     EVENT_MEMORY,
-    OUTBOX_SWEEP_SECONDS,
     build_scheduler,
     forget_old_events,
-    sweep_outbox,
 )
-from bot.team_clients import OneWorkspace
-from domain.admin.settings import WorkspaceSettings
 from domain.ratings.loop import SubmittedRating, submit_rating
 from domain.ratings.parse import RatingInput
 from storage.engine import SessionFactory, create_db_engine, make_session_factory
-from storage.models import SLACK_OAUTH_STATES_TABLE, OutboxMessage, ProcessedEvent
+from storage.models import SLACK_OAUTH_STATES_TABLE, ProcessedEvent
 from storage.responses import claim_event
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock
-from tests.fake_slack import FakeSlack
 
 TEAM = payloads.TEAM_ID
 UNREACHABLE_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:1/none"
@@ -62,85 +56,6 @@ def remembered_events(session_factory: SessionFactory) -> list[str]:
     with session_factory() as session:
         rows = session.exec(select(ProcessedEvent).order_by(col(ProcessedEvent.id))).all()
     return [row.event_id for row in rows]
-
-
-def test_the_sweep_sends_every_due_message_and_counts_them(
-    deliverer: Deliverer,
-    fake_slack: FakeSlack,
-    session_factory: SessionFactory,
-    clock: FakeClock,
-) -> None:
-    for n in range(3):
-        submit(session_factory, clock, f"ACME-{n}")
-
-    assert sweep_outbox(deliverer) == 3
-
-    texts = [call.params["text"] for call in fake_slack.calls_to("chat.postMessage")]
-    assert [text.split()[1] for text in texts] == ["ACME-0", "ACME-1", "ACME-2"]
-    assert sweep_outbox(deliverer) == 0
-    assert len(fake_slack.calls_to("chat.postMessage")) == 3
-
-
-def test_the_sweep_leaves_messages_that_are_not_yet_due(
-    deliverer: Deliverer,
-    fake_slack: FakeSlack,
-    session_factory: SessionFactory,
-    clock: FakeClock,
-) -> None:
-    submit(session_factory, clock, "ACME-1")
-    fake_slack.fail_next("chat.postMessage", error="channel_not_found")
-    assert sweep_outbox(deliverer) == 0
-
-    clock.advance(seconds=29)
-    assert sweep_outbox(deliverer) == 0
-    clock.advance(seconds=1)
-    assert sweep_outbox(deliverer) == 1
-    assert len(fake_slack.calls_to("chat.postMessage")) == 2
-
-
-def test_the_sweep_survives_an_unreachable_database(
-    web_client: WebClient,
-    fake_slack: FakeSlack,
-    unreachable_session_factory: SessionFactory,
-    clock: FakeClock,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    deliverer = Deliverer(
-        session_factory=unreachable_session_factory,
-        clients=OneWorkspace(web_client),
-        clock=clock,
-        defaults=WorkspaceSettings(feedback_channel=payloads.FEEDBACK_CHANNEL),
-    )
-
-    assert sweep_outbox(deliverer) == 0
-
-    assert fake_slack.calls == []
-    assert "outbox sweep failed" in caplog.text
-
-
-def test_a_message_that_keeps_failing_does_not_hold_up_the_others(
-    deliverer: Deliverer,
-    fake_slack: FakeSlack,
-    session_factory: SessionFactory,
-    clock: FakeClock,
-) -> None:
-    stuck = submit(session_factory, clock, "STUCK-1")
-    # A day of failed attempts at a channel nobody fixed; it is also the oldest due message.
-    with session_factory() as session:
-        session.execute(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id) == stuck.post_message_id)
-            .values(attempts=60)
-        )
-        session.commit()
-    clock.advance(seconds=1)
-    submit(session_factory, clock, "ACME-2")
-    fake_slack.fail_next("chat.postMessage", error="channel_not_found")
-
-    assert sweep_outbox(deliverer) == 1
-
-    texts = [call.params["text"] for call in fake_slack.calls_to("chat.postMessage")]
-    assert len(texts) == 2 and "ACME-2" in texts[1]
 
 
 def test_old_event_ids_are_forgotten(session_factory: SessionFactory, clock: FakeClock) -> None:
@@ -193,17 +108,7 @@ def test_the_scheduler_has_leadloops_recurring_jobs(
     scheduler = build_scheduler(deliverer=deliverer, session_factory=session_factory, clock=clock)
 
     assert scheduler.running is False
-    assert {job.id for job in scheduler.get_jobs()} == {
-        "outbox-sweep",
-        "forget-old-events",
-        "scheduled-posts",
-    }
-    sweep = scheduler.get_job("outbox-sweep")
-    assert sweep is not None
-    assert sweep.func is sweep_outbox
-    assert list(sweep.args) == [deliverer]
-    assert isinstance(sweep.trigger, IntervalTrigger)
-    assert sweep.trigger.interval == timedelta(seconds=OUTBOX_SWEEP_SECONDS)
+    assert {job.id for job in scheduler.get_jobs()} == {"forget-old-events", "scheduled-posts"}
     forget = scheduler.get_job("forget-old-events")
     assert forget is not None
     assert forget.func is forget_old_events

@@ -677,7 +677,7 @@ def test_unreadable_bodies_with_a_valid_signature_get_a_4xx(
         body=body,
         headers=sign_bytes(body, content_type=content_type),
     )
-    app.executor.wait_idle()
+    app.wait_idle()
 
     assert 400 <= answer.status < 500, (answer.status, answer.body)
     watch.check(answer, listener_may_fail=True)
@@ -694,7 +694,7 @@ def test_incomplete_bodies_with_a_valid_signature_never_get_a_5xx(
         body=body,
         headers=sign_bytes(body, content_type=content_type),
     )
-    app.executor.wait_idle()
+    app.wait_idle()
 
     watch.check(answer, listener_may_fail=True)
 
@@ -707,7 +707,7 @@ def test_malformed_bodies_without_a_signature_are_refused_with_401(
     answer = http_request(
         app.events_url, method="POST", body=body, headers={"Content-Type": content_type}
     )
-    app.executor.wait_idle()
+    app.wait_idle()
 
     assert answer.status == 401, (answer.status, answer.body)
     watch.check(answer)
@@ -725,7 +725,7 @@ def test_random_bytes_with_a_valid_signature_never_get_a_5xx(
         body=body,
         headers=sign_bytes(body, content_type=content_type),
     )
-    app.executor.wait_idle()
+    app.wait_idle()
 
     watch.check(answer, listener_may_fail=True)
 

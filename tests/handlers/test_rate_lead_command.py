@@ -16,7 +16,6 @@ from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.outbox.engine import Deliverer
-from bot.scheduler import sweep_outbox
 from domain.admin.roles import RoleDirectory
 from handlers.deps import Deps
 from handlers.errors import DATABASE_DOWN
@@ -89,7 +88,7 @@ def test_slack_gets_its_answer_before_the_post_to_the_channel_finishes(
     assert len(all_ratings(session_factory)) == 1  # stored before the answer
     fake_slack.wait_for("chat.postMessage")
     release.set()
-    slack.executor.wait_idle()
+    slack.wait_idle()
     assert len(all_ratings(session_factory)) == 1
     assert fake_slack.calls_to("response_url") == []
 
@@ -224,12 +223,12 @@ def test_rating_survives_a_slack_outage_and_is_posted_once_slack_recovers(
     [owed] = outbox_rows(session_factory)
     assert owed.status == "pending"
 
-    assert sweep_outbox(deliverer) == 0  # not due yet: back-off
+    assert deliverer.deliver_due() == 0  # not due yet: back-off
     clock.advance(minutes=1)
-    assert sweep_outbox(deliverer) == 1
+    assert deliverer.deliver_due() == 1
     assert len(fake_slack.calls_to("chat.postMessage")) == 4
     assert all_ratings(session_factory)[0].post_ts is not None
-    assert sweep_outbox(deliverer) == 0
+    assert deliverer.deliver_due() == 0
 
 
 class HeldWork(Executor):
