@@ -1,12 +1,17 @@
-"""The ``/meeting`` slash command: add, list, skip, pause, resume and remove meetings."""
+"""The ``/meeting`` slash command: add, list, skip, pause, resume and remove meetings.
+
+What a command changes is committed before it is acknowledged, and the answer is the ack.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_bolt import Ack, Respond
+from slack_bolt import Ack
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from domain.meetings.cards import MeetingLine
@@ -23,59 +28,66 @@ from domain.meetings.reminders import create_meeting, rule_of, skip_next
 from domain.parsing import UsageError
 from domain.schedules import next_occurrence
 from handlers.deps import Deps
+from handlers.errors import DATABASE_DOWN
 from handlers.slack_lookups import resolve_channel, user_timezone
 from handlers.views.meetings import meeting_list_text, slack_date
 from storage import meetings as store
 from storage.models import Meeting
 
+logger = logging.getLogger(__name__)
 
-def handle_meeting(
-    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
-) -> None:
-    """Acknowledge, then carry out the subcommand and answer privately."""
-    ack()
 
-    def run() -> None:
+def handle_meeting(ack: Ack, command: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """Carry out the subcommand, commit what it changes, then answer privately in the ack.
+
+    Slack never sends an answered command again, so nothing waits in memory after the ack.
+    """
+    try:
         text = answer_meeting_command(deps, command=command, client=client)
-        respond(response_type="ephemeral", text=text)
-
-    deps.after_ack(run, body=command, client=client)
+    except SQLAlchemyError:
+        # One transaction per change: nothing of it was written, and the ack says so.
+        logger.exception("could not carry out a /meeting command")
+        text = DATABASE_DOWN
+    ack(response_type="ephemeral", text=text)
 
 
 def answer_meeting_command(deps: Deps, *, command: dict[str, Any], client: WebClient) -> str:
     """Carry out one ``/meeting`` command and return the text to show its author."""
     user_id, team_id = command["user_id"], command["team_id"]
     text = command.get("text") or ""
-    zone = deps.settings_for(team_id).timezone
+    zone = _workspace_zone(deps, team_id=team_id)
     if text.strip().lower().startswith("add"):
-        zone = user_timezone(client, user_id, default=zone)
+        zone = user_timezone(client, user_id, default=zone)  # a read, before any write
     today = deps.clock().astimezone(ZoneInfo(zone)).date()
     parsed = parse_meeting_command(text, today=today)
     if isinstance(parsed, UsageError):
         return parsed.message
     if isinstance(parsed, MeetingHelp):
         return USAGE
-    with deps.session_factory() as session:
-        if isinstance(parsed, ListMeetings):
-            return meeting_list_for(deps, team_id=team_id)
-        if isinstance(parsed, AddMeeting):
-            answer = _add(deps, session, parsed, command=command, client=client, zone=zone)
-        else:
-            answer = _change(deps, session, parsed, team_id=team_id, user_id=user_id)
+    if isinstance(parsed, ListMeetings):
+        return meeting_list_for(deps, team_id=team_id)
+    if isinstance(parsed, AddMeeting):
+        return _add(deps, parsed, command=command, client=client, zone=zone)
+    with deps.session_before_ack() as session:
+        answer = _change(deps, session, parsed, team_id=team_id, user_id=user_id)
         session.commit()
     return answer
 
 
+def _workspace_zone(deps: Deps, *, team_id: str) -> str:
+    with deps.session_before_ack() as session:
+        return deps.settings_in(session, team_id=team_id).timezone
+
+
 def _add(
     deps: Deps,
-    session: Session,
     request: AddMeeting,
     *,
     command: dict[str, Any],
     client: WebClient,
     zone: str,
 ) -> str:
-    channel_id = _channel_for(request, command=command, client=client)
+    channel_id = _channel_for(request, command=command, client=client)  # no session open yet
     if channel_id is None:
         assert request.channel is not None
         return UsageError(
@@ -83,15 +95,17 @@ def _add(
             "suggestions when you type #, or invite me to it first.",
             usage=MEETING_USAGE,
         ).message
-    meeting = create_meeting(
-        session,
-        team_id=command["team_id"],
-        request=request,
-        channel_id=channel_id,
-        timezone=zone,
-        user_id=command["user_id"],
-        now=deps.clock(),
-    )
+    with deps.session_before_ack() as session:
+        meeting = create_meeting(
+            session,
+            team_id=command["team_id"],
+            request=request,
+            channel_id=channel_id,
+            timezone=zone,
+            user_id=command["user_id"],
+            now=deps.clock(),
+        )
+        session.commit()
     upcoming = next_occurrence(rule_of(meeting), deps.clock())
     minutes = meeting.remind_minutes
     return (
@@ -110,8 +124,11 @@ def _channel_for(request: AddMeeting, *, command: dict[str, Any], client: WebCli
 
 
 def meeting_list_for(deps: Deps, *, team_id: str) -> str:
-    """The workspace's meetings with their next dates, as ``/meeting list`` shows them."""
-    with deps.session_factory() as session:
+    """The workspace's meetings with their next dates, as ``/meeting list`` shows them.
+
+    Read in a session whose lock waits are bounded: someone is waiting for the list.
+    """
+    with deps.session_before_ack() as session:
         return _list(deps, session, team_id=team_id)
 
 

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import select
 
+from handlers.errors import DATABASE_DOWN
 from storage.engine import SessionFactory
 from storage.models import AgendaItem, Meeting, ScheduledPost
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock
 from tests.fake_slack import FakeSlack
+from tests.handlers.database_faults import refusing_writes
 from tests.slack_app_client import SlackAppClient
 
 THURSDAY_NOON_UTC = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 def meeting_command(slack: SlackAppClient, fake_slack: FakeSlack, text: str, **fields: str) -> str:
-    slack.command(text, response_url=fake_slack.response_url(), command="/meeting", **fields)
-    return str(fake_slack.calls_to("response_url")[-1].params["text"])
+    """Type ``/meeting text`` and return the private answer, which the ack carries."""
+    said_before = len(fake_slack.calls_to("response_url"))
+    answer = slack.command(
+        text, response_url=fake_slack.response_url(), command="/meeting", **fields
+    )
+    assert answer.status == 200 and answer.json()["response_type"] == "ephemeral"
+    assert len(fake_slack.calls_to("response_url")) == said_before  # nothing more after the ack
+    return str(answer.json()["text"])
 
 
 def meetings(session_factory: SessionFactory) -> list[Meeting]:
@@ -309,3 +320,75 @@ def test_a_snooze_is_stored_before_slack_gets_its_answer(
         ).all()
     assert len(snoozes) == 1
     assert len(deferred) == 1  # only telling the clicker waits for after the answer
+
+
+def stored_meetings_right_after(slack: SlackAppClient, fake_slack: FakeSlack, text: str) -> str:
+    """Type ``/meeting text`` and return the ack's text without waiting for any later work."""
+    answer = slack.command(
+        text, response_url=fake_slack.response_url(), command="/meeting", wait=False
+    )
+    return str(answer.json()["text"])
+
+
+def test_an_added_meeting_is_stored_when_the_ack_returns(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    answer = stored_meetings_right_after(slack, fake_slack, "add mon 10:00 Pipeline sync")
+
+    [meeting] = meetings(session_factory)  # read straight after the HTTP answer
+    assert (meeting.title, meeting.timezone) == ("Pipeline sync", "Europe/Berlin")
+    assert answer.startswith(f"Added meeting `{meeting.id}`")
+    slack.executor.wait_idle()
+
+
+@pytest.mark.parametrize(
+    ("text", "changed"),
+    [
+        ("pause 1", lambda meeting, claims: meeting.paused),
+        ("remove 1", lambda meeting, claims: meeting.removed),
+        ("skip 1", lambda meeting, claims: [claim.status for claim in claims] == ["skipped"]),
+    ],
+)
+def test_a_change_to_a_meeting_is_stored_when_the_ack_returns(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    text: str,
+    changed: Callable[[Meeting, list[ScheduledPost]], bool],
+) -> None:
+    meeting_command(slack, fake_slack, "add mon 10:00 Pipeline sync")
+
+    stored_meetings_right_after(slack, fake_slack, text)
+
+    [meeting] = meetings(session_factory)  # read straight after the HTTP answer
+    with session_factory() as session:
+        claims = list(session.exec(select(ScheduledPost)).all())
+    assert changed(meeting, claims)
+    slack.executor.wait_idle()
+
+
+@pytest.mark.parametrize(
+    "text", ["add mon 10:00 Pipeline sync", "pause 1", "resume 2", "remove 1", "skip 1"]
+)
+def test_a_database_refusing_writes_is_answered_in_the_ack_and_nothing_changes(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    engine: Engine,
+    caplog: pytest.LogCaptureFixture,
+    text: str,
+) -> None:
+    meeting_command(slack, fake_slack, "add mon 10:00 Standup")
+    meeting_command(slack, fake_slack, "add tue 10:00 Paused review")
+    meeting_command(slack, fake_slack, "pause 2")
+    before = [meeting.model_dump() for meeting in meetings(session_factory)]
+
+    with refusing_writes(engine), caplog.at_level(logging.ERROR):
+        answer = meeting_command(slack, fake_slack, text)
+
+    assert answer == DATABASE_DOWN
+    assert [meeting.model_dump() for meeting in meetings(session_factory)] == before
+    with session_factory() as session:
+        assert session.exec(select(ScheduledPost)).all() == []
+    [logged] = [r for r in caplog.records if r.name == "handlers.meetings.command"]
+    assert logged.exc_info is not None  # with its traceback
