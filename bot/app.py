@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
@@ -197,25 +196,12 @@ def build_deliverer(
 
 
 def build_lead_webhook(
-    settings: Settings,
-    *,
-    session_factory: SessionFactory,
-    deliverer: Deliverer,
-    clock: Clock,
-    work_executor: Executor,
+    settings: Settings, *, session_factory: SessionFactory, clock: Clock
 ) -> LeadWebhook:
     """The lead webhook; LEAD_WEBHOOK_SECRET, if set, signs for the workspaces without their own.
 
-    The hand-offs it owes are posted on the work pool, after the CRM has its answer.
+    The hand-offs it owes are committed with the leads; the delivery process posts them.
     """
-
-    def deliver(message_ids: Sequence[int]) -> None:
-        for message_id in message_ids:
-            work_executor.submit(deliverer.deliver, message_id)
-
     return LeadWebhook(
-        secret=settings.lead_webhook_secret,
-        session_factory=session_factory,
-        clock=clock,
-        deliver=deliver,
+        secret=settings.lead_webhook_secret, session_factory=session_factory, clock=clock
     )

@@ -186,13 +186,7 @@ class Runtime:
             listener_executor=listener_executor,
             work_executor=work_executor,
             on_error=on_error,
-            lead_webhook=build_lead_webhook(
-                settings,
-                session_factory=session_factory,
-                deliverer=deliverer,
-                clock=clock,
-                work_executor=work_executor,
-            ),
+            lead_webhook=build_lead_webhook(settings, session_factory=session_factory, clock=clock),
         )
 
     def wsgi_app(self) -> WSGIApplication:

@@ -214,7 +214,8 @@ def serve_app(
     """The real app behind the real HTTP server on an ephemeral port, for one test.
 
     With ``lead_webhook`` it also serves ``/webhooks/leads``, wired as ``leadloop run`` wires
-    it; its hand-offs are posted on the same work pool the client waits for.
+    it. The client sends what requests leave owed through ``pump``, as the delivery process
+    would, each time it waits.
     """
     executor = TrackingExecutor()
     deliverer = build_deliverer(
@@ -237,13 +238,7 @@ def serve_app(
     )
     webhook = None
     if lead_webhook:
-        webhook = build_lead_webhook(
-            settings,
-            session_factory=session_factory,
-            deliverer=deliverer,
-            clock=clock,
-            work_executor=executor,
-        )
+        webhook = build_lead_webhook(settings, session_factory=session_factory, clock=clock)
     application = build_wsgi_app(
         app,
         is_healthy=is_healthy,

@@ -1,12 +1,12 @@
 """The CRM lead webhook: a signed JSON body of leads in, an answer with an HTTP status out.
 
-It commits itself (one request, one unit of work) and hands the hand-offs it owes to the
-caller's ``deliver``."""
+It commits itself (one request, one unit of work), the outbox rows of the hand-offs it owes
+included, before it answers; the delivery process posts them."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +57,7 @@ WEBHOOK_OFF = (
 
 @dataclass
 class LeadWebhook:
-    """The lead webhook: verify, parse, upsert by reference, owe hand-offs, deliver them.
+    """The lead webhook: verify, parse, upsert by reference, owe hand-offs.
 
     A workspace with a secret of its own (``/leadloop webhook new``) accepts only that one;
     the others accept ``secret`` (LEAD_WEBHOOK_SECRET), if it is set.
@@ -66,7 +66,6 @@ class LeadWebhook:
     secret: str | None
     session_factory: SessionFactory
     clock: Clock
-    deliver: Callable[[Sequence[int]], None] = lambda message_ids: None
     wall_time: Callable[[], float] = time.time
 
     def __call__(self, request: WebhookRequest) -> WebhookAnswer:
@@ -86,10 +85,7 @@ class LeadWebhook:
         parsed = parse_webhook_leads(request.body)
         if isinstance(parsed, WebhookRefusal):
             return _refused(parsed.status, parsed.error)
-        answer, owed = self._store(parsed, request.workspace)
-        if owed:
-            self.deliver(owed)
-        return answer
+        return self._store(parsed, request.workspace)
 
     def _secret_for(self, wanted: str | None) -> str | None:
         """The secret that must sign a request for ``wanted`` (or for the only workspace)."""
@@ -98,9 +94,7 @@ class LeadWebhook:
             own = own_webhook_secret(session, team_id=team_id) if team_id else None
         return own or self.secret
 
-    def _store(
-        self, parsed: list[LeadRecord | RowError], workspace: str | None
-    ) -> tuple[WebhookAnswer, list[int]]:
+    def _store(self, parsed: list[LeadRecord | RowError], workspace: str | None) -> WebhookAnswer:
         records, errors = _split_webhook_leads(parsed)
         with self.session_factory() as session:
             team_id = choose_workspace(
@@ -109,9 +103,9 @@ class LeadWebhook:
                 how_to_choose="add ?workspace=T0123ABCD to the webhook URL",
             )
             if isinstance(team_id, WorkspaceProblem):
-                return _refused(400, team_id.message), []
+                return _refused(400, team_id.message)
             if not records:
-                return _refused(400, "no lead could be accepted", errors=errors), []
+                return _refused(400, "no lead could be accepted", errors=errors)
             leads = fold_records(records)
             counts = intake_leads(session, team_id=team_id, leads=leads, now=self.clock())
             session.commit()
@@ -121,7 +115,7 @@ class LeadWebhook:
             "unchanged": counts.unchanged,
             "errors": errors,
         }
-        return WebhookAnswer(status=200, body=body), counts.handoff_message_ids
+        return WebhookAnswer(status=200, body=body)
 
 
 def _split_webhook_leads(
