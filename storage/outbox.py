@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, literal, or_, update
@@ -58,12 +59,36 @@ def owe_scheduled_post(
     return message.id if message else None
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A message taken for delivery.
+
+    ``lapsed`` when an earlier claim of it ran out without being released: the process that
+    held it vanished (a failure it recorded would have released it), maybe after its post
+    reached Slack, so the new sender looks for that post before posting again.
+    """
+
+    lapsed: bool
+
+
 def claim(session: Session, *, message_id: int, now: datetime, lease: timedelta) -> bool:
-    """Take the message for delivery; False if it is not due or another process holds it.
+    """Take the message for delivery; False if it is not due or another process holds it."""
+    return claim_message(session, message_id=message_id, now=now, lease=lease) is not None
+
+
+def claim_message(
+    session: Session, *, message_id: int, now: datetime, lease: timedelta
+) -> Claim | None:
+    """Take the message for delivery; None if it is not due or another process holds it.
 
     One conditional UPDATE decides, so two instances never both win the same message; a
-    process that dies mid-delivery loses its claim when the lease runs out.
+    process that dies mid-delivery loses its claim when the lease runs out. The claim read
+    just before it only tells a lapsed claim from a released one; a race there can only
+    call a claim lapsed that was not, which costs a look at the conversation, never a post.
     """
+    previous = session.execute(
+        select(OutboxMessage.claimed_until).where(col(OutboxMessage.id) == message_id)
+    ).scalar_one_or_none()
     result = session.exec(
         update(OutboxMessage)
         .where(
@@ -78,7 +103,35 @@ def claim(session: Session, *, message_id: int, now: datetime, lease: timedelta)
         .values(claimed_until=now + lease, attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return None
+    return Claim(lapsed=previous is not None and previous < now)
+
+
+def renew_claims(
+    session: Session, *, message_ids: Collection[int], now: datetime, lease: timedelta
+) -> int:
+    """Extend the claims of messages a live process is sending: one UPDATE for them all.
+
+    Only rows still pending and still claimed (their claim not yet run out) are renewed; a
+    message sent, failed or lapsed meanwhile is left alone. Like ``due_message_ids`` this
+    spans workspaces: it only touches ids the calling process claimed. Returns how many
+    claims were renewed.
+    """
+    if not message_ids:
+        return 0
+    result = session.exec(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id).in_(list(message_ids)),
+            col(OutboxMessage.status) == PENDING,
+            col(OutboxMessage.claimed_until).is_not(None),
+            col(OutboxMessage.claimed_until) >= now,
+        )
+        .values(claimed_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)
 
 
 def get_message(session: Session, *, message_id: int) -> OutboxMessage | None:
@@ -107,12 +160,22 @@ def _finish(
     )
 
 
-def mark_failed(session: Session, *, message_id: int, error: str, retry_at: datetime) -> None:
-    """Slack refused or was unreachable: release the claim and try again at ``retry_at``."""
+def mark_failed(
+    session: Session, *, message_id: int, error: str, retry_at: datetime, release: bool = True
+) -> None:
+    """Slack refused or was unreachable: release the claim and try again at ``retry_at``.
+
+    With ``release=False`` the claim is left to run out instead, so the next claim is a
+    lapsed one too: for an attempt that followed a lapsed claim, whose failure says nothing
+    of whether the earlier attempt's post reached Slack; the next one looks for it again.
+    """
+    values: dict[str, object] = {"last_error": error[:500], "next_attempt_at": retry_at}
+    if release:
+        values["claimed_until"] = None
     session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id)
-        .values(claimed_until=None, last_error=error[:500], next_attempt_at=retry_at)
+        .values(values)
         .execution_options(synchronize_session=False)
     )
 
