@@ -12,6 +12,7 @@ import traceback
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +29,8 @@ _JSON_TYPE = "application/json; charset=utf-8"
 _TEXT_TYPE = "text/plain; charset=utf-8"
 _TS_BASE_SECONDS = 1_700_000_000
 _TS_STEP_MICROS = 100
+_HISTORY_DEFAULT_LIMIT = 100
+_HISTORY_MAX_LIMIT = 999
 
 JsonDict = dict[str, Any]
 _MethodHandler = Callable[[JsonDict], JsonDict]
@@ -140,6 +143,26 @@ def _parse_params(query: str, content_type: str, body: bytes) -> tuple[dict[str,
     text = body.decode("utf-8", errors="replace")
     params.update(_pairs_to_params(parse_qsl(text, keep_blank_values=True)))
     return params, False
+
+
+def _truthy(value: Any) -> bool:
+    """A boolean argument as Slack reads it: true, "true" or "1"."""
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def _ts_micros(value: Any) -> int | None:
+    """A ts argument ("1700000000.000100") in microseconds; None when absent or malformed."""
+    if value is None or value == "":
+        return None
+    try:
+        return round(float(value) * 1_000_000)
+    except (TypeError, ValueError):
+        return None
+
+
+def _dm(channel: str) -> str:
+    """The conversation a post to ``channel`` lands in: a user's DM for a user ID."""
+    return f"D{channel}" if channel.startswith(("U", "W")) else channel
 
 
 def _extract_token(headers: dict[str, str], params: dict[str, Any]) -> str | None:
@@ -295,8 +318,14 @@ class FakeSlack:
         bot_id: str = "BBOT",
         users: dict[str, dict[str, Any]] | None = None,
         usergroups: dict[str, list[str]] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
-        """Configure the fake; call start() (or use it as a context manager) to serve."""
+        """Configure the fake; call start() (or use it as a context manager) to serve.
+
+        Message ts values count up from 1700000000.000100, or follow ``clock`` when it is
+        given (so that conversations.history's ``oldest`` means what the code under test
+        thinks it means); ``clock`` may also be set later.
+        """
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -311,6 +340,13 @@ class FakeSlack:
         self.socket_mode_url: str | None = None
         # Each chat.postMessage that succeeded: its parameters and the ts it was given.
         self.posts: list[tuple[JsonDict, str]] = []
+        # Each conversation's messages as conversations.history shows them, oldest first. A
+        # post to a user ID lands in the DM conversations.open names for that user.
+        self.conversations: dict[str, list[JsonDict]] = {}
+        # When set, conversations.history fails with this error (see refuse_history).
+        self.history_error: str | None = None
+        self.clock = clock
+        self._last_ts_micros = 0
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._faults: dict[str, deque[_Fault]] = {}
@@ -336,6 +372,7 @@ class FakeSlack:
             "conversations.open": self._conversations_open,
             "conversations.join": self._conversations_join,
             "conversations.info": self._conversations_info,
+            "conversations.history": self._conversations_history,
             "conversations.list": self._conversations_list,
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroups_users_list,
@@ -479,6 +516,19 @@ class FakeSlack:
                 self._holds[method] = event
             return event
 
+    def refuse_history(self, error: str | None = "missing_scope") -> None:
+        """Make every conversations.history call fail with ``error`` (None: answer again).
+
+        ``missing_scope`` answers like Slack, naming the scope needed for the channel.
+        """
+        with self._lock:
+            self.history_error = error
+
+    def messages_in(self, conversation: str) -> list[JsonDict]:
+        """The messages stored in a conversation (a channel ID, or a user's DM), oldest first."""
+        with self._lock:
+            return [dict(message) for message in self.conversations.get(_dm(conversation), [])]
+
     def set_user(self, user_id: str, **fields: Any) -> None:
         """Set (merge) profile fields returned by users.info for `user_id`."""
         with self._lock:
@@ -587,11 +637,17 @@ class FakeSlack:
         return _json_reply(handler({**call.params, "_token": call.token}))
 
     def _next_ts(self) -> str:
-        """A unique, increasing message ts like 1700000000.000100."""
+        """A unique, increasing message ts like 1700000000.000100 (or from ``clock``)."""
         with self._lock:
             n = next(self._ts_counter)
-        seconds, micros = divmod(n * _TS_STEP_MICROS, 1_000_000)
-        return f"{_TS_BASE_SECONDS + seconds}.{micros:06d}"
+            if self.clock is None:
+                total = _TS_BASE_SECONDS * 1_000_000 + n * _TS_STEP_MICROS
+            else:
+                now = round(self.clock().timestamp() * 1_000_000)
+                total = max(now, self._last_ts_micros + _TS_STEP_MICROS)
+                self._last_ts_micros = total
+        seconds, micros = divmod(total, 1_000_000)
+        return f"{seconds}.{micros:06d}"
 
     def _next_id(self, prefix: str) -> str:
         """A unique Slack-style id such as V0000001 or F0000002."""
@@ -665,8 +721,6 @@ class FakeSlack:
 
     def _chat_post_message(self, params: JsonDict) -> JsonDict:
         ts = self._next_ts()
-        with self._cond:
-            self.posts.append((params, ts))
         message: JsonDict = {
             "type": "message",
             "text": params.get("text", ""),
@@ -677,12 +731,78 @@ class FakeSlack:
         }
         if params.get("thread_ts"):
             message["thread_ts"] = params["thread_ts"]
+        metadata = _maybe_json(params.get("metadata"))
+        if isinstance(metadata, dict):
+            message["metadata"] = metadata
+        with self._cond:
+            self.posts.append((params, ts))
+            self.conversations.setdefault(_dm(str(params.get("channel"))), []).append(message)
         return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
+
+    def _stored_message(self, channel: Any, ts: Any) -> JsonDict | None:
+        for message in self.conversations.get(_dm(str(channel)), []):
+            if message["ts"] == ts:
+                return message
+        return None
+
+    def _conversations_history(self, params: JsonDict) -> JsonDict:
+        channel = params.get("channel")
+        with self._lock:
+            error = self.history_error
+        if error == "missing_scope":
+            needed = {"G": "groups:history", "D": "im:history"}.get(str(channel)[:1])
+            return {
+                "ok": False,
+                "error": error,
+                "needed": needed or "channels:history",
+                "provided": "commands,chat:write",
+            }
+        if error is not None:
+            return {"ok": False, "error": error}
+        # Slack reads a conversation ID here: a user ID (which chat.postMessage takes) is not.
+        if not isinstance(channel, str) or not channel or channel.startswith(("U", "W")):
+            return {"ok": False, "error": "channel_not_found"}
+        oldest, latest = _ts_micros(params.get("oldest")), _ts_micros(params.get("latest"))
+        inclusive = _truthy(params.get("inclusive"))
+        try:
+            limit = int(params.get("limit") or _HISTORY_DEFAULT_LIMIT)
+        except (TypeError, ValueError):
+            return {"ok": False, "error": "invalid_limit"}
+        limit = min(max(limit, 1), _HISTORY_MAX_LIMIT)
+
+        def shown(message: JsonDict) -> bool:
+            ts = _ts_micros(message["ts"]) or 0
+            if message.get("thread_ts") not in (None, message["ts"]):
+                return False  # a thread reply, which Slack leaves to conversations.replies
+            if oldest is not None and (ts < oldest or (ts == oldest and not inclusive)):
+                return False
+            return latest is None or ts < latest or (ts == latest and inclusive)
+
+        with self._lock:
+            matching = [dict(m) for m in self.conversations.get(channel, []) if shown(m)]
+        matching.sort(key=lambda message: _ts_micros(message["ts"]) or 0, reverse=True)
+        page = matching[:limit]
+        if not _truthy(params.get("include_all_metadata")):
+            for message in page:
+                message.pop("metadata", None)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": len(matching) > limit,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": ""},
+        }
 
     def _chat_post_ephemeral(self, params: JsonDict) -> JsonDict:
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _chat_update(self, params: JsonDict) -> JsonDict:
+        with self._lock:
+            stored = self._stored_message(params.get("channel"), params.get("ts"))
+            if stored is not None:
+                stored["text"] = params.get("text", stored["text"])
+                if "blocks" in params:
+                    stored["blocks"] = _maybe_json(params["blocks"])
         return {
             "ok": True,
             "channel": params.get("channel"),
@@ -691,6 +811,10 @@ class FakeSlack:
         }
 
     def _chat_delete(self, params: JsonDict) -> JsonDict:
+        with self._lock:
+            stored = self._stored_message(params.get("channel"), params.get("ts"))
+            if stored is not None:
+                self.conversations[_dm(str(params.get("channel")))].remove(stored)
         return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
 
     def _conversations_list(self, params: JsonDict) -> JsonDict:

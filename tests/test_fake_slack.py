@@ -7,6 +7,7 @@ import json
 import threading
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.error import URLError
 from urllib.parse import urlencode
@@ -390,6 +391,107 @@ def test_conversations_and_usergroups(client: WebClient) -> None:
     with pytest.raises(SlackApiError) as excinfo:
         client.usergroups_users_list(usergroup="S404")
     assert excinfo.value.response["error"] == "no_such_subteam"
+
+
+METADATA = {"event_type": "leadloop_outbox", "event_payload": {"outbox_id": 7, "team": "T1"}}
+
+
+def test_history_shows_the_newest_messages_first_with_their_metadata(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    """conversations.history lists a channel's messages newest first, metadata on request."""
+    first = client.chat_postMessage(channel="C1", text="one", metadata=METADATA)
+    client.chat_postMessage(channel="C2", text="elsewhere")
+    client.chat_postMessage(channel="C1", text="reply", thread_ts=first["ts"])
+    second = client.chat_postMessage(channel="C1", text="two")
+
+    history = client.conversations_history(channel="C1", include_all_metadata=True)
+
+    assert [m["ts"] for m in history["messages"]] == [second["ts"], first["ts"]]
+    assert history["messages"][1]["metadata"] == METADATA
+    assert "metadata" not in history["messages"][0]
+    assert history["has_more"] is False
+    assert fake.calls_to("chat.postMessage")[0].params["metadata"] == METADATA
+    plain = client.conversations_history(channel="C1")["messages"]
+    assert [m["text"] for m in plain] == ["two", "one"]
+    assert all("metadata" not in m for m in plain)
+
+
+def test_history_honours_oldest_latest_and_limit(fake: FakeSlack, client: WebClient) -> None:
+    """oldest and latest bound the messages (exclusive unless inclusive); limit cuts the newest."""
+    ts = [client.chat_postMessage(channel="C1", text=str(n))["ts"] for n in range(5)]
+
+    def texts(**arguments: Any) -> list[str]:
+        return [
+            m["text"] for m in client.conversations_history(channel="C1", **arguments)["messages"]
+        ]
+
+    assert texts(oldest=ts[1]) == ["4", "3", "2"]
+    assert texts(oldest=ts[1], inclusive=True) == ["4", "3", "2", "1"]
+    assert texts(oldest=ts[1], latest=ts[3]) == ["2"]
+    assert texts(limit=2) == ["4", "3"]
+    assert client.conversations_history(channel="C1", limit=2)["has_more"] is True
+
+
+def test_history_follows_the_fakes_clock_when_it_has_one(client: WebClient) -> None:
+    """With a clock, ts values are that clock's time, still unique and increasing."""
+    now = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    with FakeSlack(clock=lambda: now) as fake:
+        timed = WebClient(token="xoxb-test", base_url=fake.api_url, retry_handlers=[])
+        first = timed.chat_postMessage(channel="C1", text="a")["ts"]
+        second = timed.chat_postMessage(channel="C1", text="b")["ts"]
+        oldest = f"{now.timestamp() - 60:.6f}"
+        shown = timed.conversations_history(channel="C1", oldest=oldest)["messages"]
+    assert first == f"{now.timestamp():.6f}"
+    assert float(second) > float(first)
+    assert [m["ts"] for m in shown] == [second, first]
+
+
+def test_a_post_to_a_user_lands_in_the_dm_that_conversations_open_names(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    """History is read by conversation ID: the DM's, never the user's."""
+    client.chat_postMessage(channel="U1", text="hi", metadata=METADATA)
+    dm = client.conversations_open(users="U1")["channel"]["id"]
+
+    [message] = client.conversations_history(channel=dm, include_all_metadata=True)["messages"]
+
+    assert (message["text"], message["metadata"]) == ("hi", METADATA)
+    assert fake.messages_in("U1") == fake.messages_in(dm)
+    with pytest.raises(SlackApiError) as excinfo:
+        client.conversations_history(channel="U1")
+    assert excinfo.value.response["error"] == "channel_not_found"
+
+
+def test_updates_and_deletes_show_in_the_history(fake: FakeSlack, client: WebClient) -> None:
+    """chat.update changes a stored message; chat.delete removes it."""
+    kept = client.chat_postMessage(channel="C1", text="old")["ts"]
+    gone = client.chat_postMessage(channel="C1", text="gone")["ts"]
+    client.chat_update(channel="C1", ts=kept, text="new")
+    client.chat_delete(channel="C1", ts=gone)
+
+    assert [(m["ts"], m["text"]) for m in fake.messages_in("C1")] == [(kept, "new")]
+
+
+def test_history_can_be_refused_for_a_missing_scope(fake: FakeSlack, client: WebClient) -> None:
+    """refuse_history makes conversations.history fail like an app without the scope."""
+    client.chat_postMessage(channel="G1", text="private")
+    fake.refuse_history()
+
+    with pytest.raises(SlackApiError) as excinfo:
+        client.conversations_history(channel="G1")
+    assert (excinfo.value.response["error"], excinfo.value.response["needed"]) == (
+        "missing_scope",
+        "groups:history",
+    )
+    fake.refuse_history("not_in_channel")
+    with pytest.raises(SlackApiError) as excinfo:
+        client.conversations_history(channel="C1")
+    assert excinfo.value.response["error"] == "not_in_channel"
+    fake.refuse_history(None)
+    assert [m["text"] for m in client.conversations_history(channel="G1")["messages"]] == [
+        "private"
+    ]
 
 
 def test_views_and_ephemeral(fake: FakeSlack, client: WebClient) -> None:
