@@ -7,8 +7,6 @@ import logging
 from typing import Any
 
 from slack_bolt import Ack
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.parsing import UsageError
@@ -17,7 +15,7 @@ from handlers import ids
 from handlers.deps import Deps
 from handlers.payload import team_of, text_at
 from handlers.rate_lead.storing import store_before_ack
-from handlers.views.ratings import confirmation_text
+from handlers.views.ratings import rated_view
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +63,14 @@ def origin_channel_of(view: dict[str, Any]) -> str | None:
 
 
 def handle_rating_submission(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: Deps
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], deps: Deps
 ) -> None:
-    """Show field errors in the form, or store the rating, close the form, and post it."""
+    """Show field errors in the form, or store the rating and say so in the form.
+
+    The rating and the post it owes are committed before the ack, whose answer replaces the
+    form with its confirmation (Slack sends an answered form never again). The post goes to
+    the feedback channel from the outbox, after the ack.
+    """
     form = read_form(view)
     problems = rating_field_problems(**form)
     if problems:
@@ -85,7 +88,6 @@ def handle_rating_submission(
     if not user_id or not team_id:  # answered in the form: a second ack() never arrives
         ack(response_action="errors", errors={ids.LEAD_BLOCK: "Slack sent an incomplete form."})
         return
-    channel = origin_channel_of(view)
     try:
         stored = store_before_ack(
             deps,
@@ -93,35 +95,12 @@ def handle_rating_submission(
             rater_id=user_id,
             rating=rating,
             via="modal",
-            origin_channel=channel,
+            origin_channel=origin_channel_of(view),
         )
     except SQLAlchemyError:
         # Nothing was written (one transaction); the form stays open with what was typed.
         logger.exception("could not store a rating from the rating form")
         ack(response_action="errors", errors={ids.LEAD_BLOCK: NOT_SAVED})
         return
-    ack()
-
-    def post_and_confirm() -> None:
-        message_id = stored.post_message_id
-        posted = message_id is not None and deps.deliverer.deliver(message_id)
-        text = confirmation_text(
-            stored.card, posted=posted, feedback_channel=stored.feedback_channel
-        )
-        _tell_rater(client, user_id=user_id, channel=channel, text=text)
-
-    deps.after_ack(post_and_confirm, body=body, client=client)
-
-
-def _tell_rater(client: WebClient, *, user_id: str, channel: str | None, text: str) -> None:
-    """An ephemeral note where the form was opened, or a DM when that is not possible."""
-    try:
-        if channel:
-            client.chat_postEphemeral(channel=channel, user=user_id, text=text)
-            return
-    except SlackClientError:
-        logger.info("could not post the confirmation in %s; sending it as a DM", channel)
-    try:
-        client.chat_postMessage(channel=user_id, text=text)
-    except SlackClientError:
-        logger.warning("could not confirm the rating to its rater", exc_info=True)
+    ack(response_action="update", view=rated_view(stored))
+    deps.send_soon([stored.post_message_id])

@@ -121,6 +121,20 @@ def stored_rating_confirmation(stored: StoredRating) -> str:
     )
 
 
+def rated_view(stored: StoredRating) -> View:
+    """What the rating form turns into once its rating is stored (the form's ack answer).
+
+    The post is owed, not yet sent: the text says where it goes, or that an admin has to
+    pick the feedback channel first.
+    """
+    return View(
+        type="modal",
+        title=PlainTextObject(text="Rated"),
+        close=PlainTextObject(text="Done"),
+        blocks=[SectionBlock(text=MarkdownTextObject(text=stored_rating_confirmation(stored)))],
+    )
+
+
 def confirmation_text(card: RatingCard, *, posted: bool, feedback_channel: str | None) -> str:
     """The thank-you, with a note when the post to the channel is still on its way."""
     text = rating_confirmation(card, feedback_channel=feedback_channel)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, cast
 
 import pytest
@@ -15,7 +16,7 @@ from handlers.rate_lead.modal import NOT_SAVED, handle_rating_submission
 from storage.engine import SessionFactory
 from storage.models import OutboxMessage, Rating
 from tests import slack_payloads as payloads
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, ServeWith
 from tests.fake_slack import FakeSlack
 from tests.handlers.test_rate_lead_command import HeldWork, RecordingDeliverer, failing_at
 from tests.slack_app_client import SlackAppClient
@@ -26,7 +27,26 @@ def all_ratings(session_factory: SessionFactory) -> list[Rating]:
         return list(session.exec(select(Rating).order_by(Rating.id)).all())
 
 
-def test_valid_form_stores_the_rating_posts_it_and_confirms_in_the_origin_channel(
+def owed_message_id(session_factory: SessionFactory) -> int | None:
+    with session_factory() as session:
+        return session.exec(select(OutboxMessage)).one().id
+
+
+def rated_text(answer_body: dict[str, Any]) -> str:
+    """The text of the "Rated" view the ack's answer turns the form into."""
+    assert answer_body["response_action"] == "update"
+    view = answer_body["view"]
+    assert (view["type"], view["title"]["text"], view["close"]["text"]) == (
+        "modal",
+        "Rated",
+        "Done",
+    )
+    assert "submit" not in view  # nothing to submit twice
+    [block] = view["blocks"]
+    return str(block["text"]["text"])
+
+
+def test_valid_form_is_stored_answered_with_the_rated_view_and_posted_once(
     slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
 ) -> None:
     submission = payloads.view_submission(
@@ -36,7 +56,9 @@ def test_valid_form_stores_the_rating_posts_it_and_confirms_in_the_origin_channe
     answer = slack.interact(submission)
 
     assert answer.status == 200
-    assert answer.body in (b"", b"{}")  # an empty ack closes the form
+    text = rated_text(answer.json())
+    assert "*ACME-1042* ★★☆☆☆ 2/5" in text
+    assert f"goes to <#{payloads.FEEDBACK_CHANNEL}>" in text
     [rating] = all_ratings(session_factory)
     assert (rating.score, rating.reason, rating.tags, rating.via) == (
         2,
@@ -48,22 +70,24 @@ def test_valid_form_stores_the_rating_posts_it_and_confirms_in_the_origin_channe
     [post] = fake_slack.calls_to("chat.postMessage")
     assert post.params["channel"] == payloads.FEEDBACK_CHANNEL
     assert "No budget" in str(post.params["blocks"])
-    [note] = fake_slack.calls_to("chat.postEphemeral")
-    assert (note.params["channel"], note.params["user"]) == (
-        payloads.SALES_CHANNEL,
-        payloads.RATER_ID,
-    )
+    # The form says it all: no second message to the rater.
+    assert fake_slack.calls_to("chat.postEphemeral") == []
 
 
-def test_confirmation_falls_back_to_a_dm_when_the_ephemeral_note_fails(
-    slack: SlackAppClient, fake_slack: FakeSlack
+def test_without_a_feedback_channel_the_rated_view_says_an_admin_must_pick_one(
+    settings: Settings,
+    serve_with: ServeWith,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
 ) -> None:
-    fake_slack.fail_next("chat.postEphemeral", error="channel_not_found")
+    with serve_with(replace(settings, feedback_channel=None)) as slack:
+        answer = slack.interact(payloads.view_submission(lead="ACME-7", score="4"))
 
-    slack.interact(payloads.view_submission())
-
-    channels = [call.params["channel"] for call in fake_slack.calls_to("chat.postMessage")]
-    assert channels == [payloads.FEEDBACK_CHANNEL, payloads.RATER_ID]
+    text = rated_text(answer.json())
+    assert "*ACME-7*" in text and "It is saved" in text
+    assert "`/leadloop settings feedback #channel`" in text
+    assert len(all_ratings(session_factory)) == 1
+    assert fake_slack.calls_to("chat.postMessage") == []  # owed until a channel is set
 
 
 @pytest.mark.parametrize(
@@ -136,7 +160,6 @@ def test_a_form_without_its_submitter_is_acknowledged_once_with_the_error() -> N
         ack=lambda **answer: acks.append(answer),
         body=submission,
         view=submission["view"],
-        client=None,
         deps=cast(Deps, None),  # refused before any use
     )
 
@@ -145,7 +168,7 @@ def test_a_form_without_its_submitter_is_acknowledged_once_with_the_error() -> N
     ]
 
 
-def test_the_form_is_closed_only_once_its_rating_is_committed(
+def test_the_form_turns_to_rated_only_once_its_rating_is_committed(
     session_factory: SessionFactory, settings: Settings, clock: FakeClock
 ) -> None:
     work = HeldWork()
@@ -166,12 +189,14 @@ def test_the_form_is_closed_only_once_its_rating_is_committed(
         seen_at_ack.append((len(all_ratings(session_factory)), owed, answer))
 
     submission = payloads.view_submission(lead="ACME-6", score="4")
-    handle_rating_submission(
-        ack=ack, body=submission, view=submission["view"], client=None, deps=deps
-    )
+    handle_rating_submission(ack=ack, body=submission, view=submission["view"], deps=deps)
 
-    assert seen_at_ack == [(1, 1, {})]  # stored, then an empty ack closes the form
-    assert work.held and deliverer.delivered == []  # the post waits for after the ack
+    [(ratings, owed, answer)] = seen_at_ack  # stored, then the ack turns the form to "Rated"
+    assert (ratings, owed, answer["response_action"]) == (1, 1, "update")
+    assert "ACME-6" in rated_text({**answer, "view": answer["view"].to_dict()})
+    assert work.held and deliverer.delivered == []  # the post is sent after the ack
+    work.run_all()
+    assert deliverer.delivered == [owed_message_id(session_factory)]
 
 
 def test_a_database_failure_keeps_the_form_open_with_its_input_and_stores_nothing(
@@ -197,5 +222,5 @@ def test_a_database_failure_keeps_the_form_open_with_its_input_and_stores_nothin
 
     again = slack.interact(submission)  # the user submits the same form again
 
-    assert again.body in (b"", b"{}")
+    assert "ACME-1042" in rated_text(again.json())
     assert [rating.reason for rating in all_ratings(session_factory)] == ["Tiny team."]
