@@ -31,7 +31,7 @@ from bot.scheduler import build_scheduler
 from bot.slack_client import build_web_client
 from domain.clock import Clock
 from storage import outbox
-from storage.engine import create_db_engine, make_session_factory
+from storage.engine import create_db_engine, make_session_factory, only_reading
 from storage.outbox_signal import CommitWatcher, watch_commits
 
 logger = logging.getLogger(__name__)
@@ -150,6 +150,7 @@ class OutboxPump:
 
     def _due(self, *, limit: int) -> list[int]:
         with self._deliverer.session_factory() as session:
+            only_reading(session)
             return outbox.due_message_ids(
                 session, now=self._deliverer.clock(), limit=limit, bulk_kinds=BULK_KINDS
             )

@@ -118,6 +118,13 @@ def limit_waits(session: Session, *, milliseconds: int) -> None:
     session.connection(execution_options={WAIT_LIMIT_OPTION: milliseconds})
 
 
+def only_reading(session: Session) -> None:
+    """Make the session's transaction a reader: on SQLite it then never takes the write lock,
+    so a frequent read (the delivery process looking for due posts) never holds up a writer.
+    Call it first, before the session begins; the session must not write."""
+    session.connection(execution_options={READ_ONLY_OPTION: True})
+
+
 def sqlite_file_missing(url: str) -> str | None:
     """The path of a SQLite database file that does not exist yet, else None."""
     parsed = make_url(normalise_database_url(url))

@@ -52,14 +52,5 @@ def handle_rate_lead(ack: Ack, command: dict[str, Any], client: WebClient, deps:
         logger.exception("could not store a /rate-lead rating")
         ack(response_type="ephemeral", text=DATABASE_DOWN)
         return
+    # The commit woke the delivery process, which posts the rating for marketing.
     ack(response_type="ephemeral", text=stored_rating_confirmation(stored))
-    message_id = stored.post_message_id
-    if message_id is None:
-        return
-
-    def post() -> None:
-        # At once; if Slack can't take it now, or the process dies first, the outbox's
-        # sweep posts it later.
-        deps.deliverer.deliver(message_id)
-
-    deps.after_ack(post, body=command, client=client)
