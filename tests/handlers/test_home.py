@@ -11,6 +11,7 @@ from domain.ratings.loop import submit_rating
 from domain.ratings.parse import RatingInput
 from storage.engine import SessionFactory
 from storage.kpis import set_kpi_value
+from storage.outbox import mark_sent
 from storage.ratings import get_or_create_lead
 from storage.workspaces import change_settings
 from tests import slack_payloads as payloads
@@ -53,6 +54,9 @@ def data(session_factory: SessionFactory, clock: FakeClock) -> None:
             now=clock(),
         )
         rated.rating.post_channel, rated.rating.post_ts = payloads.FEEDBACK_CHANNEL, "1700.1"
+        # Posted already, at 1700.1: the outbox would otherwise post it again, elsewhere.
+        assert rated.post_message_id is not None
+        mark_sent(session, message_id=rated.post_message_id, now=clock())
         session.commit()
     clock.advance(days=3)
 
