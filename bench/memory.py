@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.ack_latency import (
+from bench.load import (
+    Sender,
     bench_env,
     free_port,
     load_client,
@@ -45,8 +45,6 @@ BATCH = 1_000
 CONCURRENCY = 8
 GROWTH_TOLERANCE = 0.05  # and at least GROWTH_FLOOR_MB: allocator noise is not a leak
 GROWTH_FLOOR_MB = 5.0
-
-Sender = Callable[..., list[float | None]]
 
 
 @dataclass(frozen=True)
@@ -124,7 +122,7 @@ def run() -> bool:
         FakeSlack(team_id=payloads.TEAM_ID) as fake,
         tempfile.TemporaryDirectory() as tmp,
         load_client() as client,
-        running_server(command, port, bench_env(fake, f"sqlite:///{tmp}/m.db")) as process,
+        running_server(command, port, bench_env(fake.api_url, f"sqlite:///{tmp}/m.db")) as process,
     ):
         idle = memory_of(process.pid)
         send(fake, client, port, already=0, count=WARM_UP_REQUESTS)

@@ -1,71 +1,88 @@
-"""How many ratings per second ``leadloop run`` stores, through HTTP, on SQLite and PostgreSQL.
+"""Ratings acknowledged and stored per second by ``leadloop run``, on SQLite and PostgreSQL.
 
-For each database and each worker count (1, 2 and 4 workers of 8 threads), a fresh
-database and a fresh ``leadloop run`` talk to the fake Slack server. The clock starts with
-the first of 2,000 signed ``/rate-lead`` requests (16 at a time) and stops when the
-database holds every rating; each rating is also posted and confirmed, as in production.
-Every request must get 200 and every rating must be stored.
+Each run starts a fresh database (a SQLite file in a temporary folder, or a new
+PostgreSQL database on ``TEST_DATABASE_URL``'s server, dropped after) and a fresh
+``leadloop run`` at its defaults (one HTTP worker per core, 8 threads each, and its
+delivery process), talking to the tests' fake Slack server. After a warm-up, the client
+sends signed ``/rate-lead`` ratings 8 at a time, each as soon as the previous answer came:
+the rate is the ratings whose ack says they were saved, over the time from the first
+request to the last ack. Every rating must then be in the database and posted to the
+feedback channel exactly once (counted at the fake Slack once leadloop has stopped, so a
+late second post would be seen).
 
-PostgreSQL runs are made when ``TEST_DATABASE_URL`` names a server (``make bench`` sets
-it); each gets a new database there, dropped afterwards.
+The same requests go to a bare Bolt app served the same way (``bench/bare_app.py``), in
+the same run, in alternating order: its rate is what this machine and client can do at
+all, so the ratio shows how much of the machine's capacity leadloop's work takes. Five
+runs; the medians are reported.
 
-Run: ``python -m bench.throughput``.
+Goals (issue 12): at least 250 ratings per second on SQLite and 150 on PostgreSQL, at
+concurrency 8, every one stored and posted once.
+
+Run: ``python -m bench.throughput [--runs N] [--ratings N] [--sqlite-only]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import create_engine, text
 
-from bench.ack_latency import (
+from bench.ack_latency import GOAL_POST_P99_MS, BenchError, verdict
+from bench.load import (
+    Figures,
+    Sender,
+    Sent,
     bench_env,
     free_port,
+    lead_refs,
     load_client,
+    run_defaults,
     running_server,
     server_command,
 )
+from bench.post_clock import PostClock
 from storage.engine import normalise_database_url
 from tests import slack_payloads as payloads
-from tests.fake_slack import FakeSlack
-from tests.processes import throwaway_postgres_database
+from tests.processes import fresh_postgres_database
 
+RUNS = 5
 RATINGS = 2_000
-WARM_UP = 50
-CONCURRENCY = 16
-WORKERS = (1, 2, 4)
-THREADS = 8
-GOAL_PER_SECOND = 50.0  # a whole sales floor rating at once is a few per second
-STORE_TIMEOUT_SECONDS = 120
-
-Sender = Callable[..., list[float | None]]
+WARM_UP = 100
+CONCURRENCY = 8
+GOAL_PER_SECOND = {"SQLite": 250.0, "PostgreSQL": 150.0}
+POST_TIMEOUT_SECONDS = 120
 
 
 @dataclass(frozen=True)
 class Result:
-    """One run: how many ratings were answered 200, stored, and how fast."""
+    """One run on one database."""
 
-    backend: str
-    workers: int
-    answered: int
-    stored: int
-    seconds: float
+    per_second: float  # leadloop: ratings acknowledged as stored, per second
+    bare_per_second: float  # the bare app: acks per second, same requests, same run
+    stored: int  # rows in the rating table after the measured ratings (warm-up excluded)
+    posted_once: int  # measured ratings posted exactly once
+    posted_twice: int  # measured ratings posted more than once
+    post_seconds: float  # from the first request to the last post
+    to_post: Figures  # from each ack to its post's arrival, ms
 
-    @property
-    def per_second(self) -> float:
-        """Ratings stored per second."""
-        return self.stored / self.seconds
+    def complete(self, ratings: int) -> bool:
+        """Every rating stored and posted exactly once."""
+        return self.stored == ratings and self.posted_once == ratings
 
-    @property
-    def complete(self) -> bool:
-        """Every request answered 200 and every rating stored."""
-        return self.answered == RATINGS and self.stored == RATINGS
+
+def rate(sent: Sequence[Sent], *, stored_only: bool) -> float:
+    """Answers per second: from the first request to the last answer."""
+    counted = [s for s in sent if s.status == 200 and (s.stored or not stored_only)]
+    span = max(s.acked_at for s in sent) - min(s.sent_at for s in sent)
+    return len(counted) / span
 
 
 def count_ratings(database_url: str) -> int:
@@ -78,81 +95,158 @@ def count_ratings(database_url: str) -> int:
         engine.dispose()
 
 
-def wait_for_rows(database_url: str, wanted: int) -> int:
-    """Poll the database until it holds ``wanted`` ratings (or time runs out)."""
-    deadline = time.monotonic() + STORE_TIMEOUT_SECONDS
-    stored = count_ratings(database_url)
-    while stored < wanted and time.monotonic() < deadline:
-        time.sleep(0.02)
-        stored = count_ratings(database_url)
-    return stored
-
-
-def measure(fake: FakeSlack, send: Sender, database_url: str, backend: str, workers: int) -> Result:
-    """One fresh ``leadloop run --workers N`` on ``database_url``: its throughput."""
-    port = free_port()
-    command = server_command("leadloop", port, workers=workers, threads=THREADS)
-    response_url = fake.response_url("throughput")
-    with running_server(command, port, bench_env(fake, database_url)):
-        send(port, response_url, concurrency=CONCURRENCY, requests=WARM_UP)
-        wait_for_rows(database_url, WARM_UP)
-        started = time.perf_counter()
-        latencies = send(
-            port, response_url, concurrency=CONCURRENCY, requests=RATINGS, first=WARM_UP
-        )
-        stored = wait_for_rows(database_url, WARM_UP + RATINGS) - WARM_UP
-        seconds = time.perf_counter() - started
-    answered = sum(latency is not None for latency in latencies)
-    return Result(backend, workers, answered, stored, seconds)
-
-
 @contextmanager
-def sqlite_database() -> Iterator[str]:
-    """A SQLite file in a temporary folder (``leadloop run`` migrates it)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        yield f"sqlite:///{tmp}/throughput.db"
+def fresh_database(backend: str) -> Iterator[str]:
+    """A new, empty database of ``backend``; ``leadloop run`` migrates it."""
+    if backend == "SQLite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{tmp}/throughput.db"
+    else:
+        with fresh_postgres_database("leadloop_bench") as url:
+            yield url
 
 
-def postgres_database(admin_url: str) -> AbstractContextManager[str]:
-    """A new, empty PostgreSQL database on the server of ``admin_url``; dropped after."""
-    return throwaway_postgres_database(admin_url, prefix="leadloop_bench")
+def measure(
+    fake: PostClock, send: Sender, bare_port: int, backend: str, *, number: int, ratings: int
+) -> Result:
+    """One run: a fresh database and ``leadloop run``, and the bare app beside it."""
+    response_url = fake.response_url("throughput")
+    port = free_port()
+    label = f"T{backend[0]}{number}"
+    refs = lead_refs(label, ratings)
+    with fresh_database(backend) as database_url:
+        with running_server(
+            server_command("leadloop", port), port, bench_env(fake.api_url, database_url)
+        ):
+            warm = lead_refs(f"{label}W", WARM_UP)
+            send(port, response_url, concurrency=CONCURRENCY, lead_refs=warm)
+            fake.wait_for_posts(warm, POST_TIMEOUT_SECONDS)
+            time.sleep(0.5)
+            sent: list[Sent] = []
+            bare: list[Sent] = []
+            for kind in ("bare", "leadloop") if number % 2 else ("leadloop", "bare"):
+                if kind == "bare":
+                    bare = send(
+                        bare_port,
+                        response_url,
+                        concurrency=CONCURRENCY,
+                        lead_refs=lead_refs(f"{label}B", ratings),
+                    )
+                else:
+                    sent = send(port, response_url, concurrency=CONCURRENCY, lead_refs=refs)
+                    # The bare app must not run while leadloop still posts.
+                    fake.wait_for_posts(refs, POST_TIMEOUT_SECONDS)
+                    time.sleep(0.5)
+            stored = count_ratings(database_url) - WARM_UP
+        # leadloop has stopped: every send it made has arrived, second ones included.
+    if any(s.status != 200 for s in bare):
+        raise BenchError("the bare app did not answer every request 200")
+    arrivals = {ref: fake.arrivals(ref) for ref in refs}
+    acked = {s.lead_ref: s.acked_at for s in sent}
+    firsts = [times[0] - acked[ref] for ref, times in arrivals.items() if times]
+    return Result(
+        per_second=rate(sent, stored_only=True),
+        bare_per_second=rate(bare, stored_only=False),
+        stored=stored,
+        posted_once=sum(1 for times in arrivals.values() if len(times) == 1),
+        posted_twice=sum(1 for times in arrivals.values() if len(times) > 1),
+        post_seconds=max(min(times) for times in arrivals.values() if times)
+        - min(s.sent_at for s in sent),
+        to_post=Figures.of(firsts) if firsts else Figures(float("nan"), float("nan")),
+    )
 
 
-def report(result: Result) -> bool:
-    """Print one run; True when it is complete and fast enough."""
-    met = result.complete and result.per_second >= GOAL_PER_SECOND
-    problems = (
-        "" if result.complete else f" ({result.answered} answered 200, {result.stored} stored)"
+def describe(number: int, result: Result, ratings: int) -> str:
+    """One run, one line."""
+    problems = ""
+    if not result.complete(ratings):
+        problems = (
+            f"; {result.stored} of {ratings} stored, {result.posted_once} posted once, "
+            f"{result.posted_twice} more than once"
+        )
+    return (
+        f"    run {number}: {result.per_second:5.0f} ratings/s (bare app "
+        f"{result.bare_per_second:4.0f}/s, {result.per_second / result.bare_per_second:.2f}x); "
+        "all posted after "
+        f"{result.post_seconds:.1f} s; ack to post median {result.to_post.median:.0f} ms, "
+        f"p99 {result.to_post.p99:.0f} ms{problems}"
+    )
+
+
+def summarise(backend: str, results: Sequence[Result], ratings: int) -> bool:
+    """The medians of the runs on one database, with the goals; True when all are met."""
+    goal = GOAL_PER_SECOND[backend]
+    per_second = statistics.median(r.per_second for r in results)
+    bare = statistics.median(r.bare_per_second for r in results)
+    ratio = statistics.median(r.per_second / r.bare_per_second for r in results)
+    posted_per_second = statistics.median(ratings / r.post_seconds for r in results)
+    post_median = statistics.median(r.to_post.median for r in results)
+    post_p99 = statistics.median(r.to_post.p99 for r in results)
+    complete = all(r.complete(ratings) for r in results)
+    fast = per_second >= goal
+    print(
+        f"  {backend}, median of {len(results)} runs: {per_second:.0f} ratings/s acknowledged "
+        f"and stored (goal >= {goal:.0f}/s)  {verdict(fast)}"
     )
     print(
-        f"  {result.backend:<10} {result.workers} worker(s): {result.per_second:6.0f} ratings/s "
-        f"({RATINGS} in {result.seconds:.1f} s){problems}"
-        f"{'  goal met' if met else '  GOAL MISSED'}"
+        f"    bare app {bare:.0f}/s in the same runs (leadloop/bare {ratio:.2f}x); posted "
+        f"{posted_per_second:.0f}/s; ack to post median {post_median:.0f} ms, p99 "
+        f"{post_p99:.0f} ms (goal p99 < {GOAL_POST_P99_MS:.0f} ms)  "
+        f"{verdict(post_p99 < GOAL_POST_P99_MS)}"
     )
-    return met
+    print(f"    every rating stored and posted exactly once, in every run  {verdict(complete)}")
+    return fast and complete and post_p99 < GOAL_POST_P99_MS
 
 
-def run() -> bool:
-    """Measure every backend and worker count; True when every run meets the goal."""
+def run(runs: int = RUNS, ratings: int = RATINGS, *, sqlite_only: bool = False) -> bool:
+    """Measure each database; True when every goal is met."""
+    workers, threads = run_defaults()
     print(
-        f"ratings stored per second through HTTP, {RATINGS} signed /rate-lead requests "
-        f"{CONCURRENCY} at a time, {THREADS} threads per worker "
-        f"(goal: every request 200, every rating stored, >= {GOAL_PER_SECOND:.0f}/s)"
+        f"ratings acknowledged and stored per second: `leadloop run` at its defaults "
+        f"({workers} workers x {threads} threads, and its delivery process), {ratings} signed "
+        f"/rate-lead ratings {CONCURRENCY} at a time, a fresh database and process per run, "
+        f"{runs} runs, each paired with a bare Bolt app served the same way"
     )
-    admin_url = os.environ.get("TEST_DATABASE_URL")
+    backends = ["SQLite"]
+    if sqlite_only:
+        print("  PostgreSQL: not measured (--sqlite-only)")
+    elif not os.environ.get("TEST_DATABASE_URL"):
+        print("  PostgreSQL: skipped (set TEST_DATABASE_URL to measure it; make bench does)")
+    else:
+        backends.append("PostgreSQL")
+    fake = PostClock(team_id=payloads.TEAM_ID)
+    bare_port = free_port()
     met = True
-    with FakeSlack(team_id=payloads.TEAM_ID) as fake, load_client() as send:
-        for workers in WORKERS:
-            with sqlite_database() as url:
-                met = report(measure(fake, send, url, "SQLite", workers)) and met
-        if not admin_url:
-            print("  PostgreSQL: skipped (set TEST_DATABASE_URL to measure it)")
-            return met
-        for workers in WORKERS:
-            with postgres_database(admin_url) as url:
-                met = report(measure(fake, send, url, "PostgreSQL", workers)) and met
+    with (
+        fake,
+        tempfile.TemporaryDirectory() as tmp,
+        load_client() as send,
+        running_server(
+            server_command("bare", bare_port, workers=workers, threads=threads),
+            bare_port,
+            bench_env(fake.api_url, f"sqlite:///{tmp}/bare.db"),
+        ),
+    ):
+        for backend in backends:
+            print(f"  {backend}:", flush=True)
+            results = []
+            for number in range(1, runs + 1):
+                result = measure(fake, send, bare_port, backend, number=number, ratings=ratings)
+                print(describe(number, result, ratings), flush=True)
+                results.append(result)
+            met = summarise(backend, results, ratings) and met
     return met
+
+
+def main() -> int:
+    """``python -m bench.throughput``: this benchmark alone."""
+    parser = argparse.ArgumentParser(prog="python -m bench.throughput")
+    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--ratings", type=int, default=RATINGS)
+    parser.add_argument("--sqlite-only", action="store_true")
+    args = parser.parse_args()
+    return 0 if run(args.runs, args.ratings, sqlite_only=args.sqlite_only) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(0 if run() else 1)
+    sys.exit(main())
