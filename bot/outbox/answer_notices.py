@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.outbox.job import Job, Recorder, Undeliverable, nothing_to_record
+from bot.outbox.slack_calls import post_message
 from domain.ratings.cards import card_for
 from handlers.views.ratings import answer_notice
 from storage.responses import first_answer
@@ -22,5 +23,5 @@ def notify_rater(job: Job) -> Recorder:
         permalink=job.permalinker()(answer.channel, answer.ts, rating.post_ts),
     )
     # Posting to a user ID lands in the app's DM with that user.
-    job.client.chat_postMessage(channel=rating.rater_id, text=text, blocks=blocks)
+    post_message(job, channel=rating.rater_id, text=text, blocks=blocks)
     return nothing_to_record

@@ -26,7 +26,7 @@ def post_digest(job: Job) -> Recorder:
     if owed.target is None:  # no hand-off channel is set, or it was posted already
         return nothing_to_record
     text, blocks = handoff_digest(owed.digest)
-    result = post_handoff_to(job.client, owed.target, text=text, blocks=blocks)
+    result = post_handoff_to(job, owed.target, text=text, blocks=blocks)
     if result is None:
         return nothing_to_record
 

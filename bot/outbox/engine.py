@@ -4,8 +4,11 @@ result, and retry failures with back-off. What each kind sends is in ``bot.outbo
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -13,7 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session
 
-from bot.outbox.job import Job, Recorder, TeamUrls, Unconfigured, Undeliverable
+from bot.outbox.job import Job, OnceOnly, Recorder, TeamUrls, Unconfigured, Undeliverable
 from bot.outbox.kinds import BULK_KINDS, KINDS
 from bot.team_clients import TeamClients
 from domain.admin.settings import WorkspaceSettings
@@ -25,10 +28,12 @@ from storage.workspaces import get_workspace
 logger = logging.getLogger(__name__)
 
 # Real time a claimed message is left to its sender before another process may take it
-# over. It must outlast the slowest send: a job makes at most four Slack calls, and each
-# can take three attempts of up to 10 s plus the waits between them. A process that dies
-# mid-send delays its message by this much, which is rare and better than a double post.
-CLAIM_LEASE = timedelta(minutes=5)
+# over. A live sender renews the claims of what it is sending every HEARTBEAT_SECONDS, so
+# a slow send (Slack calls with all their retries) keeps its message however long it takes,
+# and a process that dies mid-send holds its messages up for under a minute. The lease
+# outlasts two missed beats (a database blip).
+CLAIM_LEASE = timedelta(seconds=45)
+HEARTBEAT_SECONDS = 15.0
 # Seconds between tries to store what a post changed, once Slack has it: a database blip
 # must not make the post go out again. About 16 s in all, short enough for a shutdown.
 RECORD_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -62,6 +67,11 @@ class Deliverer:
 
     Safe to run in several threads and processes at once. One per process: listeners,
     the lead webhook and the scheduler share it.
+
+    While it sends, a heartbeat thread of its own (started with the first send, gone when
+    nothing is being sent for a beat) renews the claims of the messages in flight, in one
+    UPDATE per beat. ``close`` stops it; ``heartbeat`` is one beat, for tests and for
+    callers that beat on a timer of their own (``heartbeat_seconds=0``).
     """
 
     session_factory: Callable[[], Session]
@@ -71,7 +81,18 @@ class Deliverer:
     # The lease measured on ``clock``: longer than CLAIM_LEASE when the clock runs fast.
     claim_lease: timedelta = CLAIM_LEASE
     sleep: Callable[[float], None] = time.sleep
+    # Real seconds between heartbeats; 0 leaves the beats to whoever calls ``heartbeat``.
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
     _team_urls: TeamUrls = field(default_factory=TeamUrls, init=False, repr=False)
+    _warned: OnceOnly = field(default_factory=OnceOnly, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
+    _in_flight: Counter[int] = field(default_factory=Counter, init=False, repr=False, compare=False)
+    _beater: threading.Thread | None = field(default=None, init=False, repr=False, compare=False)
+    _closing: threading.Event = field(
+        default_factory=threading.Event, init=False, repr=False, compare=False
+    )
 
     def deliver_due(self, *, limit: int = 100) -> int:
         """Try every message whose time has come; returns how many were sent."""
@@ -89,16 +110,26 @@ class Deliverer:
         """
         try:
             claimed = self._claim(message_id)
-            if claimed is None:
-                return False
-            message, settings, uninstalled = claimed
+        except Exception:
+            logger.exception("could not claim outbox message %s; it will be retried", message_id)
+            return False
+        if claimed is None:
+            return False
+        with self._sending(message_id):
+            return self._deliver_claimed(*claimed)
+
+    def _deliver_claimed(
+        self, message: OutboxMessage, settings: WorkspaceSettings, uninstalled: bool, lapsed: bool
+    ) -> bool:
+        message_id = message.id or -1
+        try:
             client = None if uninstalled else self.clients.for_team(message.team_id)
         except Exception:
             logger.exception("could not claim outbox message %s; it will be retried", message_id)
             return False
         if client is None:
             # Kept, not dropped: a workspace that reinstalls the app gets what it was owed.
-            self._record_failure(message, "app_not_installed", None)
+            self._record_failure(message, "app_not_installed", None, lapsed=lapsed)
             return False
         job = Job(
             message=message,
@@ -107,31 +138,38 @@ class Deliverer:
             session_factory=self.session_factory,
             clock=self.clock,
             team_urls=self._team_urls,
+            lapsed=lapsed,
+            warned=self._warned,
         )
         try:
             record = self._send(job)
         except SlackApiError as error:
-            self._record_failure(message, error.response.get("error") or str(error), error)
+            reason = error.response.get("error") or str(error)
+            self._record_failure(message, reason, error, lapsed=lapsed)
         except (SlackClientError, OSError) as error:
-            self._record_failure(message, f"{type(error).__name__}: {error}", None)
+            self._record_failure(message, f"{type(error).__name__}: {error}", None, lapsed=lapsed)
         except Unconfigured as error:
-            self._record_failure(message, str(error), None)
+            self._record_failure(message, str(error), None, lapsed=lapsed)
         except Undeliverable as error:
             logger.warning("outbox message %s dropped: %s", message_id, error)
             self._drop(message_id, str(error))
         except Exception as error:
             logger.exception("unexpected error sending outbox message %s", message_id)
-            self._record_failure(message, type(error).__name__, None)
+            self._record_failure(message, type(error).__name__, None, lapsed=lapsed)
         else:
             self._record_sent(message, record)
             return True
         return False
 
-    def _claim(self, message_id: int) -> tuple[OutboxMessage, WorkspaceSettings, bool] | None:
-        """The claimed message, its workspace's settings and whether the app left it."""
+    def _claim(self, message_id: int) -> tuple[OutboxMessage, WorkspaceSettings, bool, bool] | None:
+        """The claimed message, its workspace's settings, whether the app left it, and
+        whether an earlier claim of it lapsed."""
         with self.session_factory() as session:
             now = self.clock()
-            if not outbox.claim(session, message_id=message_id, now=now, lease=self.claim_lease):
+            won = outbox.claim_message(
+                session, message_id=message_id, now=now, lease=self.claim_lease
+            )
+            if won is None:
                 return None
             message = outbox.get_message(session, message_id=message_id)
             workspace = get_workspace(session, team_id=message.team_id) if message else None
@@ -139,7 +177,72 @@ class Deliverer:
         if message is None:
             return None
         uninstalled = workspace is not None and workspace.uninstalled_at is not None
-        return message, self.defaults.overridden_by(workspace), uninstalled
+        return message, self.defaults.overridden_by(workspace), uninstalled, won.lapsed
+
+    def heartbeat(self) -> int:
+        """Renew the claims of the messages this deliverer is sending now, in one UPDATE.
+
+        Returns how many claims were renewed. Never raises: a beat that fails is logged,
+        and the lease outlasts the next ones.
+        """
+        with self._lock:
+            in_flight = list(self._in_flight)
+        if not in_flight:
+            return 0
+        try:
+            with self.session_factory() as session:
+                renewed = outbox.renew_claims(
+                    session, message_ids=in_flight, now=self.clock(), lease=self.claim_lease
+                )
+                session.commit()
+        except Exception as error:
+            logger.warning(
+                "could not renew the claims of %s outbox message(s) being sent (%s); "
+                "another process may take them over when their lease runs out",
+                len(in_flight),
+                type(error).__name__,
+            )
+            return 0
+        return renewed
+
+    def close(self) -> None:
+        """Stop the heartbeat, once the sends are done (at shutdown); safe to call twice.
+
+        A send still under way after this keeps its claim for one more lease at most.
+        """
+        self._closing.set()
+        with self._lock:
+            beater, self._beater = self._beater, None
+        if beater is not None and beater is not threading.current_thread():
+            beater.join(timeout=10)
+
+    @contextmanager
+    def _sending(self, message_id: int) -> Iterator[None]:
+        """Counts the message as in flight, with the heartbeat running, while it is sent."""
+        with self._lock:
+            self._in_flight[message_id] += 1
+            if self._beater is None and self.heartbeat_seconds > 0 and not self._closing.is_set():
+                self._beater = threading.Thread(
+                    target=self._beat, name="leadloop-outbox-heartbeat", daemon=True
+                )
+                self._beater.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight[message_id] -= 1
+                if self._in_flight[message_id] <= 0:
+                    del self._in_flight[message_id]
+
+    def _beat(self) -> None:
+        """The heartbeat thread: a beat every ``heartbeat_seconds`` while anything is sent."""
+        while not self._closing.wait(self.heartbeat_seconds):
+            with self._lock:
+                if not self._in_flight:
+                    if self._beater is threading.current_thread():
+                        self._beater = None
+                    return
+            self.heartbeat()
 
     def _send(self, job: Job) -> Recorder:
         """Hand the message to its kind's sender; returns what records the result."""
@@ -192,7 +295,12 @@ class Deliverer:
             )
 
     def _record_failure(
-        self, message: OutboxMessage, reason: str, error: SlackApiError | None
+        self,
+        message: OutboxMessage,
+        reason: str,
+        error: SlackApiError | None,
+        *,
+        lapsed: bool = False,
     ) -> None:
         retry_after = None
         if error is not None and error.response.status_code == 429:
@@ -212,8 +320,14 @@ class Deliverer:
         )
         try:
             with self.session_factory() as session:
+                # After a lapsed claim, the claim is left to run out rather than released:
+                # the next attempt still looks for the earlier post before posting.
                 outbox.mark_failed(
-                    session, message_id=message.id or -1, error=reason, retry_at=retry_at
+                    session,
+                    message_id=message.id or -1,
+                    error=reason,
+                    retry_at=retry_at,
+                    release=not lapsed,
                 )
                 session.commit()
         except Exception:

@@ -24,7 +24,7 @@ def post_handoff(job: Job) -> Recorder:
         raise Undeliverable("the handed-off lead no longer exists")
     text, blocks = handoff_message(owed.card, owed.scores)
     for target in owed.targets:
-        result = post_handoff_to(job.client, target, text=text, blocks=blocks)
+        result = post_handoff_to(job, target, text=text, blocks=blocks)
         if result is None:
             continue
         # Kept at once: when a later target fails, the retry does not post this one again.

@@ -8,7 +8,8 @@ only write lock, and a slow Slack would hold up every rating meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -69,6 +70,22 @@ class TeamUrls:
         return permalink
 
 
+@dataclass
+class OnceOnly:
+    """Remembers what was already said, so a warning about a lasting state is logged once."""
+
+    _said: set[Hashable] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def first(self, key: Hashable) -> bool:
+        """True the first time ``key`` is seen (by any thread), False after that."""
+        with self._lock:
+            if key in self._said:
+                return False
+            self._said.add(key)
+            return True
+
+
 @dataclass(frozen=True)
 class Job:
     """One claimed message, with the client and settings of its workspace."""
@@ -79,6 +96,10 @@ class Job:
     session_factory: Callable[[], Session]
     clock: Clock
     team_urls: TeamUrls
+    # An earlier claim of the message ran out unreleased: its post may be in Slack already.
+    lapsed: bool = False
+    # The deliverer's warnings said once (e.g. that a workspace's history can't be read).
+    warned: OnceOnly = field(default_factory=OnceOnly)
 
     @property
     def team_id(self) -> str:

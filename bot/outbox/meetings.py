@@ -43,9 +43,7 @@ def post_reminder(job: Job) -> Recorder:
         snoozed=post.kind == SNOOZE,
     )
     text, blocks = meeting_reminder(card, agenda)
-    result = post_joining_if_needed(
-        job.client, channel=meeting.channel_id, text=text, blocks=blocks
-    )
+    result = post_joining_if_needed(job, channel=meeting.channel_id, text=text, blocks=blocks)
 
     def record(session: Session) -> None:
         scheduled_posts.record_scheduled_post_sent(

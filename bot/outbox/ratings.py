@@ -19,7 +19,7 @@ def post_rating(job: Job) -> Recorder:
     if not channel:
         raise Unconfigured("no feedback channel is set: /leadloop settings feedback #channel")
     text, blocks = rating_post(card_for(rating, lead))
-    result = post_joining_if_needed(job.client, channel=channel, text=text, blocks=blocks)
+    result = post_joining_if_needed(job, channel=channel, text=text, blocks=blocks)
 
     def record(session: Session) -> None:
         record_post(

@@ -23,6 +23,8 @@ def post_weekly_report(job: Job) -> Recorder:
         rule = report_rule(session, team_id=message.team_id, default_timezone=timezone)
         week = reported_week(post, rule.timezone)
         report = build_report(session, team_id=message.team_id, week=week, timezone=timezone)
+    # A file upload carries no message metadata, so unlike posts it is not looked for in
+    # the channel after a lapsed claim: a sender dying right after it may upload it twice.
     upload_report(job.client, report, channel=channel)
 
     def record(session: Session) -> None:

@@ -274,3 +274,62 @@ def test_a_rate_lead_rating_of_a_lead_in_a_posted_digest_updates_the_digest(
         assert f"<@{payloads.RATER_ID}> ★★☆☆☆ 2/5" in json.dumps(
             call.params["blocks"], ensure_ascii=False
         )
+
+
+class Died(BaseException):
+    """The process dies: nothing after this line of the sender runs."""
+
+
+def test_every_handoff_post_and_digest_carries_its_outbox_id(
+    deliverer: Deliverer, fake_slack: FakeSlack, session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    single = hand_off(session_factory, clock, ACME)
+    summary = import_for_owner(session_factory, clock, 11, owner=payloads.OWNER_ID)
+
+    assert deliverer.deliver_due() == 3
+
+    tagged = Counter(
+        call.params["metadata"]["event_payload"]["outbox_id"]
+        for call in fake_slack.calls_to("chat.postMessage")
+        if call.params["metadata"]["event_type"] == "leadloop_outbox"
+        and call.params["metadata"]["event_payload"]["team"] == TEAM
+    )
+    assert tagged == {single: 2, **dict.fromkeys(summary.held_message_ids, 1)}
+
+
+def test_a_handoff_dm_that_reached_slack_before_its_sender_died_is_not_sent_again(
+    deliverer: Deliverer,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake_slack.clock = clock
+    message_id = hand_off(session_factory, clock, ACME)
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise Died
+
+    with monkeypatch.context() as patched:
+        patched.setattr("bot.outbox.handoffs.record_handoff_message", die)
+        with pytest.raises(Died):
+            deliverer.deliver(message_id)  # the DM is in Slack, not in the database
+    clock.advance(minutes=1)  # the lease ran out
+
+    assert deliverer.deliver_due() == 1
+
+    channels = [call.params["channel"] for call in fake_slack.calls_to("chat.postMessage")]
+    assert channels == [payloads.OWNER_ID, payloads.HANDOFF_CHANNEL]
+    with session_factory() as session:
+        posted = handoff_messages(
+            session, team_id=TEAM, lead_id=lead_id_of(session_factory, "ACME-1042")
+        )
+    dm_ts = fake_slack.posts[0][1]
+    assert [(m.target, m.channel, m.ts) for m in posted][0] == (
+        payloads.OWNER_ID,
+        f"D{payloads.OWNER_ID}",  # the DM's conversation ID, as Slack's own answer gives it
+        dm_ts,
+    )
+    read = [call.params["channel"] for call in fake_slack.calls_to("conversations.history")]
+    assert read == [f"D{payloads.OWNER_ID}", payloads.HANDOFF_CHANNEL]
+    assert status_of(session_factory, message_id) == "sent"
