@@ -97,9 +97,9 @@ def find_earlier_post(job: Job, target: str) -> dict[str, str] | None:
     """
     if not job.lapsed:
         return None
-    oldest: str | None = f"{(job.message.created_at - HISTORY_MARGIN).timestamp():.6f}"
-    if float(oldest or 0) > time.time():  # a simulated clock running ahead of Slack's
-        oldest = None
+    since = (job.message.created_at - HISTORY_MARGIN).timestamp()
+    # A simulated clock running ahead of Slack's would hide everything: read the newest.
+    oldest = f"{since:.6f}" if since <= time.time() else None
     try:
         conversation = _conversation_of(job.client, target)
         history = job.client.conversations_history(
@@ -111,7 +111,7 @@ def find_earlier_post(job: Job, target: str) -> dict[str, str] | None:
     except SlackApiError as error:
         if error.response.status_code == 429 or error.response.status_code >= 500:
             raise  # Slack is busy or down: try again later, still checking first
-        _history_unreadable(job, target, error.response.get("error") or str(error), error)
+        _history_unreadable(job, target, error)
         return None
     for message in history.get("messages") or []:
         if _is_post_of(job, message):
@@ -144,19 +144,24 @@ def _is_post_of(job: Job, message: dict[str, Any]) -> bool:
     )
 
 
-def _history_unreadable(job: Job, target: str, reason: str, error: SlackApiError | None) -> None:
-    needed = error.response.get("needed") if error is not None else None
+def _history_unreadable(job: Job, target: str, error: SlackApiError) -> None:
+    reason = str(error.response.get("error") or error)
+    if reason in UNREACHABLE_USER:
+        return  # no one to post to: the post fails the same way, and cannot be doubled
+    needed = error.response.get("needed")
     if not job.warned.first(("history", job.team_id, reason, needed)):
         return
     logger.warning(
         "could not read %s in workspace %s to check that outbox message %s was not posted "
-        "already (%s%s); posting it, so it may appear twice. Reading history needs the "
-        "channels:history, groups:history, im:history and im:write scopes",
+        "already (%s); posting it, so it may appear twice%s",
         target,
         job.team_id,
         job.message.id,
-        reason,
-        f", needs {needed}" if needed else "",
+        f"{reason}, needs {needed}" if needed else reason,
+        ". Grant the app the channels:history, groups:history, im:history and im:write "
+        "scopes (manifest.json) and reinstall it"
+        if reason == "missing_scope"
+        else "",
     )
 
 

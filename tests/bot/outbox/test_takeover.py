@@ -409,3 +409,23 @@ def test_a_meeting_reminder_is_tagged_and_found_after_its_sender_died(
 def pending_rows(session_factory: SessionFactory) -> list[OutboxMessage]:
     with session_factory() as session:
         return outbox.pending_messages(session, team_id=TEAM)
+
+
+def test_a_simulated_clock_ahead_of_slacks_reads_the_newest_messages_instead(
+    deliverer: Deliverer,
+    session_factory: SessionFactory,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+) -> None:
+    """With LEADLOOP_CLOCK_START in the future, ``oldest`` would hide every real message."""
+    clock.now = clock.now.replace(year=2100)
+    submitted = submit(session_factory, clock)
+    assert vanishing(deliverer).deliver(post_id(submitted))
+    clock.advance(seconds=PAST_THE_LEASE.total_seconds())
+
+    assert deliverer.deliver_due() == 1
+
+    assert len(posts(fake_slack)) == 1
+    [history] = fake_slack.calls_to("conversations.history")
+    assert "oldest" not in history.params
+    assert stored_rating(session_factory, submitted).post_ts == first_ts(fake_slack)
