@@ -1,12 +1,16 @@
-"""The ``/leadloop`` admin command."""
+"""The ``/leadloop`` admin command: stored before it is acknowledged, answered in the ack."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from slack_bolt import Ack, Respond
+from slack_bolt import Ack
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from domain.admin.parse import (
     USAGE,
@@ -23,7 +27,10 @@ from domain.parsing import UsageError
 from handlers.admin.settings import change_setting, settings_text
 from handlers.admin.webhook import change_webhook_secret, webhook_text
 from handlers.deps import Deps
+from handlers.errors import DATABASE_DOWN
 from storage import roles as store
+
+logger = logging.getLogger(__name__)
 
 NOT_ADMIN = "Only leadloop admins can do that. ADMIN_USERS lists the first admins."
 
@@ -36,20 +43,20 @@ class AdminAnswer:
     retry_ids: tuple[int, ...] = ()
 
 
-def handle_admin(
-    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
-) -> None:
-    """Acknowledge, then carry out the admin command and answer privately."""
-    ack()
+def handle_admin(ack: Ack, command: dict[str, Any], client: WebClient, deps: Deps) -> None:
+    """Carry out the admin command, commit what it changes, then answer privately in the ack.
 
-    def run() -> None:
+    Slack never sends an answered command again, so the change is stored first. The posts
+    a new setting lets out are committed with it, and sent only after the ack.
+    """
+    try:
         answer = answer_admin_command(deps, command, client=client)
-        respond(response_type="ephemeral", text=answer.text)
-        # After the answer, and after the change was committed: each claims its own row.
-        for message_id in answer.retry_ids:
-            deps.deliverer.deliver(message_id)
-
-    deps.after_ack(run, body=command, client=client)
+    except SQLAlchemyError:
+        # One transaction per change: nothing of it was written, and the ack says so.
+        logger.exception("could not carry out a /leadloop command")
+        answer = AdminAnswer(DATABASE_DOWN)
+    ack(response_type="ephemeral", text=answer.text)
+    deps.send_soon(answer.retry_ids)
 
 
 def answer_admin_command(deps: Deps, command: dict[str, Any], *, client: WebClient) -> AdminAnswer:
@@ -60,7 +67,7 @@ def answer_admin_command(deps: Deps, command: dict[str, Any], *, client: WebClie
     if isinstance(parsed, AdminHelp):
         return AdminAnswer(USAGE)
     team_id, user_id = command["team_id"], command["user_id"]
-    if not deps.is_admin(user_id, team_id=team_id):
+    if not _is_admin(deps, team_id=team_id, user_id=user_id):
         return AdminAnswer(NOT_ADMIN)
     if isinstance(parsed, ShowSettings):
         return AdminAnswer(settings_text(deps, team_id=team_id))
@@ -71,7 +78,7 @@ def answer_admin_command(deps: Deps, command: dict[str, Any], *, client: WebClie
         return AdminAnswer(webhook_text(deps, team_id=team_id))
     if isinstance(parsed, ChangeWebhookSecret):
         return AdminAnswer(change_webhook_secret(deps, team_id=team_id, own=parsed.own))
-    with deps.session_factory() as session:
+    with deps.session_before_ack() as session:
         if isinstance(parsed, ListRoles):
             return AdminAnswer(_list(session, team_id=team_id))
         answer = _set(session, parsed, team_id=team_id, by=user_id, now=deps.clock())
@@ -79,7 +86,12 @@ def answer_admin_command(deps: Deps, command: dict[str, Any], *, client: WebClie
     return AdminAnswer(answer)
 
 
-def _set(session: Any, request: SetRole, *, team_id: str, by: str, now: Any) -> str:
+def _is_admin(deps: Deps, *, team_id: str, user_id: str) -> bool:
+    with deps.session_before_ack() as session:
+        return deps.roles.is_admin(session, team_id=team_id, user_id=user_id)
+
+
+def _set(session: Session, request: SetRole, *, team_id: str, by: str, now: datetime) -> str:
     if request.role is None:
         removed = store.clear_roles(session, team_id=team_id, user_id=request.user_id)
         return f"Took away {removed} role(s) from <@{request.user_id}>."
@@ -91,7 +103,7 @@ def _set(session: Any, request: SetRole, *, team_id: str, by: str, now: Any) -> 
     return f"<@{request.user_id}> now has the {request.role} role."
 
 
-def _list(session: Any, *, team_id: str) -> str:
+def _list(session: Session, *, team_id: str) -> str:
     rows = store.all_roles(session, team_id=team_id)
     if not rows:
         return "No roles given with `/leadloop role` yet (user groups and ADMIN_USERS apply)."

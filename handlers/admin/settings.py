@@ -50,7 +50,7 @@ class SettingChanged:
 
 def settings_text(deps: Deps, *, team_id: str) -> str:
     """Every setting in force in ``team_id``, where it comes from, and how to change it."""
-    with deps.session_factory() as session:
+    with deps.session_before_ack() as session:
         in_force = deps.settings_in(session, team_id=team_id)
         chosen = _chosen_here(session, team_id=team_id)
     lines = [
@@ -66,7 +66,8 @@ def change_setting(
     """Store one setting for ``team_id`` and make the posts that failed meanwhile due now.
 
     A channel typed by name is looked up first, with no transaction open during the call to
-    Slack; bad input changes nothing.
+    Slack; bad input changes nothing. The setting and the posts made due are committed in
+    one transaction, before the command is acknowledged; the caller sends the posts after.
     """
     value = request.value
     if isinstance(value, ChannelRef):
@@ -81,7 +82,7 @@ def change_setting(
             )
     column = SETTING_COLUMNS[request.name]
     now = deps.clock()
-    with deps.session_factory() as session:
+    with deps.session_before_ack() as session:
         change_settings(session, team_id=team_id, now=now, values={column: value})
         retry_ids = outbox.retry_failed_now(session, team_id=team_id, now=now)
         in_force = deps.settings_in(session, team_id=team_id)

@@ -15,7 +15,7 @@ HOW_TO_SEND = (
 
 def webhook_text(deps: Deps, *, team_id: str) -> str:
     """Which secret signs this workspace's lead webhook, without ever showing it."""
-    with deps.session_factory() as session:
+    with deps.session_before_ack() as session:
         has_own = own_webhook_secret(session, team_id=team_id) is not None
     how = HOW_TO_SEND.format(path=WEBHOOK_PATH, team_id=team_id)
     if has_own:
@@ -39,7 +39,7 @@ def webhook_text(deps: Deps, *, team_id: str) -> str:
 def change_webhook_secret(deps: Deps, *, team_id: str, own: bool) -> str:
     """Make a new secret for this workspace (shown this once), or drop its own."""
     secret = new_webhook_secret() if own else None
-    with deps.session_factory() as session:
+    with deps.session_before_ack() as session:
         set_webhook_secret(session, team_id=team_id, secret=secret, now=deps.clock())
         session.commit()
     how = HOW_TO_SEND.format(path=WEBHOOK_PATH, team_id=team_id)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import pytest
+from sqlalchemy import Engine
 
 from bot.config import Settings
 from domain.admin.parse import ListRoles, SetRole, parse_admin_command
 from domain.parsing import UsageError
+from handlers.errors import DATABASE_DOWN
 from storage.engine import SessionFactory
 from storage.roles import roles_given
 from tests import slack_payloads as payloads
 from tests.fake_slack import FakeSlack
+from tests.handlers.database_faults import refusing_writes
 from tests.slack_app_client import SlackAppClient
 
 ADMIN = "UADMIN"
@@ -25,8 +29,13 @@ def settings(settings: Settings) -> Settings:
 
 
 def admin_command(slack: SlackAppClient, fake_slack: FakeSlack, text: str, **fields: str) -> str:
-    slack.command(text, response_url=fake_slack.response_url(), command="/leadloop", **fields)
-    return str(fake_slack.calls_to("response_url")[-1].params["text"])
+    """Type ``/leadloop text`` and return the private answer, which the ack carries."""
+    answer = slack.command(
+        text, response_url=fake_slack.response_url(), command="/leadloop", **fields
+    )
+    assert answer.status == 200 and answer.json()["response_type"] == "ephemeral"
+    assert fake_slack.calls_to("response_url") == []  # nothing more to say after the ack
+    return str(answer.json()["text"])
 
 
 def test_an_admin_gives_and_takes_roles(
@@ -95,3 +104,41 @@ def test_bad_admin_input_gets_usage(slack: SlackAppClient, fake_slack: FakeSlack
     answer = admin_command(slack, fake_slack, "frobnicate", user_id=ADMIN)
 
     assert "I don't know `/leadloop frobnicate`" in answer and "/leadloop role @person" in answer
+
+
+def test_a_role_is_stored_when_the_ack_returns(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    answer = slack.command(
+        "role <@UMKT1|fay> marketing",
+        response_url=fake_slack.response_url(),
+        command="/leadloop",
+        user_id=ADMIN,
+        wait=False,
+    )
+
+    with session_factory() as session:  # read straight after the HTTP answer
+        assert roles_given(session, team_id=payloads.TEAM_ID, user_id="UMKT1") == {"marketing"}
+    assert "<@UMKT1> now has the marketing role" in answer.json()["text"]
+    slack.wait_idle()
+
+
+@pytest.mark.parametrize("text", ["role <@UMKT1> sales", "role <@UMKT1> none"])
+def test_a_database_refusing_writes_is_answered_in_the_ack_and_no_role_changes(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    engine: Engine,
+    caplog: pytest.LogCaptureFixture,
+    text: str,
+) -> None:
+    admin_command(slack, fake_slack, "role <@UMKT1> marketing", user_id=ADMIN)
+
+    with refusing_writes(engine), caplog.at_level(logging.ERROR):
+        answer = admin_command(slack, fake_slack, text, user_id=ADMIN)
+
+    assert answer == DATABASE_DOWN
+    with session_factory() as session:
+        assert roles_given(session, team_id=payloads.TEAM_ID, user_id="UMKT1") == {"marketing"}
+    [logged] = [r for r in caplog.records if r.name == "handlers.admin.command"]
+    assert logged.exc_info is not None  # with its traceback

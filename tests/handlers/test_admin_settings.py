@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.config import Settings
+from handlers.errors import DATABASE_DOWN
 from storage import outbox
 from storage.engine import SessionFactory
 from storage.models import OutboxMessage, Rating, Workspace
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock, ServeWith
 from tests.fake_slack import FakeSlack
+from tests.handlers.database_faults import refusing_writes
 from tests.slack_app_client import SlackAppClient
 
 ADMIN = "UADMIN"
@@ -42,9 +46,13 @@ def fake_slack(fake_slack: FakeSlack) -> FakeSlack:
 
 
 def leadloop(slack: SlackAppClient, fake_slack: FakeSlack, text: str, **fields: str) -> str:
-    """Run ``/leadloop text`` and return the private answer."""
-    slack.command(text, response_url=fake_slack.response_url(), command="/leadloop", **fields)
-    return str(fake_slack.calls_to("response_url")[-1].params["text"])
+    """Run ``/leadloop text`` and return the private answer, which the ack carries."""
+    answer = slack.command(
+        text, response_url=fake_slack.response_url(), command="/leadloop", **fields
+    )
+    assert answer.status == 200 and answer.json()["response_type"] == "ephemeral"
+    assert fake_slack.calls_to("response_url") == []  # nothing more to say after the ack
+    return str(answer.json()["text"])
 
 
 def rate(slack: SlackAppClient, fake_slack: FakeSlack, text: str, **fields: str) -> str:
@@ -268,3 +276,66 @@ def test_help_lists_the_settings_forms(slack: SlackAppClient, fake_slack: FakeSl
 
     assert "`/leadloop settings feedback|report|handoff #channel`" in answer
     assert "`/leadloop settings timezone Europe/Berlin`" in answer
+
+
+def test_a_setting_and_the_posts_it_lets_out_are_stored_when_the_ack_returns(
+    unconfigured_slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+) -> None:
+    rate(unconfigured_slack, fake_slack, "ACME-1 4 ready to buy")
+    clock.advance(seconds=10)  # still inside the first back-off of 30 seconds
+
+    answer = unconfigured_slack.command(
+        "settings feedback <#C0LEADS|lead-feedback>",
+        response_url=fake_slack.response_url(),
+        command="/leadloop",
+        user_id=ADMIN,
+        wait=False,
+    )
+
+    # Read straight after the HTTP answer, without waiting for any work after the ack.
+    assert chosen(session_factory)["feedback_channel"] == NEW_CHANNEL
+    [owed] = outbox_rows(session_factory)
+    assert owed.status == outbox.SENT or owed.next_attempt_at <= clock()  # due now
+    assert "1 post(s) that were waiting are being sent now" in answer.json()["text"]
+    unconfigured_slack.wait_idle()
+    assert posts_to(fake_slack) == [NEW_CHANNEL]
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        ("INSERT", "UPDATE", "DELETE"),
+        ("UPDATE OUTBOX_MESSAGE",),  # the setting is written; making posts due fails
+    ],
+)
+def test_a_database_refusing_writes_is_answered_in_the_ack_and_nothing_changes(
+    unconfigured_slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    engine: Engine,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    refused: tuple[str, ...],
+) -> None:
+    leadloop(unconfigured_slack, fake_slack, "settings timezone Asia/Tokyo", user_id=ADMIN)
+    rate(unconfigured_slack, fake_slack, "ACME-1 4 ready to buy")
+    before = workspace(session_factory)
+    [owed_before] = outbox_rows(session_factory)
+    clock.advance(seconds=10)
+
+    with refusing_writes(engine, writes=refused), caplog.at_level(logging.ERROR):
+        answer = leadloop(
+            unconfigured_slack, fake_slack, "settings feedback #lead-feedback", user_id=ADMIN
+        )
+
+    assert answer == DATABASE_DOWN
+    after = workspace(session_factory)
+    assert before is not None and after is not None
+    assert after.model_dump() == before.model_dump()
+    assert [row.model_dump() for row in outbox_rows(session_factory)] == [owed_before.model_dump()]
+    assert posts_to(fake_slack) == []
+    [logged] = [r for r in caplog.records if r.name == "handlers.admin.command"]
+    assert logged.exc_info is not None  # with its traceback

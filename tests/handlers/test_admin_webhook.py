@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 
 import pytest
+from sqlalchemy import Engine
 
 from bot.config import Settings
 from handlers.admin.command import NOT_ADMIN
+from handlers.errors import DATABASE_DOWN
 from storage.engine import SessionFactory
 from storage.workspaces import own_webhook_secret
 from tests import slack_payloads as payloads
 from tests.conftest import ServeWith
 from tests.fake_slack import FakeSlack
+from tests.handlers.database_faults import refusing_writes
 from tests.slack_app_client import SlackAppClient
 
 ADMIN = "UADMIN"
@@ -31,11 +35,13 @@ def settings(settings: Settings) -> Settings:
 
 
 def leadloop(slack: SlackAppClient, fake_slack: FakeSlack, text: str, user_id: str = ADMIN) -> str:
-    """Run ``/leadloop text`` and return the private answer."""
-    slack.command(
+    """Run ``/leadloop text`` and return the private answer, which the ack carries."""
+    answer = slack.command(
         text, response_url=fake_slack.response_url(), command="/leadloop", user_id=user_id
     )
-    return str(fake_slack.calls_to("response_url")[-1].params["text"])
+    assert answer.status == 200 and answer.json()["response_type"] == "ephemeral"
+    assert fake_slack.calls_to("response_url") == []  # nothing more to say after the ack
+    return str(answer.json()["text"])
 
 
 def stored_secret(session_factory: SessionFactory) -> str | None:
@@ -114,3 +120,40 @@ def test_a_misspelt_webhook_command_says_what_it_takes_and_changes_nothing(
 
     assert answer.startswith("I don't know `/leadloop webhook off`.")
     assert stored_secret(session_factory) is None
+
+
+def test_a_new_secret_is_stored_when_the_ack_that_shows_it_returns(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    answer = slack.command(
+        "webhook new",
+        response_url=fake_slack.response_url(),
+        command="/leadloop",
+        user_id=ADMIN,
+        wait=False,
+    )
+
+    shown = SECRET.findall(answer.json()["text"])
+    assert [stored_secret(session_factory)] == shown  # read straight after the HTTP answer
+    slack.wait_idle()
+
+
+@pytest.mark.parametrize("text", ["webhook new", "webhook default"])
+def test_a_database_refusing_writes_is_answered_in_the_ack_and_the_secret_stays(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    engine: Engine,
+    caplog: pytest.LogCaptureFixture,
+    text: str,
+) -> None:
+    leadloop(slack, fake_slack, "webhook new")
+    before = stored_secret(session_factory)
+
+    with refusing_writes(engine), caplog.at_level(logging.ERROR):
+        answer = leadloop(slack, fake_slack, text)
+
+    assert answer == DATABASE_DOWN  # and no new secret shown that would not work
+    assert before is not None and stored_secret(session_factory) == before
+    [logged] = [r for r in caplog.records if r.name == "handlers.admin.command"]
+    assert logged.exc_info is not None  # with its traceback
