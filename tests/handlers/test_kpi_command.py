@@ -330,7 +330,7 @@ def test_the_chart_is_owed_before_the_ack_returns_and_uploaded_after_it(
     }
     assert (request.team_id, request.post_channel) == (payloads.TEAM_ID, payloads.SALES_CHANNEL)
     assert message.team_id == payloads.TEAM_ID
-    slack.executor.wait_idle()
+    slack.wait_idle()
     assert uploads_to(fake_slack) == [payloads.SALES_CHANNEL]
 
 

@@ -338,7 +338,7 @@ def test_an_added_meeting_is_stored_when_the_ack_returns(
     [meeting] = meetings(session_factory)  # read straight after the HTTP answer
     assert (meeting.title, meeting.timezone) == ("Pipeline sync", "Europe/Berlin")
     assert answer.startswith(f"Added meeting `{meeting.id}`")
-    slack.executor.wait_idle()
+    slack.wait_idle()
 
 
 @pytest.mark.parametrize(
@@ -364,7 +364,7 @@ def test_a_change_to_a_meeting_is_stored_when_the_ack_returns(
     with session_factory() as session:
         claims = list(session.exec(select(ScheduledPost)).all())
     assert changed(meeting, claims)
-    slack.executor.wait_idle()
+    slack.wait_idle()
 
 
 @pytest.mark.parametrize(
