@@ -26,5 +26,7 @@ def post_kpi_chart(job: Job) -> Recorder:
         report = build_report(
             session, team_id=message.team_id, week=week, timezone=job.settings.timezone
         )
+    # Like the weekly report, a file upload carries no message metadata, so it is not looked
+    # for in the channel after a lapsed claim: a sender dying right after it may upload twice.
     upload_report(job.client, report, channel=channel)
     return nothing_to_record
