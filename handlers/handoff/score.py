@@ -22,7 +22,7 @@ from handlers.views.handoffs import (
     score_changed,
     score_kept,
 )
-from handlers.views.ratings import confirmation_text
+from handlers.views.ratings import saved_rating_confirmation
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,9 @@ def handle_handoff_score(
     """Store the clicker's score of the handed-off lead, then acknowledge; the message shows it.
 
     Slack never sends a click again once it has its answer, so the rating is committed
-    first. What it owes (the post for marketing, the hand-off updates) goes out after.
+    first, with what it owes (the post for marketing, the hand-off updates), which the
+    delivery process sends. Only the private note to the clicker goes after the ack: a
+    click's ack cannot carry text.
     """
     click = read_click(body)
     try:
@@ -45,10 +47,10 @@ def handle_handoff_score(
         return
     ack()
 
-    def deliver_and_tell() -> None:
-        respond(text=tell(deps, stored), response_type="ephemeral", replace_original=False)
+    def tell_clicker() -> None:
+        respond(text=reply_to(stored), response_type="ephemeral", replace_original=False)
 
-    deps.after_ack(deliver_and_tell, body=body, client=client)
+    deps.after_ack(tell_clicker, body=body, client=client)
 
 
 @dataclass(frozen=True)
@@ -81,19 +83,15 @@ def store(deps: Deps, click: Click) -> StoredClick:
     return StoredClick(result, feedback_channel)
 
 
-def tell(deps: Deps, stored: StoredClick) -> str:
-    """Deliver what the stored click owes at once; the text for the clicker."""
+def reply_to(stored: StoredClick) -> str:
+    """The private note for the clicker: what their click stored, or why nothing."""
     result = stored.result
     if result is None:
         return stored.refusal or NOT_A_RATING_BUTTON
-    delivered = {
-        message_id: deps.deliverer.deliver(message_id) for message_id in result.message_ids
-    }
-    posted = delivered.get(result.post_message_id or -1, True)
-    return _reply(result, posted=posted, feedback_channel=stored.feedback_channel)
+    return _reply(result, feedback_channel=stored.feedback_channel)
 
 
-def _reply(result: ButtonRating, *, posted: bool, feedback_channel: str | None) -> str:
+def _reply(result: ButtonRating, *, feedback_channel: str | None) -> str:
     lead_ref = result.lead.external_ref
     if result.outcome is ButtonOutcome.SAME:
         return score_kept(lead_ref=lead_ref, score=result.rating.score)
@@ -105,4 +103,4 @@ def _reply(result: ButtonRating, *, posted: bool, feedback_channel: str | None) 
             feedback_channel=feedback_channel,
         )
     card = card_for(result.rating, result.lead)
-    return confirmation_text(card, posted=posted, feedback_channel=feedback_channel)
+    return saved_rating_confirmation(card, feedback_channel=feedback_channel)

@@ -88,8 +88,13 @@ def _reason_text(card: RatingCard) -> str:
     return truncate("\n".join(lines)) if lines else "_No reason given._"
 
 
-def rating_confirmation(card: RatingCard, *, feedback_channel: str | None) -> str:
-    """The ephemeral thank-you the rater sees."""
+def stored_rating_confirmation(stored: StoredRating) -> str:
+    """The thank-you in ``/rate-lead``'s ack: the rating is stored, its post not yet sent."""
+    return saved_rating_confirmation(stored.card, feedback_channel=stored.feedback_channel)
+
+
+def saved_rating_confirmation(card: RatingCard, *, feedback_channel: str | None) -> str:
+    """The rater's thank-you: the rating is saved; the delivery process posts it."""
     rated = (
         f"Thanks! You rated *{escape_mrkdwn(card.lead_ref)}* {stars(card.score)} {card.score}/5."
     )
@@ -99,24 +104,7 @@ def rating_confirmation(card: RatingCard, *, feedback_channel: str | None) -> st
             "a message when they answer."
         )
     return (
-        f"{rated} It is posted in <#{feedback_channel}> for marketing to answer; "
-        "you'll get a message when they do."
-    )
-
-
-def stored_rating_confirmation(stored: StoredRating) -> str:
-    """The thank-you in ``/rate-lead``'s ack: the rating is stored, its post not yet sent."""
-    card = stored.card
-    rated = (
-        f"Thanks! You rated *{escape_mrkdwn(card.lead_ref)}* {stars(card.score)} {card.score}/5."
-    )
-    if stored.feedback_channel is None:
-        return (
-            f"{rated} It is saved, and goes to marketing {FEEDBACK_CHANNEL_UNSET}; you'll get "
-            "a message when they answer."
-        )
-    return (
-        f"{rated} It is saved and goes to <#{stored.feedback_channel}> for marketing to "
+        f"{rated} It is saved and goes to <#{feedback_channel}> for marketing to "
         "answer; you'll get a message when they do."
     )
 
@@ -133,17 +121,6 @@ def rated_view(stored: StoredRating) -> View:
         close=PlainTextObject(text="Done"),
         blocks=[SectionBlock(text=MarkdownTextObject(text=stored_rating_confirmation(stored)))],
     )
-
-
-def confirmation_text(card: RatingCard, *, posted: bool, feedback_channel: str | None) -> str:
-    """The thank-you, with a note when the post to the channel is still on its way."""
-    text = rating_confirmation(card, feedback_channel=feedback_channel)
-    if not posted and feedback_channel:
-        text += (
-            "\n_Slack is slow to answer right now: your rating is saved and will appear in "
-            "the channel as soon as Slack accepts it._"
-        )
-    return text
 
 
 FEEDBACK_CHANNEL_UNSET = (
