@@ -47,34 +47,24 @@ def create_app(
     listener_executor: Executor | None = None,
     work_executor: Executor | None = None,
     installations: Installations | None = None,
-    deliverer: Deliverer | None = None,
 ) -> App:
     """Build the Bolt app; Slack signatures are verified on every request it serves.
 
     ``client`` carries SLACK_BOT_TOKEN in single-workspace mode; with ``installations``
     (OAuth mode) it has no token, and each request's workspace brings its own.
-    ``listener_executor`` runs listeners up to their ``ack()``; ``work_executor`` runs what
-    they do after it (storing, posting). The caller shuts the latter down on exit so that
-    accepted work finishes. ``deliverer`` is the process's one outbox deliverer, which the
-    scheduler and the lead webhook share; without it (in tests) one is built here.
+    ``listener_executor`` runs listeners up to their ``ack()``; ``work_executor`` runs the
+    little they do after it (a private note to a clicker, publishing App Home). The caller
+    shuts the latter down on exit. Listeners send no posts: they commit them to the outbox,
+    and the delivery process (``bot.delivery``) sends them.
     """
     if settings.oauth and installations is None:
         raise ValueError("OAuth mode needs the installation stores")
-    if deliverer is None:
-        deliverer = build_deliverer(
-            settings,
-            session_factory=session_factory,
-            client=client,
-            clock=clock,
-            installations=installations,
-        )
     executor = listener_executor or ThreadPoolExecutor(max_workers=16)
     app = _bolt_app(settings, client, executor, installations, session_factory, clock)
     clients = team_clients(client, installations)
     defaults = settings.workspace_defaults()
     deps = Deps(
         session_factory=session_factory,
-        deliverer=deliverer,
         clock=clock,
         defaults=defaults,
         work_executor=work_executor or default_work_executor(),
@@ -183,7 +173,7 @@ def build_deliverer(
     clock: Clock,
     installations: Installations | None = None,
 ) -> Deliverer:
-    """The process's outbox deliverer, for listeners, the lead webhook and the scheduler."""
+    """The delivery process's outbox deliverer, shared by its pump and its scheduler."""
     simulated = settings.simulated_clock
     return Deliverer(
         session_factory=session_factory,

@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.app import build_deliverer, build_lead_webhook, create_app, default_work_executor
+from bot.app import build_lead_webhook, create_app, default_work_executor
 from bot.config import Settings
 from bot.installs import Installations
 from bot.server import build_wsgi_app
@@ -155,14 +155,6 @@ class Runtime:
         installations = Installations.on(engine, settings)
         listener_executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="leadloop-ack")
         work_executor = default_work_executor()
-        # One per process: listeners and the lead webhook share it.
-        deliverer = build_deliverer(
-            settings,
-            session_factory=session_factory,
-            client=client,
-            clock=clock,
-            installations=installations,
-        )
         try:
             app = create_app(
                 settings,
@@ -172,7 +164,6 @@ class Runtime:
                 listener_executor=listener_executor,
                 work_executor=work_executor,
                 installations=installations,
-                deliverer=deliverer,
             )
         except BoltError as error:
             # Bolt checks the token once more in each process; prepare() told the causes

@@ -22,7 +22,7 @@ the listener. Not for lazy listeners: Bolt deep-copies their context, ``Deps`` i
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -50,14 +50,6 @@ logger = logging.getLogger(__name__)
 ACK_WRITE_WAIT_MS = 1500
 
 
-class Delivery(Protocol):
-    """Sends an outbox message now (the shell's outbox engine)."""
-
-    def deliver(self, message_id: int) -> bool:
-        """Claim, send and record one message; False if it was not sent now."""
-        ...
-
-
 class Installs(Protocol):
     """OAuth mode's installations: where each workspace's bot token is kept."""
 
@@ -72,7 +64,6 @@ class Deps:
     """Dependencies shared by the listeners; each listener call opens its own session."""
 
     session_factory: Callable[[], Session]
-    deliverer: Delivery
     clock: Clock
     defaults: WorkspaceSettings
     work_executor: Executor
@@ -104,15 +95,6 @@ class Deps:
         """
         with self.session_factory() as session:
             return self.roles.is_admin(session, team_id=team_id, user_id=user_id)
-
-    def send_soon(self, message_ids: Iterable[int | None]) -> None:
-        """Ask for committed outbox rows to be sent now rather than at the next sweep.
-
-        Call it after the commit (and after ``ack()``); it never sends inside the request.
-        """
-        for message_id in message_ids:
-            if message_id is not None:
-                self.work_executor.submit(self.deliverer.deliver, message_id)
 
     def after_ack(
         self, work: Callable[[], None], *, body: dict[str, Any], client: WebClient

@@ -191,7 +191,7 @@ def deliverer(
     web_client: WebClient,
     clock: FakeClock,
 ) -> Deliverer:
-    """The outbox deliverer, as the background sweep uses it."""
+    """The outbox deliverer, as the delivery process uses it."""
     return build_deliverer(
         settings, session_factory=session_factory, client=web_client, clock=clock
     )
@@ -234,7 +234,6 @@ def serve_app(
         listener_executor=executor,
         work_executor=executor,
         installations=installations,
-        deliverer=deliverer,
     )
     webhook = None
     if lead_webhook:

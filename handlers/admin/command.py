@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,55 +34,45 @@ logger = logging.getLogger(__name__)
 NOT_ADMIN = "Only leadloop admins can do that. ADMIN_USERS lists the first admins."
 
 
-@dataclass(frozen=True)
-class AdminAnswer:
-    """The text for the command's author, and owed posts to try again once it is sent."""
-
-    text: str
-    retry_ids: tuple[int, ...] = ()
-
-
 def handle_admin(ack: Ack, command: dict[str, Any], client: WebClient, deps: Deps) -> None:
     """Carry out the admin command, commit what it changes, then answer privately in the ack.
 
     Slack never sends an answered command again, so the change is stored first. The posts
-    a new setting lets out are committed with it, and sent only after the ack.
+    a new setting lets out are committed with it; the delivery process sends them.
     """
     try:
         answer = answer_admin_command(deps, command, client=client)
     except SQLAlchemyError:
         # One transaction per change: nothing of it was written, and the ack says so.
         logger.exception("could not carry out a /leadloop command")
-        answer = AdminAnswer(DATABASE_DOWN)
-    ack(response_type="ephemeral", text=answer.text)
-    deps.send_soon(answer.retry_ids)
+        answer = DATABASE_DOWN
+    ack(response_type="ephemeral", text=answer)
 
 
-def answer_admin_command(deps: Deps, command: dict[str, Any], *, client: WebClient) -> AdminAnswer:
+def answer_admin_command(deps: Deps, command: dict[str, Any], *, client: WebClient) -> str:
     """Carry out one ``/leadloop`` command: the text for its author, and posts to retry."""
     parsed = parse_admin_command(command.get("text") or "")
     if isinstance(parsed, UsageError):
-        return AdminAnswer(parsed.message)
+        return parsed.message
     if isinstance(parsed, AdminHelp):
-        return AdminAnswer(USAGE)
+        return USAGE
     team_id, user_id = command["team_id"], command["user_id"]
     if not _is_admin(deps, team_id=team_id, user_id=user_id):
-        return AdminAnswer(NOT_ADMIN)
+        return NOT_ADMIN
     if isinstance(parsed, ShowSettings):
-        return AdminAnswer(settings_text(deps, team_id=team_id))
+        return settings_text(deps, team_id=team_id)
     if isinstance(parsed, ChangeSetting):
-        changed = change_setting(deps, parsed, team_id=team_id, client=client)
-        return AdminAnswer(changed.text, changed.retry_ids)
+        return change_setting(deps, parsed, team_id=team_id, client=client)
     if isinstance(parsed, ShowWebhook):
-        return AdminAnswer(webhook_text(deps, team_id=team_id))
+        return webhook_text(deps, team_id=team_id)
     if isinstance(parsed, ChangeWebhookSecret):
-        return AdminAnswer(change_webhook_secret(deps, team_id=team_id, own=parsed.own))
+        return change_webhook_secret(deps, team_id=team_id, own=parsed.own)
     with deps.session_before_ack() as session:
         if isinstance(parsed, ListRoles):
-            return AdminAnswer(_list(session, team_id=team_id))
+            return _list(session, team_id=team_id)
         answer = _set(session, parsed, team_id=team_id, by=user_id, now=deps.clock())
         session.commit()
-    return AdminAnswer(answer)
+    return answer
 
 
 def _is_admin(deps: Deps, *, team_id: str, user_id: str) -> bool:

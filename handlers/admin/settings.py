@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from slack_sdk import WebClient
 from sqlmodel import Session
 
@@ -40,14 +38,6 @@ WHEN_UNSET = {
 }
 
 
-@dataclass(frozen=True)
-class SettingChanged:
-    """The answer for the admin, and the owed posts to try again now that it is committed."""
-
-    text: str
-    retry_ids: tuple[int, ...] = ()
-
-
 def settings_text(deps: Deps, *, team_id: str) -> str:
     """Every setting in force in ``team_id``, where it comes from, and how to change it."""
     with deps.session_before_ack() as session:
@@ -60,26 +50,22 @@ def settings_text(deps: Deps, *, team_id: str) -> str:
     return "*Settings in this workspace*\n" + "\n".join(lines) + "\n" + HOW_TO_CHANGE
 
 
-def change_setting(
-    deps: Deps, request: ChangeSetting, *, team_id: str, client: WebClient
-) -> SettingChanged:
+def change_setting(deps: Deps, request: ChangeSetting, *, team_id: str, client: WebClient) -> str:
     """Store one setting for ``team_id`` and make the posts that failed meanwhile due now.
 
     A channel typed by name is looked up first, with no transaction open during the call to
     Slack; bad input changes nothing. The setting and the posts made due are committed in
-    one transaction, before the command is acknowledged; the caller sends the posts after.
+    one transaction, before the command is acknowledged; the delivery process sends them.
     """
     value = request.value
     if isinstance(value, ChannelRef):
         typed, value = value, resolve_channel(value, client=client)
         if value is None:
-            return SettingChanged(
-                UsageError(
-                    f"I can't find the channel #{typed.name}. Pick it from Slack's "
-                    "suggestions when you type #, or invite me to it first.",
-                    usage=ADMIN_USAGE,
-                ).message
-            )
+            return UsageError(
+                f"I can't find the channel #{typed.name}. Pick it from Slack's "
+                "suggestions when you type #, or invite me to it first.",
+                usage=ADMIN_USAGE,
+            ).message
     column = SETTING_COLUMNS[request.name]
     now = deps.clock()
     with deps.session_before_ack() as session:
@@ -90,7 +76,7 @@ def change_setting(
     text = _changed_text(request.name, in_force, reset=value is None)
     if retry_ids:
         text += f"\n{len(retry_ids)} post(s) that were waiting are being sent now."
-    return SettingChanged(text, tuple(retry_ids))
+    return text
 
 
 def _chosen_here(session: Session, *, team_id: str) -> set[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,52 +39,41 @@ NOT_ADMIN = (
 )
 
 
-@dataclass(frozen=True)
-class KpiAnswer:
-    """The text for the command's author, and the committed posts it owes (the chart)."""
-
-    text: str
-    send_ids: tuple[int | None, ...] = ()
-
-
 def handle_kpi(ack: Ack, command: dict[str, Any], client: WebClient, deps: Deps) -> None:
     """Carry out the subcommand, commit what it changes, then answer privately in the ack.
 
     Slack never sends an answered command again, so a change is stored before the ack; a
-    chart is owed in the outbox by then, and only uploaded after it.
+    chart is owed in the outbox by then, and the delivery process uploads it.
     """
     try:
         answer = answer_kpi_command(deps, command, client)
     except SQLAlchemyError:
         # One transaction per change: nothing of it was written, and the ack says so.
         logger.exception("could not carry out a /kpi command")
-        answer = KpiAnswer(DATABASE_DOWN)
-    ack(response_type="ephemeral", text=answer.text)
-    deps.send_soon(answer.send_ids)
+        answer = DATABASE_DOWN
+    ack(response_type="ephemeral", text=answer)
 
 
-def answer_kpi_command(deps: Deps, command: dict[str, Any], client: WebClient) -> KpiAnswer:
-    """Carry out one ``/kpi`` command: the text to show its author, and the posts it owes."""
+def answer_kpi_command(deps: Deps, command: dict[str, Any], client: WebClient) -> str:
+    """Carry out one ``/kpi`` command and return the text to show its author."""
     user_id, team_id = command["user_id"], command["team_id"]
     workspace_zone = _workspace_zone(deps, team_id=team_id)
     today = deps.clock().astimezone(ZoneInfo(workspace_zone)).date()
     parsed = parse_kpi_command(command.get("text") or "", today=today)
     if isinstance(parsed, UsageError):
-        return KpiAnswer(parsed.message)
+        return parsed.message
     if isinstance(parsed, KpiHelp):
-        return KpiAnswer(USAGE)
+        return USAGE
     if isinstance(parsed, ADMIN_COMMANDS) and not _is_admin(deps, team_id=team_id, user_id=user_id):
-        return KpiAnswer(NOT_ADMIN)
+        return NOT_ADMIN
     if isinstance(parsed, ShowKpis):
-        return KpiAnswer(show_kpis_text(deps, team_id=team_id, week=parsed.week))
+        return show_kpis_text(deps, team_id=team_id, week=parsed.week)
     if isinstance(parsed, PostChart):
         return _chart(deps, team_id=team_id, week=parsed.week, channel=command["channel_id"])
     if isinstance(parsed, SetSchedule):
         zone = user_timezone(client, user_id, default=workspace_zone)  # a read, before the write
-        return KpiAnswer(
-            _schedule(deps, team_id=team_id, user_id=user_id, command=parsed, zone=zone)
-        )
-    return KpiAnswer(_change(deps, team_id=team_id, user_id=user_id, command=parsed))
+        return _schedule(deps, team_id=team_id, user_id=user_id, command=parsed, zone=zone)
+    return _change(deps, team_id=team_id, user_id=user_id, command=parsed)
 
 
 def _workspace_zone(deps: Deps, *, team_id: str) -> str:
@@ -126,14 +114,12 @@ def show_kpis_text(deps: Deps, *, team_id: str, week: IsoWeek | None) -> str:
     return f"*KPIs for {week.label}*\n```\n{table}\n```"
 
 
-def _chart(deps: Deps, *, team_id: str, week: IsoWeek, channel: str) -> KpiAnswer:
+def _chart(deps: Deps, *, team_id: str, week: IsoWeek, channel: str) -> str:
     """Owe the chart's upload in the outbox: uploading can take longer than Slack waits."""
     with deps.session_before_ack() as session:
-        message_id = owe_kpi_chart(
-            session, team_id=team_id, week=week, channel_id=channel, now=deps.clock()
-        )
+        owe_kpi_chart(session, team_id=team_id, week=week, channel_id=channel, now=deps.clock())
         session.commit()
-    return KpiAnswer(f"I'll post the KPI chart for {week.label} here in a moment.", (message_id,))
+    return f"I'll post the KPI chart for {week.label} here in a moment."
 
 
 def _change(deps: Deps, *, team_id: str, user_id: str, command: SetValue | SetTarget) -> str:

@@ -102,5 +102,5 @@ def handle_rating_submission(
         logger.exception("could not store a rating from the rating form")
         ack(response_action="errors", errors={ids.LEAD_BLOCK: NOT_SAVED})
         return
+    # The commit woke the delivery process, which posts the rating for marketing.
     ack(response_action="update", view=rated_view(stored))
-    deps.send_soon([stored.post_message_id])

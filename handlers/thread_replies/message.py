@@ -13,7 +13,8 @@ In Socket Mode, Bolt's adapter sends no acknowledgement at all for a response ot
 (``send_response`` in ``slack_bolt/adapter/socket_mode/internals.py`` only logs it): Slack
 takes the envelope as unanswered and delivers the event again, as it does over HTTP.
 
-The listener itself, after the 200, only asks the outbox for the note the rater is owed.
+The note the rater is owed is committed to the outbox with the answer; the delivery
+process sends it. The listener has nothing left to do.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeGuard
 
-from slack_bolt import BoltContext, BoltResponse
+from slack_bolt import BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
@@ -46,9 +47,6 @@ logger = logging.getLogger(__name__)
 # channel topic changes...) is not an answer to a rating.
 HUMAN_REPLY_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
 
-# Where the middleware leaves, for the listener, the outbox message the stored reply owes.
-OWED_NOTICE = "owed_answer_notice"
-
 # One change to commit: returns the id of the outbox message it owes, if any.
 Change = Callable[[Deps], int | None]
 
@@ -56,7 +54,6 @@ Change = Callable[[Deps], int | None]
 def store_message_event(
     body: dict[str, Any],
     event: dict[str, Any],
-    context: BoltContext,
     deps: Deps,
     next_: Callable[[], None],
 ) -> BoltResponse | None:
@@ -70,7 +67,7 @@ def store_message_event(
     change = _change_in(body, event)
     if change is not None:
         try:
-            context[OWED_NOTICE] = change(deps)
+            change(deps)
         except SQLAlchemyError:
             logger.exception(
                 "could not store message event %s; answering 500 so that Slack sends it again",
@@ -81,9 +78,8 @@ def store_message_event(
     return None
 
 
-def handle_message_event(context: BoltContext, deps: Deps) -> None:
-    """After the 200: send now the note to the rater that a stored answer owes, if any."""
-    deps.send_soon([context.get(OWED_NOTICE)])
+def handle_message_event() -> None:
+    """After the 200 nothing is left to do: the middleware stored the change."""
 
 
 def _change_in(body: dict[str, Any], event: dict[str, Any]) -> Change | None:

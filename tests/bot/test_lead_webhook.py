@@ -472,14 +472,14 @@ def test_a_workspace_without_its_own_secret_keeps_the_deployments(
 
 
 def leadloop_webhook(app_client: SlackAppClient, fake_slack: FakeSlack, words: str) -> str:
-    """An admin's ``/leadloop webhook ...``, answered privately."""
-    app_client.command(
+    """An admin's ``/leadloop webhook ...``, answered privately in the ack."""
+    answer = app_client.command(
         f"webhook {words}".strip(),
         response_url=fake_slack.response_url(),
         command="/leadloop",
         user_id=ADMIN,
     )
-    return str(fake_slack.calls_to("response_url")[-1].params["text"])
+    return str(answer.json()["text"])
 
 
 def test_an_admins_new_secret_signs_the_webhook_until_they_go_back_to_the_default(
