@@ -153,8 +153,8 @@ def test_every_acknowledged_thread_reply_survives_sigkill_and_is_stored_once(
         f"\nthread replies crash: {len(acknowledged)} acknowledged of {BURST}, "
         f"{len([n for n in acknowledged if replies[ts_of(n)]])} of them stored, "
         f"{len(stored_unacknowledged)} stored without a 200 (then retried by Slack); "
-        f"{len(doubled)} doubled; {len(claimed)} notes claimed when killed; "
-        f"notes per rating {dict(notices)}"
+        f"{len(doubled)} doubled; {len(claimed)} notes claimed when killed, "
+        f"{sum(notices.values())} notes sent for {len(notices)} ratings"
     )
     assert doubled == {}, f"stored more than once: {doubled}"
     assert sorted(replies) == sorted(ts_of(n) for n in range(BURST))
