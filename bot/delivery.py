@@ -107,7 +107,12 @@ class OutboxPump:
         sent = 0
         tried: set[int] = set()
         while True:
-            fresh = [message_id for message_id in self._due(limit=BATCH) if message_id not in tried]
+            try:
+                due = self._due(limit=BATCH)
+            except Exception:
+                logger.exception("could not read the outbox; what is owed stays owed")
+                return sent
+            fresh = [message_id for message_id in due if message_id not in tried]
             if not fresh:
                 return sent
             tried.update(fresh)
