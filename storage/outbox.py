@@ -27,8 +27,14 @@ def enqueue(
     now: datetime,
     rating_id: int | None = None,
     scheduled_post_id: int | None = None,
+    about_a_new_row: bool = False,
 ) -> OutboxMessage | None:
-    """Owe a post about a rating or a scheduled post; None when that post is already owed."""
+    """Owe a post about a rating or a scheduled post; None when that post is already owed.
+
+    ``about_a_new_row``: what the post is about was inserted in this transaction, so no
+    other row can hold its dedupe key, and the insert needs no savepoint (the hot path of
+    every rating).
+    """
     message = OutboxMessage(
         team_id=team_id,
         kind=kind,
@@ -38,7 +44,12 @@ def enqueue(
         created_at=now,
         next_attempt_at=now,
     )
-    added = add_unless_duplicate(session, message)
+    if about_a_new_row:
+        session.add(message)
+        session.flush()
+        added: OutboxMessage | None = message
+    else:
+        added = add_unless_duplicate(session, message)
     if added is not None:
         announce_owed(session)
     return added

@@ -71,6 +71,7 @@ def submit_rating(
         dedupe_key=f"{RATING_POST}:{stored.id}",
         rating_id=stored.id,
         now=now,
+        about_a_new_row=True,
     )
     post_message_id = message.id if message is not None else None
     return SubmittedRating(rating=stored, lead=lead, post_message_id=post_message_id)
