@@ -173,6 +173,7 @@ class DeliveryService:
     """Everything the delivery process holds: the outbox pump and the scheduler."""
 
     engine: Engine
+    deliverer: Deliverer
     pump: OutboxPump
     scheduler: BackgroundScheduler
 
@@ -198,11 +199,12 @@ class DeliveryService:
             tick_seconds=settings.scheduler_tick_seconds,
         )
         scheduler.start()
-        return cls(engine=engine, pump=pump, scheduler=scheduler)
+        return cls(engine=engine, deliverer=deliverer, pump=pump, scheduler=scheduler)
 
     def close(self) -> None:
         """Finish the sends and scheduled jobs in progress, then let go of the database."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.pump.close()
+        self.deliverer.close()  # its heartbeat: nothing is being sent any more
         self.engine.dispose()

@@ -36,6 +36,8 @@ BOT_SCOPES = (
     "chat:write",
     "channels:history",
     "groups:history",
+    "im:history",
+    "im:write",
     "channels:join",
     "channels:read",
     "users:read",

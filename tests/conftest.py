@@ -257,6 +257,7 @@ def serve_app(
         thread.join()
         executor.shutdown(wait=True)
         pump.close()
+        deliverer.close()
 
 
 @pytest.fixture
