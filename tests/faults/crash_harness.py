@@ -105,6 +105,9 @@ def leadloop_run(env: dict[str, str]) -> Iterator[Bot]:
         log.wait_for(STARTED)
         log.wait_for(DELIVERING)
         yield Bot(process, log, f"http://127.0.0.1:{port}")
+    except BaseException:
+        print(f"leadloop run's log:\n{log.text}")  # shown by pytest when the test fails
+        raise
     finally:
         if process.poll() is None:
             stop_process(process, process_group=True)
