@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from storage.models import Handoff, HandoffMessage, Lead, OutboxMessage, Rating, table_of
 from storage.outbox import PENDING
+from storage.outbox_signal import announce_owed
 
 # The lead fields an import or a webhook may set; ``external_ref`` is the key.
 LEAD_FIELDS = ("name", "email", "company", "campaign", "source", "owner_id", "status", "attributes")
@@ -127,6 +128,7 @@ def owe_handoffs(
     ]
     if handoffs:
         session.connection().execute(insert(HANDOFF_TABLE), handoffs)
+        announce_owed(session)
     return [handoff["outbox_message_id"] for handoff in handoffs]
 
 

@@ -15,6 +15,8 @@ from bot.delivery import OutboxPump
 from bot.outbox.engine import Deliverer
 from bot.team_clients import OneWorkspace
 from domain.admin.settings import WorkspaceSettings
+from domain.leads.intake import fold_records, intake_leads
+from domain.leads.records import LeadRecord
 from domain.ratings.loop import SubmittedRating, submit_rating
 from domain.ratings.parse import RatingInput
 from storage.engine import SessionFactory, create_db_engine, make_session_factory
@@ -211,3 +213,23 @@ def test_closing_the_pump_lets_sends_in_progress_finish(
 
     assert OutboxPump(deliverer).drain() == 0  # recorded as sent, not left owed
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_owing_hand_offs_in_bulk_wakes_the_delivery_process(
+    engine: Engine, session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    watcher = watch_commits(engine)
+    try:
+        assert watcher.wait(0.05) is False  # nothing committed yet
+        with session_factory() as session:
+            counts = intake_leads(
+                session,
+                team_id=TEAM,
+                leads=fold_records([LeadRecord("ACME-1", owner_slack_id=payloads.OWNER_ID)]),
+                now=clock(),
+            )
+            session.commit()
+        assert counts.handoff_message_ids
+        assert watcher.wait(2.0) is True
+    finally:
+        watcher.close()
