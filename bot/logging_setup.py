@@ -1,4 +1,5 @@
-"""Logging that never writes a token or secret, whoever logs it."""
+"""Logging that never writes a token or secret, whoever logs it, and whose lines request
+content cannot forge."""
 
 from __future__ import annotations
 
@@ -46,6 +47,40 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# C0 and C1 control characters, DEL, and the Unicode line and paragraph separators: each is
+# written as an escape, so text from a request can neither start a new line in the log nor
+# move the cursor of whoever reads it in a terminal.
+_CONTROL_ESCAPES = {
+    code: {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(chr(code), f"\\x{code:02x}")
+    for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))
+} | {0x2028: "\\u2028", 0x2029: "\\u2029"}
+TRACEBACK_INDENT = "  "
+
+
+def escape_controls(text: str) -> str:
+    """``text`` on one line: every control character (newline included) as an escape."""
+    return text.translate(_CONTROL_ESCAPES)
+
+
+class OneRecordPerLineFormatter(logging.Formatter):
+    """Each record is one line, and only a record starts a line.
+
+    The message (where request content can appear) has its control characters escaped.
+    A traceback stays readable on its own lines, each indented, so that no text in an
+    exception can pass for a record of its own.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
+
+    def format(self, record: logging.LogRecord) -> str:
+        first, *rest = super().format(record).split("\n")
+        lines = [escape_controls(first)]
+        lines += [TRACEBACK_INDENT + escape_controls(line) if line else "" for line in rest]
+        return "\n".join(lines)
+
+
 class DropBoltClientTokenNotice(logging.Filter):
     """Bolt warns that SLACK_BOT_TOKEN is unused whenever a client is given; leadloop always
     gives its own client (to set SLACK_API_URL and retries), so the notice only confuses."""
@@ -62,7 +97,9 @@ QUIET_LOGGERS = ("apscheduler", "alembic", "slack_sdk")
 def configure_logging(*, level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Log to stderr through the redacting filter; called once by the CLI, never on import."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        OneRecordPerLineFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     for existing in list(root.handlers):

@@ -174,3 +174,43 @@ def test_log_call_with_mismatched_args_does_not_raise_into_the_caller(
     logger.warning("two placeholders %s %s, one arg", BOT_TOKEN)
 
     assert BOT_TOKEN not in log_output.getvalue()
+
+
+FORGED = "2026-01-05 09:00:00,000 ERROR leadloop: the database is gone"
+
+
+@pytest.mark.parametrize("breaker", ["\n", "\r\n", "\r", "\x85", "\u2028", "\x0b", "\x0c"])
+def test_text_from_a_request_cannot_start_a_line_of_its_own(
+    breaker: str, log_output: io.StringIO, logger: logging.Logger
+) -> None:
+    logger.info("rating text: %s", f"great lead{breaker}{FORGED}")
+
+    written = log_output.getvalue()
+    assert written.count("\n") == 1 and written.endswith("\n")
+    assert len(written.splitlines()) == 1  # the Unicode line breaks too
+    assert "great lead" in written and FORGED in written  # still there, on the same line
+
+
+def test_control_characters_in_a_message_are_written_as_escapes(
+    log_output: io.StringIO, logger: logging.Logger
+) -> None:
+    logger.warning("got %r and %s", "x", "a\nb\rc\td\x1b[31me\x00f\x7fg\x9bh")
+
+    assert log_output.getvalue().endswith("got 'x' and a\\nb\\rc\\td\\x1b[31me\\x00f\\x7fg\\x9bh\n")
+
+
+def test_a_traceback_stays_readable_on_indented_lines_that_no_exception_text_can_forge(
+    log_output: io.StringIO, logger: logging.Logger
+) -> None:
+    try:
+        raise ValueError(f"bad input\n{FORGED}\x1b[2K")
+    except ValueError:
+        logger.exception("parsing failed")
+
+    first, *rest = log_output.getvalue().splitlines()
+    assert first.endswith("leadloop.tests.logging: parsing failed")
+    assert rest[0] == "  Traceback (most recent call last):"
+    assert any(line.startswith('    File "') for line in rest)
+    assert "  ValueError: bad input" in rest
+    assert f"  {FORGED}\\x1b[2K" in rest  # the exception's own text, indented and escaped
+    assert all(line.startswith("  ") for line in rest)
