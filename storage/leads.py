@@ -10,11 +10,19 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, bindparam, insert, update
+from sqlalchemy import Insert, Table, bindparam, delete, insert, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from storage.models import Handoff, HandoffMessage, Lead, OutboxMessage, Rating, table_of
+from storage.models import (
+    Handoff,
+    HandoffMessage,
+    Lead,
+    OutboxMessage,
+    Rating,
+    WebhookDelivery,
+    table_of,
+)
 from storage.outbox import PENDING
 from storage.outbox_signal import announce_owed
 
@@ -23,17 +31,25 @@ LEAD_FIELDS = ("name", "email", "company", "campaign", "source", "owner_id", "st
 LEAD_TABLE = table_of(Lead)
 OUTBOX_TABLE = table_of(OutboxMessage)
 HANDOFF_TABLE = table_of(Handoff)
+DELIVERY_TABLE = table_of(WebhookDelivery)
 
 
 def leads_by_ref(
-    session: Session, *, team_id: str, external_refs: Collection[str]
+    session: Session, *, team_id: str, external_refs: Collection[str], lock: bool = False
 ) -> dict[str, Lead]:
-    """The workspace's leads with these CRM references, keyed by reference (one SELECT)."""
+    """The workspace's leads with these CRM references, keyed by reference (one SELECT).
+
+    ``lock`` locks them until the transaction ends (PostgreSQL; SQLite's writers already
+    take turns), in id order so that two requests never wait for each other's locks: a
+    concurrent webhook request for the same leads then reads what this one wrote.
+    """
     if not external_refs:
         return {}
     statement = select(Lead).where(
         Lead.team_id == team_id, col(Lead.external_ref).in_(list(external_refs))
     )
+    if lock:
+        statement = statement.order_by(col(Lead.id)).with_for_update()
     return {lead.external_ref: lead for lead in session.exec(statement)}
 
 
@@ -81,6 +97,50 @@ def update_leads(
         for change in changes
     ]
     session.connection().execute(statement, parameters)
+
+
+def mark_signed(
+    session: Session, *, team_id: str, lead_ids: Collection[int], signed_at: datetime
+) -> None:
+    """Note that a webhook request signed at ``signed_at`` was applied to these leads.
+
+    A lead's mark only moves forward; the data is not touched (``updated_at`` neither).
+    """
+    if not lead_ids:
+        return
+    table = LEAD_TABLE
+    session.connection().execute(
+        update(table)
+        .where(
+            table.c.team_id == team_id,
+            table.c.id.in_(list(lead_ids)),
+            or_(table.c.webhook_signed_at.is_(None), table.c.webhook_signed_at < signed_at),
+        )
+        .values(webhook_signed_at=signed_at)
+    )
+
+
+def remember_delivery(
+    session: Session, *, team_id: str, signature: str, signed_at: datetime, now: datetime
+) -> bool:
+    """Remember a webhook request by its signature; False when it was remembered before.
+
+    Call it first in the transaction that applies the request. A concurrent identical
+    request waits on the unique key (PostgreSQL) or for the write lock (SQLite) until this
+    transaction ends, then finds the signature, unless this one rolled back.
+    """
+    statement = _insert_ignoring_duplicates(session, DELIVERY_TABLE, ["signature"])
+    row = {"team_id": team_id, "signature": signature, "signed_at": signed_at, "received_at": now}
+    inserted = session.connection().execute(statement.values(row).returning(DELIVERY_TABLE.c.id))
+    return inserted.first() is not None
+
+
+def prune_deliveries(session: Session, *, before: datetime) -> int:
+    """Forget webhook requests received before ``before``; their signatures expired long ago."""
+    result = session.connection().execute(
+        delete(DELIVERY_TABLE).where(DELIVERY_TABLE.c.received_at < before)
+    )
+    return result.rowcount or 0
 
 
 def owe_handoffs(

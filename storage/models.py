@@ -93,6 +93,10 @@ class Lead(SQLModel, table=True):
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
     updated_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    # The signed timestamp of the last webhook request applied to it: older ones are ignored.
+    webhook_signed_at: datetime | None = Field(
+        default=None, sa_column=_timestamp_column(nullable=True)
+    )
 
 
 class Rating(SQLModel, table=True):
@@ -153,6 +157,27 @@ class ProcessedEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
     event_id: str = Field(max_length=64)
+    received_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """A lead-webhook request already applied, known by its signature: a replay changes nothing.
+
+    The signature is unique across workspaces, so a request signed with the deployment's
+    secret is applied once, whichever ``?workspace=`` it names. Kept a day, far longer
+    than the 5-minute signature window.
+    """
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        UniqueConstraint("signature", name="uq_webhook_delivery_signature"),
+        Index("ix_webhook_delivery_received", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    signature: str = Field(max_length=128)
+    signed_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
     received_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
 
 

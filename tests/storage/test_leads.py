@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,11 +19,14 @@ from storage.leads import (
     latest_scores,
     leads_by_ref,
     lock_lead,
+    mark_signed,
     owe_handoffs,
+    prune_deliveries,
     record_handoff_message,
+    remember_delivery,
     update_leads,
 )
-from storage.models import Handoff, Lead, OutboxMessage, Rating
+from storage.models import Handoff, Lead, OutboxMessage, Rating, WebhookDelivery
 from storage.ratings import add_rating
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock
@@ -263,3 +267,60 @@ def test_a_lead_is_locked_only_for_its_own_workspace(
         assert lock_lead(session, team_id=OTHER_TEAM, lead_id=lead_id) is None
         locked = lock_lead(session, team_id=TEAM, lead_id=lead_id)
     assert locked is not None and locked.external_ref == "ACME-1"
+
+
+def remember(
+    session_factory: SessionFactory, clock: FakeClock, team_id: str, signature: str
+) -> bool:
+    with session_factory() as session:
+        first = remember_delivery(
+            session, team_id=team_id, signature=signature, signed_at=clock(), now=clock()
+        )
+        session.commit()
+    return first
+
+
+def test_a_delivery_is_remembered_once_whichever_workspace_it_names(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    assert remember(session_factory, clock, TEAM, "v1=aa") is True
+    assert remember(session_factory, clock, TEAM, "v1=aa") is False
+    assert remember(session_factory, clock, OTHER_TEAM, "v1=aa") is False
+    assert remember(session_factory, clock, TEAM, "v1=bb") is True
+
+
+def test_a_delivery_rolled_back_is_not_remembered(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    with session_factory() as session:
+        remember_delivery(session, team_id=TEAM, signature="v1=aa", signed_at=clock(), now=clock())
+        session.rollback()
+
+    assert remember(session_factory, clock, TEAM, "v1=aa") is True
+
+
+def test_old_deliveries_are_forgotten(session_factory: SessionFactory, clock: FakeClock) -> None:
+    remember(session_factory, clock, TEAM, "v1=old")
+    clock.advance(hours=2)
+    remember(session_factory, clock, TEAM, "v1=new")
+
+    with session_factory() as session:
+        assert prune_deliveries(session, before=clock() - timedelta(hours=1)) == 1
+        session.commit()
+        left = session.exec(select(WebhookDelivery.signature)).all()
+    assert left == ["v1=new"]
+
+
+def test_a_leads_signature_time_only_moves_forward_within_its_workspace(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    ids = insert(session_factory, clock, TEAM, "A", "B")
+    later = clock() + timedelta(minutes=1)
+    with session_factory() as session:
+        mark_signed(session, team_id=TEAM, lead_ids=[ids["A"]], signed_at=later)
+        mark_signed(session, team_id=TEAM, lead_ids=list(ids.values()), signed_at=clock())
+        mark_signed(session, team_id=OTHER_TEAM, lead_ids=list(ids.values()), signed_at=later)
+        session.commit()
+        marks = dict(session.exec(select(Lead.external_ref, Lead.webhook_signed_at)).all())
+
+    assert marks == {"A": later, "B": clock()}

@@ -24,7 +24,7 @@ from storage.engine import (
     normalise_database_url,
 )
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
-from storage.models import Lead, Rating
+from storage.models import Lead, Rating, WebhookDelivery
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 UNREACHABLE_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:1/none"
@@ -134,6 +134,55 @@ def test_an_older_database_is_brought_up_to_date(empty_engine: Engine) -> None:
     assert schema_snapshot(empty_engine) == migrated
     assert current_revision(empty_engine) == head_revision(empty_engine)
     assert schema_differences(empty_engine) == []
+
+
+def upgrade_to(engine: Engine, revision: str) -> None:
+    """Apply the migrations up to ``revision`` only, as an older leadloop left the database."""
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def test_a_database_of_0008_gains_webhook_deliveries_and_keeps_its_leads(
+    empty_engine: Engine,
+) -> None:
+    upgrade_to(empty_engine, "0008")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO lead (team_id, external_ref, name, attributes, created_at, "
+                "updated_at) VALUES ('T1', 'ACME-1', 'Ann', '{}', :now, :now)"
+            ),
+            {"now": datetime(2026, 11, 2, 9, 30, tzinfo=UTC)},
+        )
+
+    upgrade_to_head(empty_engine)
+
+    assert "webhook_delivery" in table_names(empty_engine)
+    assert schema_differences(empty_engine) == []
+    with Session(empty_engine) as session:
+        lead = session.exec(select(Lead)).one()
+        assert (lead.external_ref, lead.name, lead.webhook_signed_at) == ("ACME-1", "Ann", None)
+        session.add(
+            WebhookDelivery(
+                team_id="T1",
+                signature="v1=aa",
+                signed_at=lead.created_at,
+                received_at=lead.created_at,
+            )
+        )
+        session.commit()
+        session.add(
+            WebhookDelivery(
+                team_id="T2",
+                signature="v1=aa",
+                signed_at=lead.created_at,
+                received_at=lead.created_at,
+            )
+        )
+        with pytest.raises(IntegrityError):
+            session.commit()
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys_enforced(tmp_path: Path) -> None:
