@@ -22,6 +22,10 @@ Decisions worth knowing:
   which the CLI calls once the whole file is stored and the summary printed: no rep hears
   of half an import, and a digest is complete when it is sent. An import that dies midway
   has its hand-offs sent when the hold runs out, with the leads it stored: none is lost.
+* A webhook request passes its signed timestamp (``signed_at``): a lead whose last applied
+  request was signed later is left alone and counted ``stale``, so an old update that
+  arrives late (or is replayed) never reverts a newer one. Requests signed in the same
+  second apply in the order they arrive. CSV imports are not signed and not ordered.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from storage.leads import (
     existing_refs,
     insert_leads,
     leads_by_ref,
+    mark_signed,
     owe_handoffs,
     update_leads,
 )
@@ -69,11 +74,13 @@ Fields = dict[str, Any]
 
 @dataclass
 class IntakeCounts:
-    """What a batch of leads did: created, updated, unchanged, and the hand-offs now owed."""
+    """What a batch of leads did: created, updated, unchanged, stale (a newer webhook request
+    was applied already), and the hand-offs now owed."""
 
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    stale: int = 0
     handoff_message_ids: list[int] = field(default_factory=list)
     # The new leads by owner (None: no owner), for counting the messages they owe.
     new_by_owner: Counter[str | None] = field(default_factory=Counter)
@@ -105,29 +112,51 @@ def intake_leads(
     now: datetime,
     dry_run: bool = False,
     plan: HandoffPlan | None = None,
+    signed_at: datetime | None = None,
 ) -> IntakeCounts:
     """Upsert leads (reference -> incoming fields) and owe a hand-off for each new one.
 
     One SELECT finds the stored leads; new ones are inserted in one statement, changed ones
     updated, unchanged ones left alone. A dry run counts the same without writing. Without
-    a ``plan`` (the webhook) each new lead owes a single hand-off, due now.
+    a ``plan`` (the webhook) each new lead owes a single hand-off, due now. With
+    ``signed_at`` (the webhook) the stored leads are locked, a lead last changed by a
+    request signed later is left alone, and the others remember ``signed_at``.
     """
-    stored = leads_by_ref(session, team_id=team_id, external_refs=leads.keys())
+    ordered = signed_at is not None
+    stored = leads_by_ref(session, team_id=team_id, external_refs=leads.keys(), lock=ordered)
     counts = IntakeCounts()
     final: dict[str, Fields] = {}
     for ref, incoming in leads.items():
         lead = stored.get(ref)
+        if _is_stale(lead, signed_at):
+            counts.stale += 1
+            continue
         final[ref] = incoming if lead is None else merge_fields(_stored_fields(lead), incoming)
         _count(counts, lead, final[ref])
     if not dry_run:
-        inserted = _write(
-            session, team_id=team_id, final=final, stored=stored, counts=counts, now=now
+        inserted, applied = _write(
+            session,
+            team_id=team_id,
+            final=final,
+            stored=stored,
+            counts=counts,
+            now=now,
+            signed_at=signed_at,
         )
+        if signed_at is not None:
+            mark_signed(session, team_id=team_id, lead_ids=applied, signed_at=signed_at)
         owners = {lead_id: final[ref]["owner_id"] for ref, lead_id in inserted.items()}
         counts.handoff_message_ids = _owe_handoffs(
             session, team_id=team_id, owners=owners, plan=plan, now=now
         )
     return counts
+
+
+def _is_stale(lead: Lead | None, signed_at: datetime | None) -> bool:
+    """Whether a webhook request signed later than ``signed_at`` was applied to the lead."""
+    if lead is None or signed_at is None or lead.webhook_signed_at is None:
+        return False
+    return lead.webhook_signed_at > signed_at
 
 
 def _count(counts: IntakeCounts, lead: Lead | None, fields: Fields, *, by: int = 1) -> None:
@@ -148,8 +177,10 @@ def _write(
     stored: dict[str, Lead],
     counts: IntakeCounts,
     now: datetime,
-) -> dict[str, int]:
-    """Insert the new leads and update the changed ones; the new leads' ids by reference."""
+    signed_at: datetime | None,
+) -> tuple[dict[str, int], list[int]]:
+    """Insert the new leads and update the changed ones (and drop from ``final`` those that
+    turn out stale); the new leads' ids by reference, and the ids of every lead applied."""
     new = {ref: fields for ref, fields in final.items() if ref not in stored}
     inserted = insert_leads(
         session,
@@ -158,20 +189,29 @@ def _write(
         now=now,
     )
     raced = leads_by_ref(
-        session, team_id=team_id, external_refs=[ref for ref in new if ref not in inserted]
+        session,
+        team_id=team_id,
+        external_refs=[ref for ref in new if ref not in inserted],
+        lock=signed_at is not None,
     )
     for ref, lead in raced.items():
         # Another request created this lead between our SELECT and our INSERT: update it.
         _count(counts, None, final[ref], by=-1)
+        if _is_stale(lead, signed_at):
+            counts.stale += 1
+            del final[ref]
+            continue
         final[ref] = merge_fields(_stored_fields(lead), final[ref])
         _count(counts, lead, final[ref])
+    existing = {ref: lead for ref, lead in (stored | raced).items() if ref in final}
     changes = [
         {"id": lead.id, **final[ref]}
-        for ref, lead in (stored | raced).items()
+        for ref, lead in existing.items()
         if final[ref] != _stored_fields(lead)
     ]
     update_leads(session, team_id=team_id, changes=changes, now=now)
-    return inserted
+    applied = [*inserted.values(), *(lead.id for lead in existing.values() if lead.id)]
+    return inserted, applied
 
 
 def _owe_handoffs(

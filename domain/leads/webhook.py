@@ -1,17 +1,26 @@
 """The CRM lead webhook: a signed JSON body of leads in, an answer with an HTTP status out.
 
 It commits itself (one request, one unit of work), the outbox rows of the hand-offs it owes
-included, before it answers; the delivery process posts them."""
+included, before it answers; the delivery process posts them.
+
+Deliveries are idempotent and ordered. The signature of every request applied is stored in
+the same transaction as its leads (unique, kept a day by the delivery process's
+forget-old-events job): the same request again, replayed or retried, answers 200 with
+``"replayed": true`` and changes nothing. Each lead keeps the signed timestamp of the last
+request applied to it; a request signed earlier leaves that lead alone (counted ``stale``).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.clock import Clock
 from domain.leads.intake import (
+    IntakeCounts,
     WorkspaceProblem,
     choose_workspace,
     fold_records,
@@ -21,6 +30,7 @@ from domain.leads.intake import (
 from domain.leads.records import LeadRecord, RowError
 from domain.leads.webhook_body import WebhookRefusal, parse_webhook_leads, verify_webhook
 from storage.engine import SessionFactory
+from storage.leads import remember_delivery
 from storage.workspaces import known_workspaces, only_workspace, own_webhook_secret
 
 # --- intake: the webhook --------------------------------------------------------------
@@ -85,7 +95,12 @@ class LeadWebhook:
         parsed = parse_webhook_leads(request.body)
         if isinstance(parsed, WebhookRefusal):
             return _refused(parsed.status, parsed.error)
-        return self._store(parsed, request.workspace)
+        # Verified above: both headers are there, the timestamp is digits.
+        signed = _SignedDelivery(
+            signature=str(request.signature).strip().lower(),
+            signed_at=datetime.fromtimestamp(int(str(request.timestamp).strip()), UTC),
+        )
+        return self._store(parsed, request.workspace, signed)
 
     def _secret_for(self, wanted: str | None) -> str | None:
         """The secret that must sign a request for ``wanted`` (or for the only workspace)."""
@@ -94,7 +109,9 @@ class LeadWebhook:
             own = own_webhook_secret(session, team_id=team_id) if team_id else None
         return own or self.secret
 
-    def _store(self, parsed: list[LeadRecord | RowError], workspace: str | None) -> WebhookAnswer:
+    def _store(
+        self, parsed: list[LeadRecord | RowError], workspace: str | None, signed: _SignedDelivery
+    ) -> WebhookAnswer:
         records, errors = _split_webhook_leads(parsed)
         with self.session_factory() as session:
             team_id = choose_workspace(
@@ -106,16 +123,48 @@ class LeadWebhook:
                 return _refused(400, team_id.message)
             if not records:
                 return _refused(400, "no lead could be accepted", errors=errors)
+            first_time = remember_delivery(
+                session,
+                team_id=team_id,
+                signature=signed.signature,
+                signed_at=signed.signed_at,
+                now=datetime.fromtimestamp(self.wall_time(), UTC),
+            )
+            if not first_time:
+                return WebhookAnswer(
+                    status=200, body=_answer(IntakeCounts(), errors, replayed=True)
+                )
             leads = fold_records(records)
-            counts = intake_leads(session, team_id=team_id, leads=leads, now=self.clock())
+            counts = intake_leads(
+                session,
+                team_id=team_id,
+                leads=leads,
+                now=self.clock(),
+                signed_at=signed.signed_at,
+            )
             session.commit()
-        body = {
-            "created": counts.created,
-            "updated": counts.updated,
-            "unchanged": counts.unchanged,
-            "errors": errors,
-        }
-        return WebhookAnswer(status=200, body=body)
+        return WebhookAnswer(status=200, body=_answer(counts, errors, replayed=False))
+
+
+@dataclass(frozen=True)
+class _SignedDelivery:
+    """A verified request's signature (what a replay repeats) and its signed time."""
+
+    signature: str
+    signed_at: datetime
+
+
+def _answer(
+    counts: IntakeCounts, errors: list[dict[str, Any]], *, replayed: bool
+) -> dict[str, Any]:
+    return {
+        "created": counts.created,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+        "stale": counts.stale,
+        "replayed": replayed,
+        "errors": errors,
+    }
 
 
 def _split_webhook_leads(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 import socket
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -90,14 +92,35 @@ def post_leads(
     *,
     headers: dict[str, str] | None = None,
     body: bytes | None = None,
+    timestamp: int | None = None,
 ) -> HttpAnswer:
-    """POST leads signed as a CRM workflow signs them, then wait for the hand-offs to post."""
+    """POST leads signed as a CRM workflow signs them (at ``timestamp``, default now), then
+    wait for the hand-offs to post."""
     raw = body if body is not None else json.dumps(document).encode()
-    answer = http_request(
-        url, method="POST", body=raw, headers=headers or payloads.lead_webhook_headers(raw)
-    )
+    signed = headers or payloads.lead_webhook_headers(raw, timestamp=timestamp)
+    answer = http_request(url, method="POST", body=raw, headers=signed)
     executor.wait_idle()
     return answer
+
+
+def counted(
+    *,
+    created: int = 0,
+    updated: int = 0,
+    unchanged: int = 0,
+    stale: int = 0,
+    replayed: bool = False,
+    errors: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The webhook's answer to a request it accepted."""
+    return {
+        "created": created,
+        "updated": updated,
+        "unchanged": unchanged,
+        "stale": stale,
+        "replayed": replayed,
+        "errors": errors or [],
+    }
 
 
 def stored_leads(session_factory: SessionFactory, team_id: str = TEAM) -> dict[str, Lead]:
@@ -120,10 +143,7 @@ def test_a_signed_lead_is_stored_and_handed_off_to_its_owner_and_the_channel(
 ) -> None:
     answer = post_leads(webhook_url, ANN, executor)
 
-    assert (answer.status, answer.json()) == (
-        200,
-        {"created": 1, "updated": 0, "unchanged": 0, "errors": []},
-    )
+    assert (answer.status, answer.json()) == (200, counted(created=1))
     lead = stored_leads(session_factory)["CRM-1"]
     assert (lead.name, lead.owner_id, lead.source) == ("Ann Lee", payloads.OWNER_ID, "hubspot")
     assert lead.attributes == {"marketing_notes": "Asked for a demo twice"}
@@ -143,7 +163,7 @@ def test_a_list_and_the_zapier_wrapper_are_both_accepted(
     wrapped = post_leads(webhook_url, {"leads": [ANN, BO]}, executor)
 
     assert listed.json()["created"] == 1
-    assert wrapped.json() == {"created": 1, "updated": 0, "unchanged": 1, "errors": []}
+    assert wrapped.json() == counted(created=1, unchanged=1)
     assert set(stored_leads(session_factory)) == {"CRM-1", "CRM-2"}
 
 
@@ -154,12 +174,13 @@ def test_sending_the_same_lead_again_stores_and_posts_nothing_new(
     session_factory: SessionFactory,
     fake_slack: FakeSlack,
 ) -> None:
-    post_leads(webhook_url, ANN, executor)
+    now = int(time.time())
+    post_leads(webhook_url, ANN, executor, timestamp=now - 1)
     posts = fake_slack.calls_to("chat.postMessage")
 
-    again = post_leads(webhook_url, ANN, executor)
+    again = post_leads(webhook_url, ANN, executor, timestamp=now)
 
-    assert again.json() == {"created": 0, "updated": 0, "unchanged": 1, "errors": []}
+    assert again.json() == counted(unchanged=1)
     assert len(stored_leads(session_factory)) == 1
     assert outbox_count(session_factory) == 1
     assert fake_slack.calls_to("chat.postMessage") == posts
@@ -176,10 +197,156 @@ def test_a_changed_lead_is_updated_without_a_second_handoff(
 
     answer = post_leads(webhook_url, {"external_ref": "CRM-1", "status": "won"}, executor)
 
-    assert answer.json() == {"created": 0, "updated": 1, "unchanged": 0, "errors": []}
+    assert answer.json() == counted(updated=1)
     lead = stored_leads(session_factory)["CRM-1"]
     assert (lead.status, lead.name) == ("won", "Ann Lee")  # absent fields keep their value
     assert len(fake_slack.calls_to("chat.postMessage")) == 2
+
+
+# --- replays and order -------------------------------------------------------------------
+
+
+def signed_request(document: Any, timestamp: int) -> tuple[bytes, dict[str, str]]:
+    """A request as a CRM signs it at ``timestamp``, to send (and send again) as it is."""
+    body = json.dumps(document).encode()
+    return body, payloads.lead_webhook_headers(body, timestamp=timestamp)
+
+
+def test_a_replayed_request_changes_nothing_and_says_so(
+    workspace: str,
+    webhook_url: str,
+    executor: SlackAppClient,
+    session_factory: SessionFactory,
+    fake_slack: FakeSlack,
+) -> None:
+    now = int(time.time())
+    first_body, first_headers = signed_request({**ANN, "name": "Ann Lee"}, now - 2)
+    second_body, second_headers = signed_request({**ANN, "name": "Ann Lee-Park"}, now - 1)
+    post_leads(webhook_url, None, executor, body=first_body, headers=first_headers)
+    post_leads(webhook_url, None, executor, body=second_body, headers=second_headers)
+    posts = fake_slack.calls_to("chat.postMessage")
+
+    replay = post_leads(webhook_url, None, executor, body=first_body, headers=first_headers)
+
+    assert (replay.status, replay.json()) == (200, counted(replayed=True))
+    assert stored_leads(session_factory)["CRM-1"].name == "Ann Lee-Park"
+    assert outbox_count(session_factory) == 1
+    assert fake_slack.calls_to("chat.postMessage") == posts
+
+
+def test_a_replay_of_a_new_lead_hands_it_off_once(
+    workspace: str,
+    webhook_url: str,
+    executor: SlackAppClient,
+    session_factory: SessionFactory,
+    fake_slack: FakeSlack,
+) -> None:
+    body, headers = signed_request(ANN, int(time.time()))
+    first = post_leads(webhook_url, None, executor, body=body, headers=headers)
+
+    replay = post_leads(webhook_url, None, executor, body=body, headers=headers)
+
+    assert first.json() == counted(created=1)
+    assert replay.json() == counted(replayed=True)
+    assert outbox_count(session_factory) == 1
+    assert len(fake_slack.calls_to("chat.postMessage")) == 2  # the owner's DM and the channel
+
+
+def test_an_update_signed_before_the_last_one_applied_is_ignored(
+    workspace: str, webhook_url: str, executor: SlackAppClient, session_factory: SessionFactory
+) -> None:
+    now = int(time.time())
+    post_leads(webhook_url, {**ANN, "name": "Ann Lee-Park"}, executor, timestamp=now)
+
+    late = post_leads(webhook_url, [{**ANN, "name": "Ann Lee"}, BO], executor, timestamp=now - 60)
+
+    assert (late.status, late.json()) == (200, counted(created=1, stale=1))
+    leads = stored_leads(session_factory)
+    assert leads["CRM-1"].name == "Ann Lee-Park"
+    assert leads["CRM-2"].name == "Bo Chen"  # a lead the later request did not name
+
+
+def test_updates_signed_in_the_same_second_apply_in_the_order_they_arrive(
+    workspace: str, webhook_url: str, executor: SlackAppClient, session_factory: SessionFactory
+) -> None:
+    now = int(time.time())
+    post_leads(webhook_url, ANN, executor, timestamp=now)
+
+    answer = post_leads(webhook_url, {**ANN, "status": "won"}, executor, timestamp=now)
+
+    assert answer.json() == counted(updated=1)
+    assert stored_leads(session_factory)["CRM-1"].status == "won"
+
+
+def test_a_request_replayed_into_another_workspace_changes_nothing_there(
+    workspace: str,
+    webhook_url: str,
+    executor: SlackAppClient,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+) -> None:
+    record(session_factory, clock, OTHER_TEAM)
+    body, headers = signed_request(ANN, int(time.time()))
+    post_leads(f"{webhook_url}?workspace={TEAM}", None, executor, body=body, headers=headers)
+
+    replay = post_leads(
+        f"{webhook_url}?workspace={OTHER_TEAM}", None, executor, body=body, headers=headers
+    )
+
+    assert replay.json() == counted(replayed=True)
+    assert stored_leads(session_factory, OTHER_TEAM) == {}
+
+
+def post_at_once(url: str, requests: list[tuple[bytes, dict[str, str]]]) -> list[HttpAnswer]:
+    """Send the requests from one thread each, released together."""
+    start = threading.Barrier(len(requests))
+
+    def send(request: tuple[bytes, dict[str, str]]) -> HttpAnswer:
+        start.wait(timeout=10)
+        return http_request(url, method="POST", body=request[0], headers=request[1])
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(send, requests))
+
+
+def test_identical_requests_at_the_same_moment_are_applied_once(
+    workspace: str,
+    webhook_url: str,
+    executor: SlackAppClient,
+    session_factory: SessionFactory,
+    fake_slack: FakeSlack,
+) -> None:
+    now = int(time.time())
+    for round_ in range(5):
+        request = signed_request({**ANN, "external_ref": f"CRM-{round_}"}, now)
+
+        answers = post_at_once(webhook_url, [request, request])
+        executor.wait_idle()
+
+        assert [answer.status for answer in answers] == [200, 200]
+        assert sorted(answer.json()["replayed"] for answer in answers) == [False, True]
+        assert sum(answer.json()["created"] for answer in answers) == 1
+    assert set(stored_leads(session_factory)) == {f"CRM-{round_}" for round_ in range(5)}
+    assert outbox_count(session_factory) == 5
+    assert len(fake_slack.calls_to("chat.postMessage")) == 5 * 2
+
+
+def test_an_older_update_racing_a_newer_one_never_wins(
+    workspace: str, webhook_url: str, executor: SlackAppClient, session_factory: SessionFactory
+) -> None:
+    now = int(time.time())
+    post_leads(webhook_url, [{**ANN, "external_ref": f"CRM-{n}"} for n in range(5)], executor)
+    for round_ in range(5):
+        ref = f"CRM-{round_}"
+        older = signed_request({"external_ref": ref, "name": "v1", "status": "lost"}, now + 1)
+        newer = signed_request({"external_ref": ref, "name": "v2"}, now + 2)
+
+        answers = post_at_once(webhook_url, [older, newer] if round_ % 2 else [newer, older])
+
+        assert [answer.status for answer in answers] == [200, 200]
+    executor.wait_idle()
+    leads = stored_leads(session_factory)
+    assert {leads[f"CRM-{n}"].name for n in range(5)} == {"v2"}
 
 
 def test_each_bad_lead_is_reported_and_the_good_ones_are_stored(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from storage.models import Lead, OutboxMessage
 from tests.conftest import FakeClock
 
 HOW = "pass --workspace TEAM_ID"
+SIGNED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 
 def test_a_blank_incoming_field_keeps_the_stored_value_and_attributes_merge() -> None:
@@ -189,3 +191,90 @@ def test_batches_and_repeated_references_give_one_write_and_one_count_per_lead(
         ann = session.exec(select(Lead).where(Lead.external_ref == "A")).one()
         assert (ann.name, ann.company) == ("Ann Lee", "Acme")
         assert len(session.exec(select(Lead)).all()) == 5
+
+
+def signed_intake(
+    session_factory: SessionFactory, clock: FakeClock, signed_at: datetime, *records: LeadRecord
+) -> tuple[int, int, int, int]:
+    """A webhook request's leads, signed at ``signed_at``; its counts."""
+    with session_factory() as session:
+        counts = intake_leads(
+            session, team_id="T0A", leads=fold_records(records), now=clock(), signed_at=signed_at
+        )
+        session.commit()
+    return counts.created, counts.updated, counts.unchanged, counts.stale
+
+
+def stored(session_factory: SessionFactory) -> dict[str, tuple[str | None, datetime | None]]:
+    with session_factory() as session:
+        leads = session.exec(select(Lead)).all()
+    return {lead.external_ref: (lead.name, lead.webhook_signed_at) for lead in leads}
+
+
+def test_a_lead_changed_by_a_later_signed_request_is_left_alone(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    later, earlier = SIGNED, SIGNED - timedelta(seconds=30)
+    signed_intake(session_factory, clock, later, LeadRecord("A", name="Ann Lee"))
+
+    counts = signed_intake(
+        session_factory, clock, earlier, LeadRecord("A", name="Ann"), LeadRecord("B", name="Bo")
+    )
+
+    assert counts == (1, 0, 0, 1)
+    assert stored(session_factory) == {"A": ("Ann Lee", later), "B": ("Bo", earlier)}
+
+
+def test_an_unchanged_lead_still_remembers_the_later_signature_time(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    signed_intake(session_factory, clock, SIGNED, LeadRecord("A", name="Ann"))
+    signed_intake(
+        session_factory, clock, SIGNED + timedelta(seconds=5), LeadRecord("A", name="Ann")
+    )
+
+    counts = signed_intake(
+        session_factory, clock, SIGNED + timedelta(seconds=2), LeadRecord("A", name="Annie")
+    )
+
+    assert counts == (0, 0, 0, 1)
+    assert stored(session_factory) == {"A": ("Ann", SIGNED + timedelta(seconds=5))}
+
+
+def test_an_import_changes_leads_whatever_their_signature_time_and_keeps_it(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    signed_intake(session_factory, clock, SIGNED, LeadRecord("A", name="Ann"))
+
+    summary = import_leads(
+        session_factory,
+        team_id="T0A",
+        read=lambda: iter([LeadRecord("A", name="Ann Lee")]),
+        now=clock(),
+    )
+
+    assert (summary.created, summary.updated) == (0, 1)
+    assert stored(session_factory) == {"A": ("Ann Lee", SIGNED)}
+
+
+def test_a_lead_created_meanwhile_by_a_later_signed_request_is_left_alone(
+    session_factory: SessionFactory, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signed_intake(session_factory, clock, SIGNED, LeadRecord("A-1", name="Ann Lee"))
+    real_lookup = domain.leads.intake.leads_by_ref
+    calls: list[dict[str, Any]] = []
+
+    def racing_lookup(session: Session, **kwargs: Any) -> dict[str, Lead]:
+        calls.append(kwargs)  # the first lookup misses it, as if it were not committed yet
+        return {} if len(calls) == 1 else real_lookup(session, **kwargs)
+
+    monkeypatch.setattr(domain.leads.intake, "leads_by_ref", racing_lookup)
+    counts = signed_intake(
+        session_factory, clock, SIGNED - timedelta(seconds=1), LeadRecord("A-1", name="Ann")
+    )
+
+    assert counts == (0, 0, 0, 1)
+    assert [call["lock"] for call in calls] == [True, True]
+    assert stored(session_factory) == {"A-1": ("Ann Lee", SIGNED)}
+    with session_factory() as session:
+        assert len(session.exec(select(OutboxMessage)).all()) == 1
