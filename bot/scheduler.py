@@ -1,5 +1,6 @@
 """The delivery process's schedules on APScheduler: meeting reminders, snoozes, weekly
-reports, and forgetting old event ids. The outbox itself is sent by ``bot.delivery``."""
+reports, and forgetting old event ids and webhook signatures. The outbox itself is sent by
+``bot.delivery``."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.config import DEFAULT_TICK_SECONDS
 from bot.outbox.engine import Deliverer
 from domain.admin.settings import WorkspaceSettings
-from domain.clock import Clock
+from domain.clock import Clock, system_clock
 from domain.kpis.weekly import claim_report, plan_reports, report_rule
 from domain.meetings.reminders import claim_reminder, claim_snooze, plan_reminders
 from domain.outbox_kinds import MEETING_REMINDER, WEEKLY_REPORT
 from storage.engine import SessionFactory
+from storage.leads import prune_deliveries
 from storage.meetings import active_meetings
 from storage.responses import prune_processed_events
 from storage.scheduled_posts import POSTED, due_pending_posts, last_occurrences
@@ -24,6 +26,9 @@ from storage.workspaces import installed_workspaces, prune_oauth_states, uninsta
 logger = logging.getLogger(__name__)
 
 EVENT_MEMORY = timedelta(days=2)
+# How long an applied lead-webhook request's signature is remembered; a signature is
+# accepted for 5 minutes, so a day leaves room for any clock skew.
+WEBHOOK_DELIVERY_MEMORY = timedelta(days=1)
 
 
 def run_scheduled_posts(
@@ -110,12 +115,19 @@ def _claim_due_reports(
     return owed
 
 
-def forget_old_events(session_factory: SessionFactory, clock: Clock) -> int:
-    """Drop handled event ids that Slack can no longer retry, and expired install links."""
+def forget_old_events(
+    session_factory: SessionFactory, clock: Clock, wall_clock: Clock = system_clock
+) -> int:
+    """Drop handled event ids that Slack can no longer retry, expired install links, and
+    the signatures of webhook requests too old to be accepted again.
+
+    Webhook signatures expire in real time (``wall_clock``), even on a simulated clock.
+    """
     try:
         with session_factory() as session:
             removed = prune_processed_events(session, before=clock() - EVENT_MEMORY)
             removed += prune_oauth_states(session, now=clock())
+            removed += prune_deliveries(session, before=wall_clock() - WEBHOOK_DELIVERY_MEMORY)
             session.commit()
     except Exception:
         logger.exception("could not prune handled event ids")

@@ -13,13 +13,15 @@ from sqlmodel import col, select
 from bot.outbox.engine import Deliverer
 from bot.scheduler import (
     EVENT_MEMORY,
+    WEBHOOK_DELIVERY_MEMORY,
     build_scheduler,
     forget_old_events,
 )
 from domain.ratings.loop import SubmittedRating, submit_rating
 from domain.ratings.parse import RatingInput
 from storage.engine import SessionFactory, create_db_engine, make_session_factory
-from storage.models import SLACK_OAUTH_STATES_TABLE, ProcessedEvent
+from storage.leads import remember_delivery
+from storage.models import SLACK_OAUTH_STATES_TABLE, ProcessedEvent, WebhookDelivery
 from storage.responses import claim_event
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock
@@ -70,6 +72,26 @@ def test_old_event_ids_are_forgotten(session_factory: SessionFactory, clock: Fak
 
     assert remembered_events(session_factory) == ["EvRecent"]
     assert forget_old_events(session_factory, clock) == 0
+
+
+def test_webhook_signatures_are_forgotten_after_a_day_of_real_time(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    wall_clock = FakeClock(clock())
+    hour = timedelta(hours=1)
+    with session_factory() as session:
+        for signature, age in [("v1=old", WEBHOOK_DELIVERY_MEMORY + hour), ("v1=recent", hour)]:
+            received = wall_clock() - age
+            remember_delivery(
+                session, team_id=TEAM, signature=signature, signed_at=received, now=received
+            )
+        session.commit()
+    clock.advance(days=30)  # a simulated clock running fast forgets nothing early
+
+    assert forget_old_events(session_factory, clock, wall_clock) == 1
+
+    with session_factory() as session:
+        assert session.exec(select(WebhookDelivery.signature)).all() == ["v1=recent"]
 
 
 def test_expired_install_links_are_forgotten(
