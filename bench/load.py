@@ -11,7 +11,6 @@ server compares those instants with the arrival of each rating's post.
 from __future__ import annotations
 
 import http.client
-import itertools
 import os
 import socket
 import statistics
@@ -139,9 +138,16 @@ def running_server(
     """A server process, healthy on ``port``, stopped with SIGTERM at the end.
 
     Its log goes to a file; the end of it is printed if the server fails to start or
-    exits with an error, so a broken run says why.
+    exits with an error, so a broken run says why. With ``BENCH_LOG_DIR`` set, the whole
+    log is kept there, one file per server (``<port>.log``).
     """
-    with tempfile.TemporaryFile() as log:
+    keep = os.environ.get("BENCH_LOG_DIR")
+    opened = (
+        open(Path(keep) / f"{port}.log", "w+b")  # noqa: SIM115  # closed by the with below
+        if keep
+        else tempfile.TemporaryFile()
+    )
+    with opened as log:
         process = subprocess.Popen(command, cwd=ROOT, env=dict(env), stderr=log)
         try:
             wait_until_healthy(port, process)
@@ -216,7 +222,6 @@ def send_ratings(
 
 
 Sender = Callable[..., list[Sent]]
-_MEASURED_BATCHES = itertools.count()
 
 
 @contextmanager
@@ -246,21 +251,3 @@ def load_client() -> Iterator[Sender]:
 def lead_refs(prefix: str, count: int, first: int = 0) -> list[str]:
     """``count`` distinct lead references: each rating creates its own lead."""
     return [f"{prefix}-{index}" for index in range(first, first + count)]
-
-
-def measure(
-    send: Sender, port: int, response_url: str, concurrency: int, requests: int
-) -> list[float]:
-    """Latencies of ``requests`` ratings sent ``concurrency`` at a time; all must get 200.
-
-    For the benchmarks that only need a load (memory): lead references are drawn from a
-    counter, so each call rates new leads.
-    """
-    batch = next(_MEASURED_BATCHES)
-    sent = send(
-        port, response_url, concurrency=concurrency, lead_refs=lead_refs(f"M{batch}", requests)
-    )
-    failed = [rating for rating in sent if rating.status != 200]
-    if failed:
-        raise RuntimeError(f"{len(failed)} of {requests} requests did not get 200")
-    return [rating.latency for rating in sent]

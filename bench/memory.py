@@ -30,13 +30,13 @@ from bench.load import (
     Sender,
     bench_env,
     free_port,
+    lead_refs,
     load_client,
-    measure,
     running_server,
     server_command,
 )
+from bench.post_clock import PostClock
 from tests import slack_payloads as payloads
-from tests.fake_slack import FakeSlack
 
 GOAL_MB = 150.0
 WARM_UP_REQUESTS = 2_000
@@ -92,13 +92,23 @@ def memory_of(pid: int) -> Memory:
     )
 
 
-def send(fake: FakeSlack, client: Sender, port: int, *, already: int, count: int) -> None:
-    """Send ``count`` ratings in batches, each posted by leadloop before the next."""
+def send(fake: PostClock, client: Sender, port: int, *, already: int, count: int) -> int:
+    """Send ``count`` ratings in batches, each posted by leadloop before the next; how
+    many acks said that nothing was saved (SQLite's write lock was not free in time)."""
+    unsaved = 0
     for first in range(already, already + count, BATCH):
         size = min(BATCH, already + count - first)
-        measure(client, port, fake.response_url("memory"), CONCURRENCY, size)
+        refs = lead_refs("MEM", size, first)
+        sent = client(port, fake.response_url("memory"), concurrency=CONCURRENCY, lead_refs=refs)
+        if any(rating.status != 200 for rating in sent):
+            raise RuntimeError("leadloop did not answer every request 200")
+        saved = [rating.lead_ref for rating in sent if rating.stored]
+        unsaved += size - len(saved)
         # Confirmed in its ack; the post to the feedback channel is what comes after.
-        fake.wait_for("chat.postMessage", first + size, timeout=300)
+        missing = fake.wait_for_posts(saved, timeout=300)
+        if missing:
+            raise RuntimeError(f"{missing} saved ratings were not posted in 300 s")
+    return unsaved
 
 
 def describe(label: str, memory: Memory) -> str:
@@ -118,17 +128,22 @@ def run() -> bool:
     )
     port = free_port()
     command = server_command("leadloop", port, workers=1, threads=8)
+    fake = PostClock(team_id=payloads.TEAM_ID)
     with (
-        FakeSlack(team_id=payloads.TEAM_ID) as fake,
+        fake,
         tempfile.TemporaryDirectory() as tmp,
         load_client() as client,
         running_server(command, port, bench_env(fake.api_url, f"sqlite:///{tmp}/m.db")) as process,
     ):
         idle = memory_of(process.pid)
-        send(fake, client, port, already=0, count=WARM_UP_REQUESTS)
+        unsaved = send(fake, client, port, already=0, count=WARM_UP_REQUESTS)
         warm = memory_of(process.pid)
-        send(fake, client, port, already=WARM_UP_REQUESTS, count=TOTAL_REQUESTS - WARM_UP_REQUESTS)
+        unsaved += send(
+            fake, client, port, already=WARM_UP_REQUESTS, count=TOTAL_REQUESTS - WARM_UP_REQUESTS
+        )
         final = memory_of(process.pid)
+    if unsaved:
+        print(f"  ({unsaved} of the {TOTAL_REQUESTS:,} acks said nothing was saved)")
     print(describe("idle", idle))
     print(describe(f"after {WARM_UP_REQUESTS:,} requests", warm))
     print(describe(f"after {TOTAL_REQUESTS:,} requests", final))
