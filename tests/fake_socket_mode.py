@@ -5,7 +5,19 @@ test then hands it envelopes (``slash_commands``, ``interactive``, ``events_api`
 for the bot's acknowledgement, ``{"envelope_id": ...}`` with an optional ``payload``.
 The fake Web API's ``apps.connections.open`` hands out its URL (``FakeSlack.socket_mode_url``).
 
-Only what slack-sdk's built-in client uses is implemented: an RFC 6455 handshake, text,
+It also plays the edges of a connection's life, and times what the client does there:
+
+- ``refresh()`` sends ``disconnect`` with ``reason: refresh_requested``, as Slack does before
+  it closes a connection; the old connection is closed once the client has a new one (or
+  after a deadline), so envelopes sent meanwhile land on whichever is open.
+- ``drop()`` closes the newest connection abruptly: no close frame, only TCP's FIN.
+- ``mute()`` stops answering the newest connection's pings, as a dead network path would.
+- ``refuse_handshakes(n)`` answers the next ``n`` handshakes with a 503.
+- ``hellos`` holds when each connection was greeted; ``ack_wait(envelope_id)`` how long an
+  envelope waited, from when the test sent it (or asked to, with no connection open) to
+  its acknowledgement.
+
+Only what slack-sdk's Socket Mode clients use is implemented: an RFC 6455 handshake, text,
 ping, pong and close frames, masked from the client and unmasked from the server.
 """
 
@@ -17,6 +29,7 @@ import json
 import socket
 import struct
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -58,6 +71,8 @@ class _Connection:
 
     sock: socket.socket
     send_lock: threading.Lock = field(default_factory=threading.Lock)
+    greeted: bool = False  # sent ``hello``: envelopes may go to it
+    muted: bool = False  # answers no ping: a path that silently stopped carrying anything
 
     def send(self, opcode: int, payload: bytes) -> None:
         with self.send_lock:
@@ -94,6 +109,12 @@ class FakeSocketMode:
         self.app_id = app_id
         self.acks: list[JsonDict] = []
         self.handshakes: list[str] = []  # the request line of each client's handshake
+        self.hellos: list[float] = []  # time.monotonic() of each ``hello`` sent
+        self.disconnects: list[float] = []  # when each ``refresh()`` asked the client to move
+        self.drops: list[float] = []  # when each ``drop()`` cut a connection
+        self._sent_at: dict[str, float] = {}
+        self._acked_at: dict[str, float] = {}
+        self._refusals = 0
         self._cond = threading.Condition()
         self._connections: list[_Connection] = []
         self._threads: list[threading.Thread] = []
@@ -115,6 +136,7 @@ class FakeSocketMode:
         with self._cond:
             self._stopping = True
             connections = list(self._connections)
+            self._cond.notify_all()
         for connection in connections:
             try:
                 connection.send(_OP_CLOSE, struct.pack("!H", 1001))
@@ -155,18 +177,50 @@ class FakeSocketMode:
     def wait_connected(self, timeout: float = 10.0) -> None:
         """Block until a client finished the handshake and was sent ``hello``."""
         with self._cond:
-            if not self._cond.wait_for(lambda: self._connections, timeout=timeout):
+            if not self._cond.wait_for(self._newest, timeout=timeout):
                 raise AssertionError(f"FakeSocketMode: no client connected within {timeout}s")
 
-    def send_envelope(
-        self, envelope_type: str, payload: JsonDict, *, accepts_response_payload: bool = True
-    ) -> str:
-        """Deliver ``payload`` to the newest connection as Slack would; returns its envelope_id."""
+    def wait_for_hello(self, *, since: float, timeout: float = 10.0) -> float:
+        """Block until a connection was greeted at or after ``since`` (``time.monotonic()``);
+        returns when."""
+
+        def greeted() -> float | None:
+            return next((at for at in self.hellos if at >= since), None)
+
         with self._cond:
-            if not self._connections:
-                raise AssertionError("FakeSocketMode: no client is connected")
-            connection = self._connections[-1]
+            if not self._cond.wait_for(lambda: greeted() is not None, timeout=timeout):
+                raise AssertionError(
+                    f"FakeSocketMode: no new connection within {timeout}s "
+                    f"({len(self.hellos)} greeted in all)"
+                )
+            at = greeted()
+            assert at is not None
+            return at
+
+    @property
+    def open_connections(self) -> int:
+        """How many greeted connections are open now."""
+        with self._cond:
+            return sum(1 for connection in self._connections if connection.greeted)
+
+    def send_envelope(
+        self,
+        envelope_type: str,
+        payload: JsonDict,
+        *,
+        accepts_response_payload: bool = True,
+        wait: float = 0.0,
+    ) -> str:
+        """Deliver ``payload`` to the newest greeted connection as Slack would; returns its
+        envelope_id. With none open, wait up to ``wait`` seconds for one: the envelope's
+        wait for its ack counts from now, as Slack's 3 seconds do."""
         envelope_id = str(uuid.uuid4())
+        with self._cond:
+            self._sent_at[envelope_id] = time.monotonic()
+            if not self._cond.wait_for(self._newest, timeout=wait):
+                raise AssertionError("FakeSocketMode: no client is connected")
+            connection = self._newest()
+            assert connection is not None
         envelope = {
             "envelope_id": envelope_id,
             "type": envelope_type,
@@ -175,6 +229,74 @@ class FakeSocketMode:
         }
         connection.send(_OP_TEXT, json.dumps(envelope).encode())
         return envelope_id
+
+    def ack_wait(self, envelope_id: str) -> float | None:
+        """Seconds from sending ``envelope_id`` to its acknowledgement; None if not acked."""
+        with self._cond:
+            acked = self._acked_at.get(envelope_id)
+            return None if acked is None else acked - self._sent_at[envelope_id]
+
+    def refresh(self, *, overlap: float = 0.5, deadline: float = 10.0) -> float:
+        """Ask the newest connection's client to move (``disconnect``, ``refresh_requested``),
+        as Slack does before closing a connection; returns when it was asked.
+
+        The old connection is closed (with a close frame) ``overlap`` seconds after a new
+        one was greeted, or ``deadline`` seconds after asking if none comes.
+        """
+        with self._cond:
+            old = self._newest()
+            if old is None:
+                raise AssertionError("FakeSocketMode: no client is connected")
+        notice = {
+            "type": "disconnect",
+            "reason": "refresh_requested",
+            "debug_info": {"host": "fake-socket-mode"},
+        }
+        asked = time.monotonic()
+        with self._cond:
+            self.disconnects.append(asked)
+        old.send(_OP_TEXT, json.dumps(notice).encode())
+
+        def close_old() -> None:
+            with self._cond:
+                moved = self._cond.wait_for(
+                    lambda: self._stopping or any(at >= asked for at in self.hellos),
+                    timeout=deadline,
+                )
+                if moved:
+                    self._cond.wait_for(lambda: self._stopping, timeout=overlap)
+            _close_politely(old)
+
+        self._spawn(close_old, name="FakeSocketMode-refresh")
+        return asked
+
+    def drop(self) -> float:
+        """Cut the newest connection without a close frame (a dead load balancer, a network
+        blip): the client only sees the socket end. Returns when."""
+        with self._cond:
+            connection = self._newest()
+            if connection is None:
+                raise AssertionError("FakeSocketMode: no client is connected")
+            self._connections.remove(connection)
+            at = time.monotonic()
+            self.drops.append(at)
+        _shutdown(connection.sock)
+        return at
+
+    def mute(self) -> None:
+        """Stop answering the newest connection's pings, and send nothing on it: a network
+        path that died without closing. Only the client's pings can tell."""
+        with self._cond:
+            connection = self._newest()
+            if connection is None:
+                raise AssertionError("FakeSocketMode: no client is connected")
+            connection.muted = True
+            connection.greeted = False  # no envelope goes there any more
+
+    def refuse_handshakes(self, count: int) -> None:
+        """Answer the next ``count`` handshakes with 503, as Slack does when it is unwell."""
+        with self._cond:
+            self._refusals = count
 
     def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> JsonDict:
         """Block until the client acknowledged ``envelope_id``; returns the acknowledgement."""
@@ -193,6 +315,10 @@ class FakeSocketMode:
             return found
 
     # ------------------------------------------------------------------ server side
+
+    def _newest(self) -> _Connection | None:
+        """The newest greeted connection; the caller holds ``_cond``."""
+        return next((c for c in reversed(self._connections) if c.greeted), None)
 
     def _spawn(self, target: Any, *args: Any, name: str) -> None:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
@@ -219,15 +345,18 @@ class FakeSocketMode:
                 return
             with self._cond:
                 self._connections.append(connection)
+                count = len(self._connections)
             # Slack says hello first; a client may not act on envelopes before it.
             hello = {
                 "type": "hello",
-                "num_connections": 1,
+                "num_connections": count,
                 "debug_info": {"host": "fake-socket-mode", "approximate_connection_time": 3600},
                 "connection_info": {"app_id": self.app_id},
             }
-            connection.send(_OP_TEXT, json.dumps(hello).encode())
             with self._cond:
+                connection.send(_OP_TEXT, json.dumps(hello).encode())
+                connection.greeted = True
+                self.hellos.append(time.monotonic())
                 self._cond.notify_all()
             self._receive_loop(connection)
         except (_Closed, OSError):
@@ -254,6 +383,12 @@ class FakeSocketMode:
             for name, _, value in (line.partition(":") for line in header_lines)
         }
         key = headers.get("sec-websocket-key")
+        with self._cond:
+            refused, self._refusals = self._refusals > 0, max(0, self._refusals - 1)
+            self.handshakes.append(request_line)
+        if refused:
+            sock.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+            return False
         if (
             not request_line.startswith("GET ")
             or headers.get("upgrade", "").lower() != "websocket"
@@ -270,8 +405,6 @@ class FakeSocketMode:
                 f"Sec-WebSocket-Accept: {accept_key(key)}\r\n\r\n"
             ).encode()
         )
-        with self._cond:
-            self.handshakes.append(request_line)
         return True
 
     def _receive_loop(self, connection: _Connection) -> None:
@@ -279,7 +412,8 @@ class FakeSocketMode:
         while True:
             final, opcode, payload = connection.receive_frame()
             if opcode == _OP_PING:
-                connection.send(_OP_PONG, payload)
+                if not connection.muted:
+                    connection.send(_OP_PONG, payload)
             elif opcode == _OP_CLOSE:
                 connection.send(_OP_CLOSE, payload[:2])
                 return
@@ -296,7 +430,19 @@ class FakeSocketMode:
             decoded = {"unparsable": message.decode("utf-8", errors="replace")}
         with self._cond:
             self.acks.append(decoded)
+            envelope_id = decoded.get("envelope_id") if isinstance(decoded, dict) else None
+            if isinstance(envelope_id, str):
+                self._acked_at.setdefault(envelope_id, time.monotonic())
             self._cond.notify_all()
+
+
+def _close_politely(connection: _Connection) -> None:
+    """A close frame (1001, going away), then the end of the socket."""
+    try:
+        connection.send(_OP_CLOSE, struct.pack("!H", 1001))
+    except OSError:
+        pass
+    _shutdown(connection.sock)
 
 
 def _shutdown(sock: socket.socket) -> None:

@@ -66,18 +66,22 @@ class ProcessLog:
                 self._cond.notify_all()
             stream.close()
 
-    def wait_for(self, needle: str, timeout: float = 20.0) -> str:
-        """The first line containing ``needle``, once logged; fails after ``timeout`` seconds
-        or when the process closed its log without logging it."""
+    def wait_for(self, needle: str, timeout: float = 20.0, *, count: int = 1) -> str:
+        """The ``count``-th line containing ``needle`` (the first by default), once logged;
+        fails after ``timeout`` seconds or when the process closed its log without it."""
+
+        def found() -> list[str]:
+            return [line for line in self.lines if needle in line]
+
         with self._cond:
-            self._cond.wait_for(
-                lambda: self._ended or any(needle in line for line in self.lines), timeout
-            )
-            found = [line for line in self.lines if needle in line]
-            if found:
-                return found[0]
+            self._cond.wait_for(lambda: self._ended or len(found()) >= count, timeout)
+            lines = found()
+            if len(lines) >= count:
+                return lines[count - 1]
             why = "the process ended" if self._ended else f"{timeout}s passed"
-            raise AssertionError(f"{why} before it logged {needle!r}; its log:\n{self.text}")
+            raise AssertionError(
+                f"{why} before it logged {needle!r} {count} time(s); its log:\n{self.text}"
+            )
 
     def wait_until_closed(self, timeout: float = 20.0) -> str:
         """The whole log, once the process closed it (it ended)."""

@@ -1,12 +1,16 @@
-"""Tests for FakeSocketMode, driven by slack-sdk's built-in Socket Mode client (what Bolt's
-SocketModeHandler, and so leadloop, uses)."""
+"""Tests for FakeSocketMode, driven by slack-sdk's built-in Socket Mode client and by a raw
+websocket-client WebSocket (for the edges: refresh, drop, refused handshakes, mute)."""
 
 from __future__ import annotations
 
+import json
+import struct
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
+import websocket
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.builtin import SocketModeClient
@@ -81,3 +85,107 @@ def test_the_builtin_client_gets_hello_an_envelope_and_its_ack_comes_back(
     assert ack == {"envelope_id": envelope_id, "payload": {"text": "x" * size}}
     [handshake] = socket_mode.handshakes
     assert handshake.startswith("GET /link/?ticket=")
+
+
+def _greeted_client(socket_mode: FakeSocketMode) -> websocket.WebSocket:
+    """A raw WebSocket client that connected and read its ``hello``."""
+    client = websocket.create_connection(socket_mode.url, timeout=5)
+    assert json.loads(client.recv())["type"] == "hello"
+    return client
+
+
+def test_refresh_asks_the_client_to_move_then_closes_the_old_connection_after_the_new_hello(
+    socket_mode: FakeSocketMode,
+) -> None:
+    old = _greeted_client(socket_mode)
+    asked = socket_mode.refresh(overlap=0.2)
+    notice = json.loads(old.recv())
+    before_move = socket_mode.send_envelope("events_api", {"n": 1})
+    new = _greeted_client(socket_mode)
+    after_move = socket_mode.send_envelope("events_api", {"n": 2})
+
+    # Until the new connection said hello, envelopes go to the old one; then to the new.
+    assert json.loads(old.recv())["envelope_id"] == before_move
+    assert json.loads(new.recv())["envelope_id"] == after_move
+    opcode, data = old.recv_data(control_frame=True)
+    closed = time.monotonic()
+
+    assert notice == {
+        "type": "disconnect",
+        "reason": "refresh_requested",
+        "debug_info": {"host": "fake-socket-mode"},
+    }
+    assert (opcode, struct.unpack("!H", data[:2])) == (websocket.ABNF.OPCODE_CLOSE, (1001,))
+    [_, moved] = socket_mode.hellos
+    assert socket_mode.disconnects == [asked]
+    assert 0.2 <= closed - moved < 2
+    new.close()
+
+
+def test_drop_ends_the_connection_without_a_close_frame(socket_mode: FakeSocketMode) -> None:
+    client = _greeted_client(socket_mode)
+
+    dropped = socket_mode.drop()
+
+    with pytest.raises(websocket.WebSocketConnectionClosedException):
+        client.recv()
+    assert socket_mode.drops == [dropped]
+    assert socket_mode.open_connections == 0
+
+
+def test_refused_handshakes_are_answered_503_then_clients_connect_again(
+    socket_mode: FakeSocketMode,
+) -> None:
+    socket_mode.refuse_handshakes(2)
+
+    for _ in range(2):
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            websocket.create_connection(socket_mode.url, timeout=5)
+        assert refused.value.status_code == 503
+    client = _greeted_client(socket_mode)
+
+    assert len(socket_mode.handshakes) == 3
+    assert len(socket_mode.hellos) == 1
+    client.close()
+
+
+def test_a_muted_connection_answers_no_ping_and_gets_no_envelope(
+    socket_mode: FakeSocketMode,
+) -> None:
+    client = _greeted_client(socket_mode)
+    client.ping(b"before")
+    assert client.recv_data(control_frame=True) == (websocket.ABNF.OPCODE_PONG, b"before")
+
+    socket_mode.mute()
+    client.ping(b"after")
+    client.settimeout(0.5)
+
+    with pytest.raises(websocket.WebSocketTimeoutException):
+        client.recv_data(control_frame=True)
+    assert socket_mode.open_connections == 0
+    client.close(timeout=0)
+
+
+def test_ack_wait_counts_from_sending_even_while_no_client_is_connected(
+    socket_mode: FakeSocketMode,
+) -> None:
+    answered: list[str] = []
+
+    def connect_late_and_ack() -> None:
+        time.sleep(0.3)
+        client = _greeted_client(socket_mode)
+        envelope = json.loads(client.recv())
+        client.send(json.dumps({"envelope_id": envelope["envelope_id"]}))
+        answered.append(envelope["envelope_id"])
+        client.close()
+
+    late = threading.Thread(target=connect_late_and_ack)
+    late.start()
+    envelope_id = socket_mode.send_envelope("slash_commands", {"text": "x"}, wait=5)
+    socket_mode.wait_for_ack(envelope_id)
+    late.join()
+
+    wait = socket_mode.ack_wait(envelope_id)
+    assert answered == [envelope_id]
+    assert wait is not None and 0.3 <= wait < 2
+    assert socket_mode.ack_wait("never-sent-or-acked") is None
