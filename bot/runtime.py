@@ -191,15 +191,16 @@ class Runtime:
 
     def serve_socket_mode(self) -> None:
         """Take Slack's requests over Socket Mode until ``stop`` is called."""
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from bot.socket_mode import SocketModeHandler
 
+        app_token = self.settings.slack_app_token
+        if not app_token:  # settings.socket_mode says it is set
+            raise self.on_error("Socket Mode needs SLACK_APP_TOKEN.")
         web_client = build_web_client(token=None, base_url=self.settings.slack_api_url)
-        handler = SocketModeHandler(
-            self.app, app_token=self.settings.slack_app_token, web_client=web_client
-        )
+        handler = SocketModeHandler(self.app, app_token=app_token, web_client=web_client)
         logger.info("leadloop is connecting to Slack over Socket Mode")
         try:
-            handler.connect()  # type: ignore[no-untyped-call]  # Bolt's adapter is unannotated
+            handler.connect()
         except SlackApiError as error:
             raise self.on_error(
                 "Slack refused the Socket Mode connection "
@@ -207,7 +208,7 @@ class Runtime:
                 "Socket Mode is on in the Slack app."
             ) from None
         self._stopped.wait()
-        handler.close()  # type: ignore[no-untyped-call]  # Bolt's adapter is unannotated
+        handler.close()
 
     def stop(self) -> None:
         """Make ``serve_socket_mode`` return; ``close`` then finishes the work."""

@@ -1,0 +1,184 @@
+"""leadloop's Socket Mode client against the fake Socket Mode server, in this process:
+refreshes, drops, refused handshakes, silent connections, closing, and its log lines."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.client import BaseSocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
+
+from bot.socket_mode import CONNECTED, LOST, LeadloopSocketModeClient
+from tests.fake_slack import FakeSlack
+from tests.fake_socket_mode import FakeSocketMode
+
+APP_TOKEN = "xapp-1-A0LEADLOOP-1-test"
+
+
+@pytest.fixture
+def socket_mode(fake_slack: FakeSlack) -> Iterator[FakeSocketMode]:
+    """A running FakeSocketMode whose URL the fake Web API hands out."""
+    with FakeSocketMode() as server:
+        fake_slack.socket_mode_url = server.url
+        yield server
+
+
+def acking_client(
+    fake_slack: FakeSlack, *, delay: float = 0.0, **options: float
+) -> LeadloopSocketModeClient:
+    """A client whose listener acknowledges every envelope, after ``delay`` seconds."""
+    client = LeadloopSocketModeClient(
+        app_token=APP_TOKEN,
+        web_client=WebClient(base_url=fake_slack.api_url, retry_handlers=[]),
+        **options,
+    )
+
+    def ack(client: BaseSocketModeClient, request: SocketModeRequest) -> None:
+        threading.Event().wait(delay)
+        client.send_socket_mode_response(SocketModeResponse(request.envelope_id))
+
+    client.socket_mode_request_listeners.append(ack)
+    return client
+
+
+@pytest.fixture
+def client(
+    fake_slack: FakeSlack, socket_mode: FakeSocketMode
+) -> Iterator[LeadloopSocketModeClient]:
+    """A connected, acknowledging client; closed after the test."""
+    client = acking_client(fake_slack)
+    client.connect()
+    socket_mode.wait_connected()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def state_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    """(level, message) of every line the client logged at INFO or above."""
+    return [
+        (record.levelname, record.getMessage())
+        for record in caplog.records
+        if record.name == "bot.socket_mode" and record.levelno >= logging.INFO
+    ]
+
+
+def test_a_refresh_opens_the_new_connection_before_leaving_the_old_one(
+    client: LeadloopSocketModeClient, socket_mode: FakeSocketMode
+) -> None:
+    # Slack keeps the old connection open for a while: the client must not wait for it.
+    asked = socket_mode.refresh(overlap=5.0)
+    moved = socket_mode.wait_for_hello(since=asked)
+    both_open = socket_mode.open_connections
+    envelope_id = socket_mode.send_envelope("slash_commands", {"text": "x"})
+    socket_mode.wait_for_ack(envelope_id)
+
+    wait = socket_mode.ack_wait(envelope_id)
+    assert moved - asked < 0.5
+    assert both_open == 2
+    assert wait is not None and wait < 0.5
+    assert client.is_connected()
+
+
+def test_a_dropped_connection_is_replaced_at_once_and_the_log_says_so(
+    fake_slack: FakeSlack, socket_mode: FakeSocketMode, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.socket_mode")
+    client = acking_client(fake_slack)
+    client.connect()
+    try:
+        socket_mode.wait_connected()
+        dropped = socket_mode.drop()
+        back = socket_mode.wait_for_hello(since=dropped)
+        envelope_id = socket_mode.send_envelope("slash_commands", {"text": "x"})
+        socket_mode.wait_for_ack(envelope_id)
+    finally:
+        client.close()
+
+    assert back - dropped < 0.5
+    assert state_lines(caplog) == [("INFO", CONNECTED), ("WARNING", LOST), ("INFO", CONNECTED)]
+
+
+def test_refused_handshakes_are_retried_soon_with_one_warning(
+    fake_slack: FakeSlack, socket_mode: FakeSocketMode, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.socket_mode")
+    client = acking_client(fake_slack)
+    client.connect()
+    try:
+        socket_mode.wait_connected()
+        socket_mode.refuse_handshakes(3)
+        dropped = socket_mode.drop()
+        back = socket_mode.wait_for_hello(since=dropped)
+    finally:
+        client.close()
+
+    # Tried at once, then after 0.25, 0.5 and 1 s.
+    assert 1.5 <= back - dropped < 2.5
+    assert len(socket_mode.handshakes) == 5
+    [(level, refused)] = [line for line in state_lines(caplog) if "could not" in line[1]]
+    assert level == "WARNING"
+    assert "503" in refused and "trying again in 0.25 s" in refused
+    assert [line for line in state_lines(caplog) if "could not" not in line[1]] == [
+        ("INFO", CONNECTED),
+        ("WARNING", LOST),
+        ("INFO", CONNECTED),
+    ]
+
+
+def test_a_connection_that_stops_answering_pings_is_replaced(
+    fake_slack: FakeSlack, socket_mode: FakeSocketMode, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.socket_mode")
+    client = acking_client(fake_slack, ping_interval=0.1, stale_after=0.5)
+    client.connect()
+    try:
+        socket_mode.wait_connected()
+        threading.Event().wait(0.5)  # a few pings answered: no line for them
+        socket_mode.mute()
+        muted = socket_mode.hellos[-1]
+        back = socket_mode.wait_for_hello(since=muted + 0.01, timeout=5)
+    finally:
+        client.close()
+
+    assert back - muted < 2.0
+    assert state_lines(caplog) == [("INFO", CONNECTED), ("WARNING", LOST), ("INFO", CONNECTED)]
+
+
+def test_closing_acknowledges_the_envelopes_in_hand_first(
+    fake_slack: FakeSlack, socket_mode: FakeSocketMode, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.socket_mode")
+    client = acking_client(fake_slack, delay=0.3)
+    client.connect()
+    socket_mode.wait_connected()
+    envelope_id = socket_mode.send_envelope("slash_commands", {"text": "x"})
+    threading.Event().wait(0.1)  # in the listener now
+
+    client.close()
+
+    assert socket_mode.wait_for_ack(envelope_id, timeout=0.1) == {"envelope_id": envelope_id}
+    assert socket_mode.open_connections == 0
+    assert not client.is_connected()
+    assert state_lines(caplog) == [("INFO", CONNECTED)]  # stopping is not losing
+
+
+def test_an_app_token_slack_refuses_is_an_error_on_connect(fake_slack: FakeSlack) -> None:
+    client = LeadloopSocketModeClient(
+        app_token="xoxb-not-an-app-token",
+        web_client=WebClient(base_url=fake_slack.api_url, retry_handlers=[]),
+    )
+    try:
+        with pytest.raises(SlackApiError) as refused:
+            client.connect()
+    finally:
+        client.close()
+
+    assert refused.value.response["error"] == "not_allowed_token_type"
