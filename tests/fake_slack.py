@@ -314,6 +314,7 @@ class FakeSlack:
         self,
         *,
         team_id: str = "T0TEST",
+        enterprise_id: str | None = None,
         bot_user_id: str = "UBOT",
         bot_id: str = "BBOT",
         users: dict[str, dict[str, Any]] | None = None,
@@ -327,6 +328,7 @@ class FakeSlack:
         thinks it means); ``clock`` may also be set later.
         """
         self.team_id = team_id
+        self.enterprise_id = enterprise_id  # the bot token's organisation, if in a Grid
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.users: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (users or {}).items()}
@@ -336,6 +338,7 @@ class FakeSlack:
         # OAuth: codes Slack would hand an installer's browser, and the bot tokens they buy.
         self.install_codes: dict[str, JsonDict] = {}
         self.installed_tokens: dict[str, JsonDict] = {}
+        self.revoked_tokens: list[str] = []
         # Socket Mode: the WebSocket URL apps.connections.open hands out (a FakeSocketMode's).
         self.socket_mode_url: str | None = None
         # Each chat.postMessage that succeeded: its parameters and the ts it was given.
@@ -358,6 +361,7 @@ class FakeSlack:
         self._thread: threading.Thread | None = None
         self._methods: dict[str, _MethodHandler] = {
             "auth.test": self._auth_test,
+            "auth.revoke": self._auth_revoke,
             "oauth.v2.access": self._oauth_v2_access,
             "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
@@ -657,15 +661,28 @@ class FakeSlack:
 
     # ------------------------------------------------------------------ method handlers
 
-    def grant_install(self, code: str, *, team_id: str, team_name: str, installer_id: str) -> str:
-        """Let ``oauth.v2.access`` exchange ``code`` for a new bot token of ``team_id``."""
-        token = f"xoxb-{team_id}-{len(self.installed_tokens) + 1}"
+    def grant_install(
+        self,
+        code: str,
+        *,
+        team_id: str | None,
+        team_name: str,
+        installer_id: str,
+        enterprise_id: str | None = None,
+        org_wide: bool = False,
+    ) -> str:
+        """Let ``oauth.v2.access`` exchange ``code`` for a new bot token of ``team_id``; with
+        ``org_wide``, of the whole organisation ``enterprise_id`` (no team, as Slack says it)."""
+        owner = enterprise_id if org_wide else team_id
+        token = f"xoxb-{owner}-{len(self.installed_tokens) + 1}"
         with self._lock:
             self.install_codes[code] = {
-                "team_id": team_id,
+                "team_id": None if org_wide else team_id,
                 "team_name": team_name,
                 "installer_id": installer_id,
                 "token": token,
+                "enterprise_id": enterprise_id,
+                "org_wide": org_wide,
             }
         return token
 
@@ -675,18 +692,29 @@ class FakeSlack:
             if grant is None:
                 return {"ok": False, "error": "invalid_code"}
             self.installed_tokens[grant["token"]] = grant
+        owner = grant["team_id"] or grant.get("enterprise_id")
+        enterprise_id = grant.get("enterprise_id")
         return {
             "ok": True,
             "access_token": grant["token"],
             "token_type": "bot",
             "scope": "commands,chat:write",
-            "bot_user_id": f"UBOT{grant['team_id']}",
+            "bot_user_id": f"UBOT{owner}",
             "app_id": "A0LEADLOOP",
-            "team": {"id": grant["team_id"], "name": grant["team_name"]},
-            "enterprise": None,
-            "is_enterprise_install": False,
+            "team": None
+            if grant.get("org_wide")
+            else {"id": grant["team_id"], "name": grant["team_name"]},
+            "enterprise": {"id": enterprise_id, "name": "Org"} if enterprise_id else None,
+            "is_enterprise_install": bool(grant.get("org_wide")),
             "authed_user": {"id": grant["installer_id"]},
         }
+
+    def _auth_revoke(self, params: JsonDict) -> JsonDict:
+        token = str(params.get("_token"))
+        with self._lock:
+            self.revoked_tokens.append(token)
+            self.installed_tokens.pop(token, None)
+        return {"ok": True, "revoked": True}
 
     def _apps_connections_open(self, params: JsonDict) -> JsonDict:
         if not str(params.get("_token")).startswith("xapp-"):
@@ -698,17 +726,21 @@ class FakeSlack:
     def _auth_test(self, params: JsonDict) -> JsonDict:
         installed = self.installed_tokens.get(str(params.get("_token")))
         if installed is not None:
-            return {
+            owner = installed["team_id"] or installed.get("enterprise_id")
+            answer = {
                 "ok": True,
-                "url": f"https://{installed['team_id'].lower()}.slack.com/",
+                "url": f"https://{owner.lower()}.slack.com/",
                 "team": installed["team_name"],
                 "user": "leadloop",
                 "team_id": installed["team_id"],
-                "user_id": f"UBOT{installed['team_id']}",
-                "bot_id": f"B{installed['team_id']}",
-                "is_enterprise_install": False,
+                "user_id": f"UBOT{owner}",
+                "bot_id": f"B{owner}",
+                "is_enterprise_install": bool(installed.get("org_wide")),
             }
-        return {
+            if installed.get("enterprise_id"):
+                answer["enterprise_id"] = installed["enterprise_id"]
+            return answer
+        answer = {
             "ok": True,
             "url": "https://test.slack.com/",
             "team": "Test Team",
@@ -718,6 +750,9 @@ class FakeSlack:
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
         }
+        if self.enterprise_id is not None:
+            answer["enterprise_id"] = self.enterprise_id
+        return answer
 
     def _chat_post_message(self, params: JsonDict) -> JsonDict:
         ts = self._next_ts()
