@@ -21,6 +21,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.refusals import RefusalLog, unsigned_reason
+from bot.slack_shapes import request_problem
 from domain.leads.webhook import WebhookAnswer, WebhookRequest
 from domain.leads.webhook_body import MAX_WEBHOOK_BYTES
 
@@ -43,8 +45,8 @@ def build_wsgi_app(
     bolt_app: App,
     *,
     is_healthy: Callable[[], bool],
+    signing_secret: str,
     lead_webhook: LeadWebhookHandler | None = None,
-    signing_secret: str | None = None,
 ) -> WSGIApplication:
     """Route Slack's requests to Bolt, answer the health check and the lead webhook.
 
@@ -52,7 +54,8 @@ def build_wsgi_app(
     answers 404 itself for a workspace that has no secret.
     """
     slack_handler = SlackRequestHandler(bolt_app, path=SLACK_EVENTS_PATH)
-    verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    verifier = SignatureVerifier(signing_secret)
+    refusals = RefusalLog()
     flow = bolt_app.oauth_flow
     oauth_paths = {flow.install_path, flow.redirect_uri_path} if flow is not None else set()
 
@@ -69,7 +72,7 @@ def build_wsgi_app(
             if length > MAX_BODY_BYTES:
                 _discard_body(environ, length)
                 return _json(start_response, "413 Payload Too Large", {"error": "body too large"})
-            return _dispatch_to_bolt(slack_handler, verifier, environ, start_response)
+            return _dispatch_to_bolt(slack_handler, verifier, refusals, environ, start_response)
         if path in oauth_paths and method == "GET":
             return _oauth_page(slack_handler, environ, start_response)
         if path == LEAD_WEBHOOK_PATH:
@@ -175,60 +178,37 @@ def _discard_body(environ: WSGIEnvironment, length: int) -> None:
 
 def _dispatch_to_bolt(
     slack_handler: SlackRequestHandler,
-    verifier: SignatureVerifier | None,
+    verifier: SignatureVerifier,
+    refusals: RefusalLog,
     environ: WSGIEnvironment,
     start_response: StartResponse,
 ) -> Iterable[bytes]:
-    """Hand the request to Bolt, which verifies the signature and dispatches it.
+    """Check the signature, then the payload's shape, then hand the request to Bolt.
 
-    Bolt parses the body before it checks the signature, so a body it cannot parse would
-    end in a 500. Such a request is answered here: 401 when it is not signed by Slack (as
-    Bolt would), 400 when it is signed but malformed.
+    A request Slack did not sign is refused with a 401 and never parsed; Bolt checks the
+    signature again (``bot.refusals.SignedBySlack``). A signed payload Bolt could not read
+    (it would answer 500, or raise) is refused with a 400 and one line in the log.
     """
     body = environ["wsgi.input"].read(_content_length(environ))
     environ["wsgi.input"] = io.BytesIO(body)
-    try:
-        if _shape_is_wrong(body, str(environ.get("CONTENT_TYPE", ""))):
-            raise ValueError("not a Slack payload")
-        return slack_handler(environ, start_response)
-    except Exception:
-        if verifier is not None and not _signed_by_slack(verifier, body, environ):
-            return _json(start_response, "401 Unauthorized", {"error": "invalid signature"})
-        logger.warning("refused a signed Slack request that could not be parsed", exc_info=True)
+    reason = unsigned_reason(
+        verifier,
+        body,
+        timestamp=environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"),
+        signature=environ.get("HTTP_X_SLACK_SIGNATURE"),
+    )
+    if reason is not None:
+        refusals.refused(path=SLACK_EVENTS_PATH, size=len(body), reason=reason)
+        return _json(start_response, "401 Unauthorized", {"error": "invalid signature"})
+    problem = request_problem(body, str(environ.get("CONTENT_TYPE", "")))
+    if problem is not None:
+        logger.warning("refused a signed Slack request of the wrong shape: %s", problem)
         return _json(start_response, "400 Bad Request", {"error": "malformed request"})
-
-
-def _shape_is_wrong(body: bytes, content_type: str) -> bool:
-    """True for a body no Slack request has: its JSON is not an object with object parts.
-
-    Bolt's middleware reads ``event``, ``team`` and ``user`` as objects before any of our
-    code runs, and answers 500 when they are not.
-    """
-    text = body.decode("utf-8")
-    if content_type.startswith("application/json"):
-        data = json.loads(text)
-    elif text.startswith("payload="):
-        data = json.loads(parse_qs(text).get("payload", [""])[0])
-    else:
-        return False
-    if not isinstance(data, dict) or not isinstance(data.get("type", ""), str):
-        return True
-    parts = ("event", "team", "user", "view")
-    return any(key in data and not isinstance(data[key], dict) for key in parts)
-
-
-def _signed_by_slack(verifier: SignatureVerifier, body: bytes, environ: WSGIEnvironment) -> bool:
     try:
-        return verifier.is_valid_request(body, _slack_headers(environ))
-    except (ValueError, TypeError):  # a timestamp header that is not a number
-        return False
-
-
-def _slack_headers(environ: WSGIEnvironment) -> dict[str, str]:
-    return {
-        "x-slack-request-timestamp": str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")),
-        "x-slack-signature": str(environ.get("HTTP_X_SLACK_SIGNATURE", "")),
-    }
+        return slack_handler(environ, start_response)
+    except Exception:  # what the shape check missed: a traceback, so that we add it there
+        logger.exception("Bolt could not read a signed Slack request")
+        return _json(start_response, "400 Bad Request", {"error": "malformed request"})
 
 
 def _content_length(environ: WSGIEnvironment) -> int:

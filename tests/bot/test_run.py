@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,10 +16,11 @@ from sqlalchemy import create_engine, text
 
 from tests import slack_payloads as payloads
 from tests.fake_slack import FakeSlack
-from tests.processes import free_port
+from tests.processes import ProcessLog, free_port, stop_process
 from tests.slack_app_client import http_request
 
 ROOT = Path(__file__).resolve().parents[2]
+FORM = "application/x-www-form-urlencoded"
 
 
 def bot_env(fake_slack: FakeSlack, database: Path, **extra: str) -> dict[str, str]:
@@ -308,3 +310,58 @@ def test_run_in_oauth_mode_serves_the_install_page_and_installs_a_workspace(
         workspaces = connection.execute(text("SELECT team_id FROM workspace")).all()
     engine.dispose()
     assert bots == [("T0NEW",)] and workspaces == [("T0NEW",)]
+
+
+def test_a_flood_of_unsigned_requests_writes_a_few_short_lines_and_nothing_of_their_bodies(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    forged = "\n2026-01-05 09:00:00,000 ERROR leadloop: FORGED the database is gone\n"
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", str(port)]
+        + ["--workers", "2"],  # each worker logs at most five refusals a minute
+        cwd=ROOT,
+        env=bot_env(fake_slack, tmp_path / "x.db"),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    log = ProcessLog(process.stderr)
+    try:
+        log.wait_for("leadloop is listening")
+        before = len(log.lines)
+        url = f"http://127.0.0.1:{port}/slack/events"
+        now = str(int(time.time()))
+        ways = [  # no signature, a wrong one, a stale one, a timestamp that is no number
+            {},
+            {"X-Slack-Request-Timestamp": now, "X-Slack-Signature": "v0=" + "0" * 64},
+            {"X-Slack-Request-Timestamp": "1500000000", "X-Slack-Signature": "v0=1"},
+            {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=1"},
+        ]
+        huge = ("command=/rate-lead&text=BODY" + forged * 20_000).encode()[:900_000]
+        statuses = {
+            http_request(url, method="POST", body=huge, headers={"Content-Type": FORM}).status
+        }
+        for n in range(1000):
+            body = f"command=/rate-lead&text=BODY {n}{forged}".encode()
+            headers = {"Content-Type": FORM, **ways[n % len(ways)]}
+            statuses.add(http_request(url, method="POST", body=body, headers=headers).status)
+        assert statuses == {401}
+        # Every line a request logs is written before its answer: this one comes last.
+        end = '{"type": "event_callback", "event": "the end"}'
+        headers = payloads.signed_headers(end, content_type="application/json")
+        assert http_request(url, method="POST", body=end.encode(), headers=headers).status == 400
+        last = log.wait_for("refused a signed Slack request of the wrong shape")
+        assert stop_process(process) == 0
+        whole = log.wait_until_closed()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+
+    assert "FORGED" not in whole and "BODY" not in whole
+    lines = log.lines[before : log.lines.index(last)]
+    flood = "".join(line for line in lines if "leadloop is listening" not in line)
+    assert len(flood.splitlines()) < 20, flood
+    assert len(flood.encode()) < 4096, flood
+    assert "(900,000 bytes): no signature" in flood  # its size and the reason, nothing else
