@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import pytest
 from slack_sdk import WebClient
@@ -14,7 +15,13 @@ from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from bot.socket_mode import CONNECTED, LOST, LeadloopSocketModeClient
+from bot.socket_mode import (
+    CONNECTED,
+    LOST,
+    PING_INTERVAL,
+    STALE_AFTER,
+    LeadloopSocketModeClient,
+)
 from tests.fake_slack import FakeSlack
 from tests.fake_socket_mode import FakeSocketMode
 
@@ -29,21 +36,34 @@ def socket_mode(fake_slack: FakeSlack) -> Iterator[FakeSocketMode]:
         yield server
 
 
+@dataclass
+class Acker:
+    """A request listener that acknowledges every envelope after ``delay`` seconds."""
+
+    delay: float = 0.0
+    started: threading.Event = field(default_factory=threading.Event)
+
+    def __call__(self, client: BaseSocketModeClient, request: SocketModeRequest) -> None:
+        self.started.set()
+        threading.Event().wait(self.delay)
+        client.send_socket_mode_response(SocketModeResponse(request.envelope_id))
+
+
 def acking_client(
-    fake_slack: FakeSlack, *, delay: float = 0.0, **options: float
+    fake_slack: FakeSlack,
+    acker: Acker | None = None,
+    *,
+    ping_interval: float = PING_INTERVAL,
+    stale_after: float = STALE_AFTER,
 ) -> LeadloopSocketModeClient:
-    """A client whose listener acknowledges every envelope, after ``delay`` seconds."""
+    """A client whose listener acknowledges every envelope."""
     client = LeadloopSocketModeClient(
         app_token=APP_TOKEN,
         web_client=WebClient(base_url=fake_slack.api_url, retry_handlers=[]),
-        **options,
+        ping_interval=ping_interval,
+        stale_after=stale_after,
     )
-
-    def ack(client: BaseSocketModeClient, request: SocketModeRequest) -> None:
-        threading.Event().wait(delay)
-        client.send_socket_mode_response(SocketModeResponse(request.envelope_id))
-
-    client.socket_mode_request_listeners.append(ack)
+    client.socket_mode_request_listeners.append(acker or Acker())
     return client
 
 
@@ -156,11 +176,12 @@ def test_closing_acknowledges_the_envelopes_in_hand_first(
     fake_slack: FakeSlack, socket_mode: FakeSocketMode, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.socket_mode")
-    client = acking_client(fake_slack, delay=0.3)
+    acker = Acker(delay=0.3)
+    client = acking_client(fake_slack, acker)
     client.connect()
     socket_mode.wait_connected()
     envelope_id = socket_mode.send_envelope("slash_commands", {"text": "x"})
-    threading.Event().wait(0.1)  # in the listener now
+    assert acker.started.wait(5)
 
     client.close()
 
