@@ -27,6 +27,14 @@ def text_at(payload: Any, *path: str) -> str:
     return ""
 
 
+def object_at(payload: Any, *path: str) -> dict[str, Any]:
+    """The object at ``path`` through nested dicts, or {} if any step is missing or not a dict."""
+    current = payload
+    for key in path:
+        current = current.get(key) if isinstance(current, dict) else None
+    return current if isinstance(current, dict) else {}
+
+
 def first_action(body: Any) -> dict[str, Any]:
     """The clicked action of a ``block_actions`` payload, or {}."""
     actions = body.get("actions") if isinstance(body, dict) else None

@@ -15,6 +15,7 @@ from domain.ratings.cards import card_for
 from handlers.deps import Deps
 from handlers.errors import DATABASE_DOWN
 from handlers.handoff.click import Click, read_click
+from handlers.payload import tell_clicker
 from handlers.views.handoffs import (
     LEAD_NOT_FOUND,
     NOT_A_RATING_BUTTON,
@@ -43,14 +44,14 @@ def handle_handoff_score(
     except SQLAlchemyError:
         logger.exception("could not store a hand-off score click")
         ack()
-        respond(text=DATABASE_DOWN, response_type="ephemeral", replace_original=False)
+        tell_clicker(respond, body, DATABASE_DOWN)
         return
     ack()
 
-    def tell_clicker() -> None:
-        respond(text=reply_to(stored), response_type="ephemeral", replace_original=False)
+    def tell() -> None:
+        tell_clicker(respond, body, reply_to(stored))
 
-    deps.after_ack(tell_clicker, body=body, client=client)
+    deps.after_ack(tell, body=body, client=client)
 
 
 @dataclass(frozen=True)

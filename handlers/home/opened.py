@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from domain.home import home_for
 from handlers.deps import Deps
+from handlers.payload import text_at
 from handlers.views.home import home_view
 
 
@@ -18,8 +19,7 @@ def handle_app_home_opened(
     """Build the tab for whoever opened it and publish it with views.publish."""
     if event.get("tab", "home") != "home":
         return  # the Messages tab needs nothing from us
-    team_id = body.get("team_id") or ""
-    user_id = event.get("user") or ""
+    team_id, user_id = text_at(body, "team_id"), text_at(event, "user")
     if not team_id or not user_id:
         return
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from domain.meetings.reminders import snooze_reminder
 from handlers.deps import Deps
 from handlers.errors import DATABASE_DOWN
-from handlers.payload import first_action, parse_id, team_of
+from handlers.payload import first_action, parse_id, team_of, tell_clicker
 from handlers.views.meetings import slack_date
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def handle_snooze(
     ack()
 
     def tell() -> None:
-        respond(response_type="ephemeral", replace_original=False, text=text)
+        tell_clicker(respond, body, text)
 
     deps.after_ack(tell, body=body, client=client)
 

@@ -13,7 +13,7 @@ from domain.parsing import UsageError
 from domain.ratings.parse import rating_field_problems, validate_rating
 from handlers import ids
 from handlers.deps import Deps
-from handlers.payload import team_of, text_at
+from handlers.payload import object_at, team_of, text_at
 from handlers.rate_lead.storing import store_before_ack
 from handlers.views.ratings import rated_view
 
@@ -35,20 +35,16 @@ FIELD_BLOCKS = {
 
 def read_form(view: dict[str, Any]) -> dict[str, Any]:
     """The form's values, tolerating missing or malformed parts of the payload."""
-    values = (view.get("state") or {}).get("values") or {}
-
-    def element(block: str, action: str) -> dict[str, Any]:
-        found = (values.get(block) or {}).get(action)
-        return found if isinstance(found, dict) else {}
-
-    selected = element(ids.SCORE_BLOCK, ids.SCORE_INPUT).get("selected_option") or {}
-    tag_options = element(ids.TAGS_BLOCK, ids.TAGS_INPUT).get("selected_options") or []
+    values = object_at(view, "state", "values")
+    tag_options = object_at(values, ids.TAGS_BLOCK, ids.TAGS_INPUT).get("selected_options")
     return {
-        "lead_ref": str(element(ids.LEAD_BLOCK, ids.LEAD_INPUT).get("value") or ""),
-        "score_text": str(selected.get("value") or "") if isinstance(selected, dict) else "",
-        "reason": str(element(ids.REASON_BLOCK, ids.REASON_INPUT).get("value") or ""),
+        "lead_ref": text_at(values, ids.LEAD_BLOCK, ids.LEAD_INPUT, "value"),
+        "score_text": text_at(values, ids.SCORE_BLOCK, ids.SCORE_INPUT, "selected_option", "value"),
+        "reason": text_at(values, ids.REASON_BLOCK, ids.REASON_INPUT, "value"),
         "tags": tuple(
-            str(option.get("value")) for option in tag_options if isinstance(option, dict)
+            str(option.get("value"))
+            for option in (tag_options if isinstance(tag_options, list) else [])
+            if isinstance(option, dict)
         ),
     }
 

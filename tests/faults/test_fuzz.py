@@ -753,3 +753,190 @@ def test_bodies_over_one_megabyte_are_refused_with_413_and_change_nothing(
     with session_factory() as session:
         assert session.exec(select(Rating)).all() == []
     assert [call.method for call in fake_slack.calls if call.method != "auth.test"] == []
+
+
+# --- payload structure: a node of another JSON type, anywhere ---------------------------
+
+# One small value of each JSON type; a node is replaced by one of the types it is not.
+JSON_KINDS: dict[str, st.SearchStrategy[Any]] = {
+    "object": st.one_of(
+        st.just({}),
+        st.dictionaries(st.sampled_from(("id", "type", "action_id", "x")), JUNK, max_size=2),
+    ),
+    "list": st.one_of(st.just([]), st.lists(JUNK, min_size=1, max_size=2)),
+    "string": st.one_of(st.sampled_from(("", "x", "block_actions", "message")), HOSTILE_TEXT),
+    "number": st.one_of(st.integers(-(2**63), 2**63), st.floats(allow_nan=False)),
+    "null": st.none(),
+    "bool": st.booleans(),
+}
+
+
+def kind_of(value: Any) -> str:
+    """The JSON type of ``value``."""
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "bool"
+    return "null" if value is None else "number"
+
+
+Path = tuple[str | int, ...]
+
+
+def node_paths(node: Any, path: Path = ()) -> list[Path]:
+    """The path of every node under ``node``, ``node`` itself first."""
+    found = [path]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += node_paths(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += node_paths(value, (*path, index))
+    return found
+
+
+def replaced(node: Any, path: Path, value: Any) -> Any:
+    """``node`` with the node at ``path`` replaced by ``value`` (unchanged if it is gone)."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(node, dict) and isinstance(head, str) and head in node:
+        return {**node, head: replaced(node[head], rest, value)}
+    if isinstance(node, list) and isinstance(head, int) and head < len(node):
+        return [*node[:head], replaced(node[head], rest, value), *node[head + 1 :]]
+    return node
+
+
+def node_at(node: Any, path: Path) -> Any:
+    """The node at ``path``; raises when it is not there."""
+    for step in path:
+        node = node[step]
+    return node
+
+
+@st.composite
+def restructured(draw: st.DrawFn, template: Any) -> Any:
+    """``template`` with one to three nodes, at any depth, replaced by another JSON type."""
+    paths = node_paths(template)
+    result = template
+    for path in draw(st.lists(st.sampled_from(paths), min_size=1, max_size=3)):
+        try:
+            kind = kind_of(node_at(result, path))
+        except (KeyError, IndexError, TypeError):  # an earlier replacement took it away
+            continue
+        other = draw(st.sampled_from(sorted(set(JSON_KINDS) - {kind})))
+        result = replaced(result, path, draw(JSON_KINDS[other]))
+    return result
+
+
+def form_text(value: Any) -> str:
+    """A form field can only carry text: what a value of any JSON type turns into."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else json.dumps(value)
+
+
+def form_encoded(fields: Any) -> str:
+    """A slash command's form: a list becomes a repeated field, an object bracketed fields."""
+    if not isinstance(fields, dict):
+        return form_text(fields)
+    pairs: list[tuple[str, str]] = []
+    for key, value in fields.items():
+        if isinstance(value, list):
+            pairs += [(key, form_text(item)) for item in value]
+        elif isinstance(value, dict):
+            pairs += [(f"{key}[{name}]", form_text(item)) for name, item in value.items()]
+        elif value is not None:
+            pairs.append((key, form_text(value)))
+    return urlencode(pairs)
+
+
+def structure_templates(kind: str, seeded: Seeded, response_url: str) -> list[dict[str, Any]]:
+    """Valid payloads of one type leadloop handles, one for each listener of that type."""
+    if kind == "command":
+        return [
+            payloads.slash_command("ACME-1 3 fine", command=command, response_url=response_url)
+            for command in COMMANDS
+        ]
+    if kind == "block_actions":
+        return [template_for(name, seeded, response_url) for name in ACTION_IDS]
+    if kind == "view_submission":
+        return [template_for(name, seeded, response_url) for name in CALLBACK_IDS]
+    events = {
+        "message": payloads.thread_reply(thread_ts="1700000000.000100", ts="1700000001.000200"),
+        "app_home_opened": {
+            "type": "app_home_opened",
+            "user": payloads.RATER_ID,
+            "channel": "D0HOME",
+            "tab": "home",
+            "event_ts": "1700000002.000300",
+        },
+        "app_uninstalled": {"type": "app_uninstalled", "event_ts": "1700000003.000400"},
+        "tokens_revoked": {
+            "type": "tokens_revoked",
+            "tokens": {"oauth": [payloads.RATER_ID], "bot": ["UBOT"]},
+            "event_ts": "1700000004.000500",
+        },
+    }
+    return [payloads.event_callback(events[kind], event_id="Ev0STRUCTURE")]
+
+
+def tracebacks_logged(caplog: pytest.LogCaptureFixture, since: int) -> list[str]:
+    """Log records since ``since`` that carry a traceback."""
+    return [
+        f"{record.levelname} {record.name}: {record.getMessage()}\n{record.exc_text or ''}"
+        for record in caplog.records[since:]
+        if record.exc_info or record.exc_text or "Traceback" in record.getMessage()
+    ]
+
+
+STRUCTURE = settings(FUZZ, max_examples=60)
+PAYLOAD_TYPES = (
+    "command",
+    "block_actions",
+    "view_submission",
+    "message",
+    "app_home_opened",
+    "app_uninstalled",
+    "tokens_revoked",
+)
+
+
+@pytest.mark.parametrize("kind", PAYLOAD_TYPES)
+def test_signed_payloads_of_any_structure_get_a_4xx_never_a_5xx_or_a_traceback(
+    kind: str,
+    app: SlackAppClient,
+    fake_slack: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+    seeded: Seeded,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    templates = structure_templates(kind, seeded, fake_slack.response_url("shape"))
+    event_ids = iter(range(1_000_000))
+
+    @STRUCTURE
+    @given(payload=st.sampled_from(templates).flatmap(restructured))
+    def run(payload: Any) -> None:
+        since = len(caplog.records)
+        if kind == "command":
+            body, content_type = form_encoded(payload), FORM
+        elif kind in {"block_actions", "view_submission"}:
+            body, content_type = urlencode({"payload": json.dumps(payload)}), FORM
+        else:  # a new event_id each time, unless it is the node replaced
+            if isinstance(payload, dict) and payload.get("event_id") == "Ev0STRUCTURE":
+                payload["event_id"] = f"Ev0STRUCTURE{next(event_ids)}"
+            body, content_type = json.dumps(payload), "application/json"
+        answer = app.post_signed(body, content_type=content_type)
+
+        assert answer.status < 500, (answer.status, answer.body[:300], body[:500])
+        assert "Traceback" not in answer.body.decode("utf-8", "replace")
+        tracebacks = tracebacks_logged(caplog, since)
+        assert not tracebacks, (body[:500], tracebacks[0][-2000:])
+
+    run()
