@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.request.internals import build_context
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.refusals import RefusalLog, unsigned_reason
-from bot.slack_shapes import request_problem
+from bot.slack_shapes import read_body, request_problem
 from domain.leads.webhook import WebhookAnswer, WebhookRequest
 from domain.leads.webhook_body import MAX_WEBHOOK_BYTES
 
@@ -41,6 +43,20 @@ DRAIN_LIMIT_BYTES = 8 * 1024 * 1024
 LeadWebhookHandler = Callable[[WebhookRequest], WebhookAnswer]
 
 
+class FormReadingHandler(SlackRequestHandler):
+    """Bolt's WSGI handler, reading each body with ``bot.slack_shapes.read_body``."""
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        bolt_request = BoltRequest(
+            body=request.get_body(), query=request.query_string, headers=request.get_headers()
+        )
+        payload = read_body(bolt_request.raw_body, bolt_request.content_type or "")
+        if payload != bolt_request.body:
+            bolt_request.body = payload
+            bolt_request.context = build_context(BoltContext(), payload)
+        return self.app.dispatch(bolt_request)
+
+
 def build_wsgi_app(
     bolt_app: App,
     *,
@@ -53,7 +69,7 @@ def build_wsgi_app(
     Without ``lead_webhook`` the path answers 404; ``leadloop run`` always serves it, and it
     answers 404 itself for a workspace that has no secret.
     """
-    slack_handler = SlackRequestHandler(bolt_app, path=SLACK_EVENTS_PATH)
+    slack_handler = FormReadingHandler(bolt_app, path=SLACK_EVENTS_PATH)
     verifier = SignatureVerifier(signing_secret)
     refusals = RefusalLog()
     flow = bolt_app.oauth_flow

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from slack_bolt.request.internals import parse_body
 
@@ -115,6 +116,22 @@ _KIND_NAMES = {
 }
 
 
+def read_body(text: str, content_type: str) -> dict[str, Any]:
+    """The payload of a Slack request's body, as Bolt reads it, with one fix.
+
+    Bolt takes any form body that contains the word "payload" for an interactive payload
+    (``parse_body`` in ``slack_bolt/request/internals.py``), so a slash command such as
+    ``/rate-lead ACME-1 2 payload too big`` would reach no listener. A form without a
+    ``payload`` field is read as the form it is.
+    """
+    payload = parse_body(text, content_type.split(";")[0] or None)
+    if payload == {} and "payload" in text and not text.lstrip().startswith("{"):
+        form = dict(parse_qsl(text, keep_blank_values=True))
+        if "payload" not in form:
+            return form
+    return payload
+
+
 def request_problem(body: bytes, content_type: str) -> str | None:
     """What is wrong with a Slack request's body, in a few words, or None when Bolt can read it.
 
@@ -125,7 +142,7 @@ def request_problem(body: bytes, content_type: str) -> str | None:
     except UnicodeDecodeError:
         return "the body is not UTF-8"
     try:
-        payload = parse_body(text, content_type.split(";")[0] or None)
+        payload = read_body(text, content_type)
     except ValueError:  # json.JSONDecodeError among them
         return "the body is not valid JSON"
     except RecursionError:

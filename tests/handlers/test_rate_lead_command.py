@@ -343,3 +343,15 @@ def test_a_write_kept_waiting_on_a_lock_gives_up_in_time_and_says_nothing_was_sa
     assert answer.json()["text"] == DATABASE_DOWN
     assert all_ratings(session_factory) == [] and outbox_rows(session_factory) == []
     assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_a_reason_that_says_payload_is_rated_like_any_other(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    # Bolt alone takes any form body containing "payload" for an interactive payload.
+    answer = slack.command("ACME-3 2 payload too big", response_url=fake_slack.response_url())
+
+    assert answer.status == 200
+    assert "ACME-3" in answer.json()["text"]
+    [rating] = all_ratings(session_factory)
+    assert rating.reason == "payload too big"
