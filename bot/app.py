@@ -9,7 +9,9 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.error import BoltError
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.installation_store import Installation
 
 from bot.config import Settings
@@ -19,6 +21,14 @@ from bot.outbox.engine import CLAIM_LEASE, Deliverer
 from bot.refusals import RefusalLog, SignedBySlack
 from bot.team_clients import InstalledWorkspaces, OneWorkspace, TeamClients
 from bot.usergroups import UsergroupCache
+from bot.workspace_gate import (
+    InOrder,
+    InstalledAuthorize,
+    InstalledWorkspacesGate,
+    OneTokenAuthorize,
+    OneWorkspaceGate,
+    TokenIdentity,
+)
 from domain.admin.roles import RoleDirectory
 from domain.clock import Clock, system_clock
 from domain.leads.webhook import LeadWebhook
@@ -109,23 +119,64 @@ def _bolt_app(
         "request_verification_enabled": False,
         "before_authorize": SignedBySlack(settings.slack_signing_secret, refusals=RefusalLog()),
     }
+    # Which workspaces are served is settled right after the signature check, before Bolt
+    # authorizes anything or any listener runs (bot.workspace_gate).
+    checks = [common.get("before_authorize")]
     if installations is None:
-        return App(**common)
+        identity = token_identity(client)
+        return App(
+            **{
+                **common,
+                # The token comes with each request's authorization, as in OAuth mode.
+                "client": without_token(client),
+                "before_authorize": InOrder(*checks, OneWorkspaceGate(identity)),
+            },
+            authorize=OneTokenAuthorize(identity),  # type: ignore[arg-type]
+        )
 
     def on_installed(installation: Installation) -> None:
         record_installation(installation, session_factory=session_factory, clock=clock)
 
+    def is_known(enterprise_id: str | None, team_id: str) -> bool:
+        return installations.knows(
+            enterprise_id=enterprise_id, team_id=team_id, session_factory=session_factory
+        )
+
+    authorize = InstalledAuthorize(installations.authorize(client))
+    gate = InstalledWorkspacesGate(authorize, is_known=is_known)
     return App(
-        **common,
+        **{**common, "before_authorize": InOrder(*checks, gate)},
         # Bolt takes an Authorize object here (it checks for one before wrapping a
         # function), though its hint names only functions.
-        authorize=installations.authorize(client),  # type: ignore[arg-type]
+        authorize=authorize,  # type: ignore[arg-type]
         installation_store=installations.store,
         oauth_settings=installations.oauth_settings(on_installed),
         user_facing_authorize_error_message=(
             "leadloop is not installed in this workspace any more. An admin can install it "
             "again from the install link."
         ),
+    )
+
+
+def token_identity(client: WebClient) -> TokenIdentity:
+    """SLACK_BOT_TOKEN's workspace, from ``auth.test``: the one check of the token in each
+    process (Bolt, given the answer, asks no more). A failure is a ``BoltError``, as Bolt's
+    own check raised it."""
+    try:
+        return TokenIdentity.of(client)
+    except SlackApiError as error:
+        raise BoltError(f"auth.test refused the token ({error.response.get('error')})") from None
+    except (SlackClientError, OSError, ValueError) as error:
+        raise BoltError(f"auth.test failed ({type(error).__name__})") from None
+
+
+def without_token(client: WebClient) -> WebClient:
+    """``client``'s Slack address, timeout and retries, without its token."""
+    return WebClient(
+        base_url=client.base_url,
+        timeout=client.timeout,
+        retry_handlers=client.retry_handlers,
+        logger=client.logger,
     )
 
 

@@ -26,7 +26,7 @@ from bot.config import Settings
 from domain.clock import Clock
 from storage import roles
 from storage.engine import SessionFactory
-from storage.workspaces import record_workspace
+from storage.workspaces import get_workspace, record_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,15 @@ class Installations:
             cache_enabled=True,
             client=client,
         )
+
+    def knows(
+        self, *, enterprise_id: str | None, team_id: str, session_factory: SessionFactory
+    ) -> bool:
+        """Whether ``team_id`` has an installation, or had one (its row is kept)."""
+        if self.store.find_bot(enterprise_id=enterprise_id, team_id=team_id) is not None:
+            return True
+        with session_factory() as session:
+            return get_workspace(session, team_id=team_id) is not None
 
     def oauth_settings(self, on_installed: Callable[[Installation], None]) -> OAuthSettings:
         """``/slack/install`` and ``/slack/oauth_redirect``, recording each install."""

@@ -18,7 +18,10 @@ Each case checks that
 B's actor is an admin of B, so a refusal can only be about tenancy. It is either a plain
 member of B, or the same person as A's admin (Enterprise Grid user IDs are org-wide), so
 that filters on the user alone let the request through and only the workspace can stop it.
-The app runs with one bot token for every workspace, and with one OAuth install each.
+The app runs with one OAuth install per workspace, and with one bot token: A's. With the
+one token, B is not leadloop's workspace at all, and every request from B is refused
+outright, before any listener runs: a command is told that leadloop is not installed for
+its workspace, anything else gets an empty 200, nothing is stored and Slack is not called.
 
 Every case has a companion: the same request, as A's admin in A, must take effect. That
 proves each request is well formed, so each refusal above is due to the workspace alone.
@@ -53,6 +56,7 @@ from bot.installs import INSTALL_PATH, REDIRECT_PATH, Installations
 from bot.outbox.engine import Deliverer
 from bot.scheduler import run_scheduled_posts
 from bot.slack_client import build_web_client
+from bot.workspace_gate import NOT_THIS_WORKSPACE
 from domain.leads.intake import fold_records, intake_leads
 from domain.leads.records import LeadRecord
 from handlers import ids
@@ -114,8 +118,9 @@ POSTING_METHODS = frozenset(
 WRITE_METHODS = POSTING_METHODS | {"chat.postEphemeral", "views.publish"}
 
 
-# How the app holds its Slack tokens: one bot token for every workspace (an org-wide
-# install), or one installation per workspace through OAuth, each answered with its own.
+# How the app holds its Slack tokens: one bot token (A's: single-workspace mode, where B's
+# requests are refused outright), or one installation per workspace through OAuth, each
+# answered with its own.
 MODES = ("one-token", "oauth")
 CLIENT_ID = "1234567890.1122334455"
 CLIENT_SECRET = "tenant-sweep-client-secret"
@@ -407,7 +412,9 @@ def _build_world(
             else:
                 for team, installer in ((TEAM_A, A_ADMIN), (TEAM_B, B_ADMIN)):
                     _install(slack, fake, team_id=team, installer_id=installer)
-            world = _arrange(driver, fake, session_factory, deliverer, clock)
+            world = _arrange(
+                driver, fake, session_factory, deliverer, clock, b_served=installations is not None
+            )
         installed = dict(fake.installed_tokens)
     tokens = {grant["team_id"]: token for token, grant in installed.items()}
     world = replace(world, tokens=tokens)
@@ -419,16 +426,19 @@ def _build_world(
 
 
 def _bootstrap_admins(session_factory: SessionFactory, clock: FakeClock) -> None:
-    """With one bot token: both workspaces known, each with a first admin.
+    """With one bot token: both workspaces known, each with its admins (A's admin is one of
+    B's too), as a database that served B before leadloop refused it would hold them.
 
     As ADMIN_USERS would make them, except that ADMIN_USERS holds in every workspace, so it
     stays empty here.
     """
+    admins = ((TEAM_A, A_ADMIN, A_ADMIN), (TEAM_B, B_ADMIN, B_ADMIN), (TEAM_B, A_ADMIN, B_ADMIN))
     with session_factory() as session:
-        for team, user in ((TEAM_A, A_ADMIN), (TEAM_B, B_ADMIN)):
+        for team in (TEAM_A, TEAM_B):
             record_workspace(session, team_id=team, team_name=team, bot_user_id="UBOT", now=clock())
+        for team, user, by in admins:
             role_store.give_role(
-                session, team_id=team, user_id=user, role="admin", set_by=user, now=clock()
+                session, team_id=team, user_id=user, role="admin", set_by=by, now=clock()
             )
         session.commit()
 
@@ -454,6 +464,8 @@ def _arrange(
     session_factory: SessionFactory,
     deliverer: Deliverer,
     clock: FakeClock,
+    *,
+    b_served: bool,
 ) -> World:
     """Make A's objects through the app, as its people would (each workspace has its admin).
 
@@ -476,7 +488,8 @@ def _arrange(
 
     a = A_ACTOR
     b_admin = INTRUDERS["b-admin"]
-    ok(lambda: driver.command(b_admin, "/leadloop", f"role <@{A_ADMIN}> admin"), "now has")
+    if b_served:  # with one token, _bootstrap_admins made A's admin one of B's
+        ok(lambda: driver.command(b_admin, "/leadloop", f"role <@{A_ADMIN}> admin"), "now has")
     ok(lambda: driver.command(a, "/leadloop", f"role <@{A_MARKETER}> marketing"), "now has")
     report = f"settings report <#{A_REPORT_CHANNEL}|alpha-reports>"
     ok(lambda: driver.command(a, "/leadloop", report), "is now")
@@ -1249,12 +1262,14 @@ CASES = [
 ]
 
 
-# Who sends B's request, and how the app holds its tokens. The grid member matters for
-# the filters of handlers and storage, which both modes share, so it runs in one of them.
+# Who sends B's request, and how the app holds its tokens. With OAuth installs, B is served
+# and only the filters of handlers and storage stand between it and A's objects: the grid
+# member matters for those. With A's one token, neither intruder gets past the gate.
 SCENARIOS = [
     pytest.param(INTRUDERS["b-admin"], "one-token", id="b-admin-one-token"),
     pytest.param(INTRUDERS["grid-member"], "one-token", id="grid-member-one-token"),
     pytest.param(INTRUDERS["b-admin"], "oauth", id="b-admin-oauth"),
+    pytest.param(INTRUDERS["grid-member"], "oauth", id="grid-member-oauth"),
 ]
 
 
@@ -1266,6 +1281,17 @@ def test_a_request_from_workspace_b_naming_a_objects_is_refused_and_changes_noth
     observation, request = observe(driver, database, lambda: case.send(driver, world, intruder))
 
     assert observation.answer.status == 200
+    if mode == "one-token":  # B is not leadloop's workspace: refused before any listener
+        if case.listener[0] == "command":
+            assert observation.answer.json() == {
+                "response_type": "ephemeral",
+                "text": NOT_THIS_WORKSPACE,
+            }
+        else:
+            assert observation.answer.body == b""
+        assert observation.calls == []
+        assert observation.after.rows == observation.before.rows
+        return
     if case.refusal is None:
         assert observation.told.strip() == ""
     else:

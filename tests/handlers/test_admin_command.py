@@ -65,11 +65,15 @@ def test_an_admin_given_by_command_can_give_roles_too(
 
 
 def test_non_admins_are_refused_and_nothing_changes(
-    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+    two_workspaces: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
 ) -> None:
-    answer = admin_command(slack, fake_slack, "role <@UREP1> admin", user_id="UREP1")
+    answer = admin_command(two_workspaces, fake_slack, "role <@UREP1> admin", user_id="UREP1")
     foreign = admin_command(
-        slack, fake_slack, "role <@UREP1> admin", user_id=ADMIN, team_id=payloads.OTHER_TEAM_ID
+        two_workspaces,
+        fake_slack,
+        "role <@UREP1> admin",
+        user_id=ADMIN,
+        team_id=payloads.OTHER_TEAM_ID,
     )
 
     assert "Only leadloop admins" in answer

@@ -32,9 +32,11 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def unconfigured_slack(settings: Settings, serve_with: ServeWith) -> Iterator[SlackAppClient]:
-    """The app run with no FEEDBACK_CHANNEL, as an OAuth install starts out."""
-    with serve_with(dataclasses.replace(settings, feedback_channel=None)) as client:
+def unconfigured_slack(
+    settings: Settings, serve_two_workspaces: ServeWith
+) -> Iterator[SlackAppClient]:
+    """The app with no FEEDBACK_CHANNEL, as an OAuth install starts out, in two workspaces."""
+    with serve_two_workspaces(dataclasses.replace(settings, feedback_channel=None)) as client:
         yield client
 
 
@@ -227,25 +229,27 @@ def test_invalid_values_are_refused_and_nothing_changes(
 
 
 def test_a_setting_only_changes_its_own_workspace(
-    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+    two_workspaces: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
 ) -> None:
     leadloop(
-        slack,
+        two_workspaces,
         fake_slack,
         "settings feedback <#C0OTHER|their-feedback>",
         user_id=ADMIN,
         team_id=payloads.OTHER_TEAM_ID,
     )
-    leadloop(slack, fake_slack, "settings timezone Asia/Tokyo", user_id=ADMIN)
+    leadloop(two_workspaces, fake_slack, "settings timezone Asia/Tokyo", user_id=ADMIN)
 
-    rate(slack, fake_slack, "ACME-1 4")
-    rate(slack, fake_slack, "OTHER-1 3", team_id=payloads.OTHER_TEAM_ID)
+    rate(two_workspaces, fake_slack, "ACME-1 4")
+    rate(two_workspaces, fake_slack, "OTHER-1 3", team_id=payloads.OTHER_TEAM_ID)
 
     assert posts_to(fake_slack) == [payloads.FEEDBACK_CHANNEL, "C0OTHER"]
     assert chosen(session_factory)["feedback_channel"] is None
     assert chosen(session_factory, payloads.OTHER_TEAM_ID)["timezone"] is None
-    ours = leadloop(slack, fake_slack, "settings", user_id=ADMIN)
-    theirs = leadloop(slack, fake_slack, "settings", user_id=ADMIN, team_id=payloads.OTHER_TEAM_ID)
+    ours = leadloop(two_workspaces, fake_slack, "settings", user_id=ADMIN)
+    theirs = leadloop(
+        two_workspaces, fake_slack, "settings", user_id=ADMIN, team_id=payloads.OTHER_TEAM_ID
+    )
     assert f"<#{payloads.FEEDBACK_CHANNEL}>, the environment's default" in ours
     assert "<#C0OTHER>, set here" in theirs and "UTC, the environment's default" in theirs
 

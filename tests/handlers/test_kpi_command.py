@@ -367,16 +367,16 @@ def test_a_chart_slack_refuses_stays_owed_and_is_logged_for_the_admin(
 
 
 def test_values_set_in_one_workspace_never_show_in_another(
-    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+    two_workspaces: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
 ) -> None:
-    kpi(slack, fake_slack, "set conv 10% W40")
-    kpi(slack, fake_slack, "set conv 12.5%")
-    kpi(slack, fake_slack, "target roi 300%")
-    kpi(slack, fake_slack, "set roi 250%")
+    kpi(two_workspaces, fake_slack, "set conv 10% W40")
+    kpi(two_workspaces, fake_slack, "set conv 12.5%")
+    kpi(two_workspaces, fake_slack, "target roi 300%")
+    kpi(two_workspaces, fake_slack, "set roi 250%")
 
-    other = table(kpi(slack, fake_slack, "show", team_id=payloads.OTHER_TEAM_ID))
-    kpi(slack, fake_slack, "set roi 500%", team_id=payloads.OTHER_TEAM_ID)
-    here = table(kpi(slack, fake_slack, "show"))
+    other = table(kpi(two_workspaces, fake_slack, "show", team_id=payloads.OTHER_TEAM_ID))
+    kpi(two_workspaces, fake_slack, "set roi 500%", team_id=payloads.OTHER_TEAM_ID)
+    here = table(kpi(two_workspaces, fake_slack, "show"))
 
     assert set(other.values()) == {
         ("–", "–", "no data"),

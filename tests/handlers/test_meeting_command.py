@@ -172,12 +172,16 @@ def test_only_the_creator_or_an_admin_may_change_a_meeting(
 
 
 def test_another_workspaces_meeting_id_is_unknown_here(
-    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+    two_workspaces: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
 ) -> None:
-    meeting_command(slack, fake_slack, "add mon 10:00")
+    meeting_command(two_workspaces, fake_slack, "add mon 10:00")
 
     answer = meeting_command(
-        slack, fake_slack, "pause 1", team_id=payloads.OTHER_TEAM_ID, user_id=payloads.RATER_ID
+        two_workspaces,
+        fake_slack,
+        "pause 1",
+        team_id=payloads.OTHER_TEAM_ID,
+        user_id=payloads.RATER_ID,
     )
 
     assert "There is no meeting `1` in this workspace" in answer
@@ -240,14 +244,14 @@ def test_snooze_button_schedules_the_reminder_again_and_says_when(
 
 
 def test_snooze_from_another_workspace_or_with_a_tampered_value_changes_nothing(
-    slack: SlackAppClient,
+    two_workspaces: SlackAppClient,
     fake_slack: FakeSlack,
     session_factory: SessionFactory,
     clock: FakeClock,
 ) -> None:
     post_id = posted_reminder_id(session_factory, clock)
 
-    slack.interact(
+    two_workspaces.interact(
         payloads.block_action(
             action_id="meeting_snooze",
             value=str(post_id),
@@ -255,7 +259,7 @@ def test_snooze_from_another_workspace_or_with_a_tampered_value_changes_nothing(
             response_url=fake_slack.response_url(),
         )
     )
-    slack.interact(
+    two_workspaces.interact(
         payloads.block_action(
             action_id="meeting_snooze", value="1; DROP", response_url=fake_slack.response_url()
         )
@@ -269,19 +273,19 @@ def test_snooze_from_another_workspace_or_with_a_tampered_value_changes_nothing(
 
 
 def test_add_agenda_item_opens_a_form_and_stores_the_topic(
-    slack: SlackAppClient,
+    two_workspaces: SlackAppClient,
     fake_slack: FakeSlack,
     session_factory: SessionFactory,
     clock: FakeClock,
 ) -> None:
-    meeting_command(slack, fake_slack, "add mon 10:00 Sync")
-    slack.interact(payloads.block_action(action_id="meeting_add_agenda", value="1"))
+    meeting_command(two_workspaces, fake_slack, "add mon 10:00 Sync")
+    two_workspaces.interact(payloads.block_action(action_id="meeting_add_agenda", value="1"))
     [opened] = fake_slack.calls_to("views.open")
     assert opened.params["view"]["private_metadata"] == "1"
 
-    empty = slack.interact(payloads.agenda_submission(meeting_id="1", text="  "))
-    stored = slack.interact(payloads.agenda_submission(meeting_id="1", text="Q1 budget"))
-    foreign = slack.interact(
+    empty = two_workspaces.interact(payloads.agenda_submission(meeting_id="1", text="  "))
+    stored = two_workspaces.interact(payloads.agenda_submission(meeting_id="1", text="Q1 budget"))
+    foreign = two_workspaces.interact(
         payloads.agenda_submission(meeting_id="1", text="x", team_id=payloads.OTHER_TEAM_ID)
     )
 
