@@ -134,8 +134,8 @@ def _bolt_app(
             authorize=OneTokenAuthorize(identity),  # type: ignore[arg-type]
         )
 
-    def on_installed(installation: Installation) -> None:
-        record_installation(installation, session_factory=session_factory, clock=clock)
+    def on_installed(installation: Installation) -> bool:
+        return record_installation(installation, session_factory=session_factory, clock=clock)
 
     def is_known(enterprise_id: str | None, team_id: str) -> bool:
         return installations.knows(
@@ -150,7 +150,7 @@ def _bolt_app(
         # function), though its hint names only functions.
         authorize=authorize,  # type: ignore[arg-type]
         installation_store=installations.store,
-        oauth_settings=installations.oauth_settings(on_installed),
+        oauth_flow=installations.oauth_flow(on_installed, client=client),
         user_facing_authorize_error_message=(
             "leadloop is not installed in this workspace any more. An admin can install it "
             "again from the install link."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,7 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from slack_sdk import WebClient
-from sqlalchemy import Engine
+from slack_sdk.oauth.installation_store import Installation
+from sqlalchemy import Engine, text
 from sqlmodel import select
 
 from bot.app import build_deliverer
@@ -24,9 +26,10 @@ from bot.installs import BOT_SCOPES, INSTALL_PATH, REDIRECT_PATH, Installations
 from bot.outbox.engine import Deliverer
 from bot.scheduler import run_scheduled_posts
 from bot.slack_client import build_web_client
+from bot.workspace_gate import NOT_INSTALLED
 from storage import roles
 from storage.engine import SessionFactory, database_answers
-from storage.models import Meeting, OutboxMessage, Workspace
+from storage.models import Meeting, OutboxMessage, Rating, Workspace
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock, SleepRecorder, serve_app
 from tests.fake_slack import FakeSlack
@@ -37,6 +40,7 @@ CLIENT_SECRET = "oauth-client-secret-for-tests"
 TEAM_A, TEAM_B = "T0ALPHA", "T0BETA"
 INSTALLER_A, INSTALLER_B = "UINSTALLA", "UINSTALLB"
 CHANNEL_A, CHANNEL_B = "C0FEEDA", "C0FEEDB"
+FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
@@ -370,3 +374,152 @@ def test_the_manifest_asks_for_the_scopes_events_and_redirect_the_install_needs(
     )
     [redirect] = manifest["oauth_config"]["redirect_urls"]
     assert redirect.endswith(REDIRECT_PATH)
+
+
+def admins_of(session_factory: SessionFactory, team_id: str) -> set[str]:
+    with session_factory() as session:
+        return roles.members_with_role(session, team_id=team_id, role=roles.ADMIN)
+
+
+def test_only_the_first_installer_becomes_admin_and_a_reinstall_keeps_the_roles(
+    oauth_slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+) -> None:
+    install(oauth_slack, fake_slack, team_id=TEAM_A, installer_id=INSTALLER_A)
+
+    _, again = install(oauth_slack, fake_slack, team_id=TEAM_A, installer_id="UMEMBER")
+    oauth_slack.event(uninstall_event(TEAM_A))
+    _, after_uninstall = install(oauth_slack, fake_slack, team_id=TEAM_A, installer_id="UOTHER")
+
+    assert again.status == 200 and after_uninstall.status == 200
+    assert "again" in again.text and "first leadloop admin" not in again.text
+    assert admins_of(session_factory, TEAM_A) == {INSTALLER_A}
+    with session_factory() as session:
+        assert roles.roles_given(session, team_id=TEAM_A, user_id="UMEMBER") == set()
+
+
+ORG = "E0ORG"
+GRID_WORKSPACE = "T0GRIDWS"
+
+
+def org_command(app: SlackAppClient, fake_slack: FakeSlack, **fields: str) -> HttpAnswer:
+    """/rate-lead from a workspace of the organisation ORG."""
+    body = payloads.slash_command("ACME-1 4 good fit", response_url=fake_slack.response_url())
+    body.update({"team_id": GRID_WORKSPACE, "enterprise_id": ORG, **fields})
+    return app.post_signed(payloads.form_body(body), content_type=FORM)
+
+
+def stored_anything(session_factory: SessionFactory, engine: Engine) -> list[str]:
+    """Tables that hold a row of an install, a workspace, a rating or an owed post."""
+    with engine.connect() as connection:
+        tables = [
+            name
+            for name in ("slack_bots", "slack_installations")
+            if connection.execute(text(f'SELECT count(*) FROM "{name}"')).scalar()
+        ]
+    with session_factory() as session:
+        for model in (Workspace, Rating, OutboxMessage):
+            if session.exec(select(model)).first() is not None:
+                tables.append(model.__name__)
+    return tables
+
+
+def test_an_org_wide_install_is_refused_before_anything_is_stored_and_its_token_given_back(
+    oauth_slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    engine: Engine,
+) -> None:
+    token = fake_slack.grant_install(
+        "code-org",
+        team_id=None,
+        team_name="Org",
+        installer_id=INSTALLER_A,
+        enterprise_id=ORG,
+        org_wide=True,
+    )
+    state, _ = start_install(oauth_slack)
+
+    page = finish_install(oauth_slack, code="code-org", state=state)
+    answer = org_command(oauth_slack, fake_slack, is_enterprise_install="true")
+
+    assert page.status == 403
+    assert "not installed" in page.text and "each workspace" in page.text
+    assert fake_slack.revoked_tokens == [token]
+    assert answer.json()["text"] == NOT_INSTALLED
+    assert stored_anything(session_factory, engine) == []
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_an_org_wide_installation_already_stored_authorizes_nothing_in_its_organisation(
+    oauth_slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    installations: Installations,
+) -> None:
+    # As an older leadloop let Bolt store it.
+    installations.store.save(
+        Installation(
+            app_id="A0LEADLOOP",
+            enterprise_id=ORG,
+            team_id=None,
+            bot_token="xoxb-org-wide",
+            bot_id="BORG",
+            bot_user_id="UBOTORG",
+            user_id=INSTALLER_A,
+            is_enterprise_install=True,
+        )
+    )
+
+    org_wide = org_command(oauth_slack, fake_slack, is_enterprise_install="true")
+    workspace = org_command(oauth_slack, fake_slack)
+
+    assert org_wide.json()["text"] == NOT_INSTALLED
+    assert workspace.json()["text"] == NOT_INSTALLED
+    with session_factory() as session:
+        assert session.exec(select(Rating)).all() == []
+    assert [call.token for call in fake_slack.calls] == []
+
+
+@pytest.mark.parametrize("event", ["app_uninstalled", "tokens_revoked"])
+def test_a_lifecycle_event_from_a_workspace_leadloop_does_not_know_changes_nothing(
+    event: str,
+    oauth_slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    installations: Installations,
+) -> None:
+    install(oauth_slack, fake_slack, team_id=TEAM_A, installer_id=INSTALLER_A)
+    envelope = payloads.event_callback(
+        {"type": event, "tokens": {"bot": ["UBOTX"]}, "event_ts": "1700000000.000100"},
+        event_id="EvStranger",
+        team_id="T0STRANGER",
+    )
+
+    answer = oauth_slack.event(envelope)
+
+    assert (answer.status, answer.body) == (200, b"")
+    with session_factory() as session:
+        assert [w.team_id for w in session.exec(select(Workspace)).all()] == [TEAM_A]
+    assert installations.store.find_bot(enterprise_id=None, team_id=TEAM_A) is not None
+
+
+def test_requests_from_a_workspace_without_an_install_log_one_short_line_a_minute(
+    oauth_slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    install(oauth_slack, fake_slack, team_id=TEAM_A, installer_id=INSTALLER_A)
+
+    answers = [
+        rate(oauth_slack, fake_slack, team_id="T0STRANGER", text="SECRET-1 4 private words")
+        for _ in range(3)
+    ]
+
+    assert {answer.json()["text"] for answer in answers} == {NOT_INSTALLED}
+    refused = [r.getMessage() for r in caplog.records if r.name == "leadloop.workspaces"]
+    assert len(refused) == 1 and "T0STRANGER" in refused[0], refused
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert "SECRET-1" not in caplog.text and "private words" not in caplog.text
