@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
+import os
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -26,7 +28,7 @@ from domain.kpis.report import build_report
 from domain.parsing import UsageError
 from domain.weeks import IsoWeek
 from storage import kpis as kpi_store
-from storage.engine import create_db_engine, make_session_factory, read_only
+from storage.engine import OWNER_ONLY, create_db_engine, make_session_factory, read_only
 from storage.export import workspaces as data_workspaces
 from storage.migrate import upgrade_to_head
 from storage.workspaces import known_workspaces, record_workspace
@@ -121,8 +123,7 @@ def command_report(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         sys.stdout.write("\n")
     if args.out or not (args.json or args.post):
         out = Path(args.out or f"data/report-{week.label}.png")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(_render(report, chart_format))
+        write_owner_only(out, _render(report, chart_format))
         print(f"leadloop: wrote the {week.label} report to {out}", file=sys.stderr)
     if args.post:
         _post(report, env, team_id=team_id)
@@ -185,8 +186,7 @@ def command_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     finally:
         engine.dispose()
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(_render(report, chart_format))
+    write_owner_only(out, _render(report, chart_format))
     print(
         f"leadloop: demo database {args.database_url} holds {leads} leads over 13 weeks; "
         f"the {last_week.label} report is in {out}"
@@ -204,6 +204,20 @@ def _chart_format(out: str) -> ChartFormat:
         f"--out {out}: the file name must end in {FORMAT_NAMES} (the chart's format); "
         f"for example --out report.png."
     )
+
+
+def write_owner_only(path: Path, data: bytes) -> None:
+    """Write ``path`` (and its folder) readable by its owner only, replacing its contents.
+
+    The report shows the business's numbers. An existing file is made 0600 too, unless it
+    belongs to another user, whose mode is theirs to choose.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, OWNER_ONLY)
+    with os.fdopen(descriptor, "wb") as stream:
+        with contextlib.suppress(PermissionError):
+            os.fchmod(descriptor, OWNER_ONLY)  # the exact mode, whatever the umask
+        stream.write(data)
 
 
 def _render(report: Any, chart_format: ChartFormat) -> bytes:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,13 @@ BUSY_TIMEOUT_KEY = "leadloop_busy_timeout_ms"
 # PostgreSQL connections give up connecting after this many seconds (libpq's minimum is 2);
 # libpq's default is to wait for the operating system, minutes on an unreachable host.
 POSTGRES_CONNECT_TIMEOUT_S = 2
+
+# A SQLite database holds webhook secrets and, in OAuth mode, bot tokens: owner only.
+OWNER_ONLY = 0o600
+# The files SQLite keeps beside the database; it gives them the database file's mode.
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+logger = logging.getLogger(__name__)
 
 SessionFactory = Callable[[], Session]
 
@@ -68,7 +78,9 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
 
 def _create_sqlite_engine(url: str, database: str | None) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        protect_sqlite_files(path)
     engine = create_engine(url, connect_args={"check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -104,6 +116,47 @@ def _create_sqlite_engine(url: str, database: str | None) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def protect_sqlite_files(path: Path) -> None:
+    """Make a SQLite database and the files beside it readable by their owner only.
+
+    A new database file is created empty with mode 0600 before SQLite opens it (SQLite
+    would create it 0644 under the usual umask), and SQLite gives its WAL, shared-memory
+    and journal files the database file's mode, whatever the umask. An existing file that
+    its group or others may read is tightened, with one warning naming what changed; a
+    file leadloop may not change (another user's) is left as it is, with a warning.
+    """
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY)
+    except FileExistsError:
+        pass
+    else:
+        try:
+            os.fchmod(descriptor, OWNER_ONLY)  # the exact mode, whatever the umask
+        finally:
+            os.close(descriptor)
+    tightened: list[str] = []
+    for candidate in [path, *(Path(f"{path}{suffix}") for suffix in SQLITE_COMPANIONS)]:
+        try:
+            mode = stat.S_IMODE(candidate.stat().st_mode)
+            if mode & 0o077:
+                candidate.chmod(mode & 0o700)
+                tightened.append(f"{candidate} (was {mode:04o})")
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            logger.warning(
+                "%s can be read by others and leadloop could not change that (%s); it holds "
+                "secrets: chmod 600 it",
+                candidate,
+                error.strerror or type(error).__name__,
+            )
+    if tightened:
+        logger.warning(
+            "made the database readable by its owner only, since it holds secrets: %s",
+            ", ".join(tightened),
+        )
 
 
 def limit_waits(session: Session, *, milliseconds: int) -> None:

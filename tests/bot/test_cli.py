@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -39,9 +40,10 @@ def bare_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def run_leadloop(
-    *args: str, tmp_path: Path, extra_env: dict[str, str] | None = None
+    *args: str, tmp_path: Path, extra_env: dict[str, str] | None = None, umask: int = -1
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m bot ARGS`` in a fresh process with only PATH and what the test gives."""
+    """``python -m bot ARGS`` in a fresh process with only PATH and what the test gives
+    (and ``umask``, unless -1)."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "LEADLOOP_ENV_FILE": str(tmp_path / "no-such.env"),
@@ -55,6 +57,7 @@ def run_leadloop(
         text=True,
         timeout=120,
         check=False,
+        umask=umask,
     )
 
 
@@ -166,6 +169,34 @@ def test_migrate_creates_the_sqlite_database_and_can_run_again(tmp_path: Path) -
     finally:
         engine.dispose()
     assert {"lead", "rating", "response", "alembic_version"} <= tables
+
+
+def test_migrate_creates_a_database_only_its_owner_can_read_whatever_the_umask(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "fresh" / "leadloop.db"
+    env = {"DATABASE_URL": f"sqlite:///{database}"}
+
+    result = run_leadloop("migrate", tmp_path=tmp_path, extra_env=env, umask=0)
+
+    assert result.returncode == 0, result.stderr
+    files = {path.name: stat.S_IMODE(path.stat().st_mode) for path in database.parent.iterdir()}
+    assert files.pop("leadloop.db") == 0o600
+    assert set(files.values()) <= {0o600}  # a WAL or SHM file left behind, if any
+    # The next leadloop process to open it: SQLite gives its WAL and SHM the database's mode.
+    previous = os.umask(0)
+    engine = create_db_engine(f"sqlite:///{database}")
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DELETE FROM lead")
+            wal, shm = (Path(f"{database}{suffix}") for suffix in ("-wal", "-shm"))
+            assert (stat.S_IMODE(wal.stat().st_mode), stat.S_IMODE(shm.stat().st_mode)) == (
+                0o600,
+                0o600,
+            )
+    finally:
+        engine.dispose()
+        os.umask(previous)
 
 
 def test_an_unexpected_error_is_one_line_and_the_traceback_only_at_debug(

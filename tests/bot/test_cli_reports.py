@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,6 +127,32 @@ def test_report_without_out_writes_under_data_in_the_working_directory(
     assert main(["report", "--week", "2026-W45"]) == 0
 
     assert (tmp_path / "data" / "report-2026-W45.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """A umask that takes nothing away: a plain write would make files anyone can read."""
+    previous = os.umask(0)
+    yield
+    os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_report_out_is_readable_by_its_owner_only_even_over_an_earlier_file(
+    workspace: str, tmp_path: Path, open_umask: None
+) -> None:
+    new, earlier = tmp_path / "charts" / "new.png", tmp_path / "earlier.png"
+    earlier.write_bytes(b"an earlier chart")
+    earlier.chmod(0o644)
+
+    assert main(["report", "--week", "2026-W45", "--out", str(new)]) == 0
+    assert main(["report", "--week", "2026-W45", "--out", str(earlier)]) == 0
+
+    assert (mode(new), mode(earlier)) == (0o600, 0o600)
+    assert earlier.read_bytes().startswith(PNG_SIGNATURE)
 
 
 def test_report_json_prints_the_numbers_and_writes_no_picture(
@@ -408,6 +436,20 @@ def test_demo_fills_a_fresh_database_and_renders_its_chart(
     assert 0 < counts["Response"] < counts["Rating"] < counts["Lead"]
     assert counts["KpiValue"] == 13 * 5 + 13  # five KPIs a week, and last year's revenue
     assert f"holds {counts['Lead']} leads over 13 weeks" in capsys.readouterr().out
+
+
+def test_demo_database_and_chart_are_readable_by_their_owner_only(
+    environment: pytest.MonkeyPatch, tmp_path: Path, open_umask: None
+) -> None:
+    folder = tmp_path / "demo"
+
+    code = main(["demo", "--database-url", f"sqlite:///{folder / 'demo.db'}", "--out", "d.png"])
+
+    assert code == 0
+    assert mode(tmp_path / "d.png") == 0o600
+    files = {path.name: mode(path) for path in folder.iterdir()}
+    assert files.pop("demo.db") == 0o600
+    assert set(files.values()) <= {0o600}  # a WAL or SHM file left behind, if any
 
 
 def test_demo_run_twice_recreates_the_database_instead_of_refusing(

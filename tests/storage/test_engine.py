@@ -1,13 +1,26 @@
-"""The engine's bound on waiting, for writes that someone is waiting on."""
+"""The engine's bound on waiting, for writes that someone is waiting on, and the modes of
+the SQLite files it opens."""
 
 from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from storage.engine import SQLITE_BUSY_TIMEOUT_MS, SessionFactory, limit_waits
+from storage.engine import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    SessionFactory,
+    create_db_engine,
+    limit_waits,
+)
 from storage.models import Lead
 from storage.ratings import get_or_create_lead
 from tests.conftest import FakeClock
@@ -52,3 +65,57 @@ def test_the_limit_ends_with_its_transaction(
         else:
             assert session.execute(text("SHOW lock_timeout")).scalar() == "0"
             assert session.execute(text("SHOW statement_timeout")).scalar() == "0"
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """A umask that takes nothing away: SQLite alone would create files anyone can read."""
+    previous = os.umask(0)
+    yield
+    os.umask(previous)
+
+
+def modes(folder: Path) -> dict[str, int]:
+    return {path.name: stat.S_IMODE(path.stat().st_mode) for path in folder.iterdir()}
+
+
+def test_a_new_sqlite_database_and_its_wal_files_are_readable_by_their_owner_only(
+    tmp_path: Path, open_umask: None
+) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'db' / 'leadloop.db'}")
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT x FROM t").all()
+            files = modes(tmp_path / "db")
+    finally:
+        engine.dispose()
+
+    assert files == {"leadloop.db": 0o600, "leadloop.db-wal": 0o600, "leadloop.db-shm": 0o600}
+
+
+def test_an_existing_database_others_can_read_is_tightened_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "leadloop.db"
+    earlier = sqlite3.connect(path)  # an older leadloop's files, still open: WAL and SHM too
+    try:
+        earlier.execute("PRAGMA journal_mode=WAL")
+        earlier.execute("CREATE TABLE t (x INTEGER)")
+        earlier.commit()
+        for name in modes(tmp_path):
+            (tmp_path / name).chmod(0o644)
+        assert set(modes(tmp_path)) == {"leadloop.db", "leadloop.db-wal", "leadloop.db-shm"}
+
+        with caplog.at_level(logging.WARNING, logger="storage.engine"):
+            create_db_engine(f"sqlite:///{path}").dispose()
+            create_db_engine(f"sqlite:///{path}").dispose()
+    finally:
+        earlier.close()
+
+    [record] = caplog.records
+    assert "readable by its owner only" in record.getMessage()
+    assert "leadloop.db-shm (was 0644)" in record.getMessage()
+    assert set(modes(tmp_path).values()) <= {0o600}
