@@ -296,8 +296,10 @@ def command_deliver(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     try:
         stopped.wait()
     finally:
-        restore_signals()
+        # Ctrl-C reaches this process with the whole group, and `leadloop run` sends SIGTERM
+        # as soon as it has stopped itself: that second signal must not cut the close short.
         service.close()
+        restore_signals()
         logger.info("leadloop's delivery process %s stopped", os.getpid())
     return EXIT_OK
 
