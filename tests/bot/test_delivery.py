@@ -131,10 +131,11 @@ def test_a_message_that_keeps_failing_does_not_hold_up_the_others(
     submit(session_factory, clock, "ACME-2")
     fake_slack.fail_next("chat.postMessage", error="channel_not_found")
 
-    assert OutboxPump(deliverer).drain() == 1
+    # One sender thread, so that the stuck message is tried first, and fails again.
+    assert OutboxPump(deliverer, senders=1).drain() == 1
 
     texts = [call.params["text"] for call in fake_slack.calls_to("chat.postMessage")]
-    assert len(texts) == 2 and "ACME-2" in texts[1]
+    assert len(texts) == 2 and "STUCK-1" in texts[0] and "ACME-2" in texts[1]
 
 
 def poll_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
