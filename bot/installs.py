@@ -23,10 +23,10 @@ from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, Succ
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
-from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine
+from sqlalchemy import Engine, desc, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.config import Settings
@@ -56,13 +56,59 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 STATE_SECONDS = 600
 
 
+class WorkspaceInstallationStore(SQLAlchemyInstallationStore):
+    """slack-sdk's store, where a workspace's id alone finds its bot.
+
+    Requests name their organisation, and Bolt looks the bot up with it. The delivery
+    process knows only the workspace (``team_clients.InstalledWorkspaces``), and slack-sdk
+    would then look for a workspace outside any organisation, missing a Grid workspace's
+    token. Team ids are unique across Slack, so the workspace's own row is the one.
+    """
+
+    def find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        bot = super().find_bot(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        if bot is not None or enterprise_id is not None or team_id is None:
+            return bot
+        organisation = self._organisation_of(team_id)
+        if organisation is None:
+            return None
+        return super().find_bot(enterprise_id=organisation, team_id=team_id)
+
+    def _organisation_of(self, team_id: str) -> str | None:
+        columns = self.bots.c
+        query = (
+            select(columns.enterprise_id)
+            .where(
+                columns.client_id == self.client_id,
+                columns.team_id == team_id,
+                columns.enterprise_id.is_not(None),
+                columns.bot_token.is_not(None),
+            )
+            .order_by(desc(columns.installed_at))
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            found = connection.execute(query).scalar()
+        return str(found) if found is not None else None
+
+
 @dataclass(frozen=True)
 class Installations:
     """The OAuth app's credentials and the stores its installs and states live in."""
 
     client_id: str
     client_secret: str
-    store: SQLAlchemyInstallationStore
+    store: WorkspaceInstallationStore
     state_store: SQLAlchemyOAuthStateStore
 
     @classmethod
@@ -73,7 +119,7 @@ class Installations:
         return cls(
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,
-            store=SQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=engine),
+            store=WorkspaceInstallationStore(client_id=settings.slack_client_id, engine=engine),
             state_store=SQLAlchemyOAuthStateStore(expiration_seconds=STATE_SECONDS, engine=engine),
         )
 

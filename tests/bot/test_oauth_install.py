@@ -523,3 +523,26 @@ def test_requests_from_a_workspace_without_an_install_log_one_short_line_a_minut
     assert len(refused) == 1 and "T0STRANGER" in refused[0], refused
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert "SECRET-1" not in caplog.text and "private words" not in caplog.text
+
+
+def test_the_delivery_process_finds_the_token_of_a_workspace_in_an_organisation(
+    installations: Installations, oauth_deliverer: Deliverer
+) -> None:
+    # A Grid workspace installed on its own: its rows carry the organisation's id, which
+    # the delivery process, knowing only the workspace, does not have.
+    installations.store.save(
+        Installation(
+            app_id="A0LEADLOOP",
+            enterprise_id=ORG,
+            team_id="T0GRIDWS",
+            bot_token="xoxb-grid-workspace",
+            bot_id="BGRID",
+            bot_user_id="UBOTGRID",
+            user_id=INSTALLER_A,
+        )
+    )
+
+    client = oauth_deliverer.clients.for_team("T0GRIDWS")
+
+    assert client is not None and client.token == "xoxb-grid-workspace"
+    assert oauth_deliverer.clients.for_team("T0NEVER") is None
