@@ -1,12 +1,13 @@
 """How much memory ``leadloop run`` holds: idle, and after 2,000 and 10,000 requests.
 
-``leadloop run`` (its default: one worker of 8 threads; SQLite) runs as a real process
-against the fake Slack server. Each request is a signed ``/rate-lead`` rating: stored,
-posted and confirmed. Requests go out 8 at a time in batches of 1,000, and each batch's
-work is finished before the next starts, so the figures show what the process keeps, not
-a backlog of accepted work waiting for the CPU (see bench/README.md).
+``leadloop run --workers 1`` (one worker of 8 threads, and the delivery process it
+starts; SQLite) runs as a real process against the fake Slack server. Each request is a
+signed ``/rate-lead`` rating: stored, and posted by the delivery process. Requests go out
+8 at a time in batches of 1,000, and each batch's posts are sent before the next starts,
+so the figures show what the processes keep, not a backlog of owed posts.
 
-Two sizes of the master and its worker(s), read from /proc:
+Two sizes of the master and its children (the worker and the delivery process), read
+from /proc:
 
 - resident (``VmRSS`` in ``status``), summed: it counts the pages a worker still shares
   with the master it was forked from once in each process;
@@ -84,7 +85,7 @@ def megabytes(path: Path, field: str) -> float:
 
 
 def memory_of(pid: int) -> Memory:
-    """The master ``pid`` and its workers."""
+    """The master ``pid`` and its children: the workers and the delivery process."""
     pids = [pid, *sorted(children_of(pid))]
     return Memory(
         resident=tuple(megabytes(Path(f"/proc/{p}/status"), "VmRSS") for p in pids),
@@ -116,7 +117,7 @@ def describe(label: str, memory: Memory) -> str:
     each = " + ".join(f"{size:.0f}" for size in memory.resident)
     return (
         f"  {label:<22} {memory.proportional:6.1f} MB proportional; "
-        f"{memory.resident_total:6.1f} MB resident (master + worker: {each})"
+        f"{memory.resident_total:6.1f} MB resident (master, then each child by pid: {each})"
     )
 
 
