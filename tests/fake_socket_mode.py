@@ -203,6 +203,14 @@ class FakeSocketMode:
         with self._cond:
             return sum(1 for connection in self._connections if connection.greeted)
 
+    def wait_all_closed(self, timeout: float = 5.0) -> bool:
+        """Block until no greeted connection is open (the server saw each close)."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: not any(connection.greeted for connection in self._connections),
+                timeout=timeout,
+            )
+
     def send_envelope(
         self,
         envelope_type: str,
