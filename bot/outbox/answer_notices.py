@@ -12,7 +12,7 @@ from storage.responses import first_answer
 def notify_rater(job: Job) -> Recorder:
     """ANSWER_NOTICE: the first answer, quoted and linked, in the app's DM with the rater."""
     rating, lead = job.rating_and_lead()
-    with job.session_factory() as session:
+    with job.reading() as session:
         answer = first_answer(session, team_id=job.team_id, rating_id=rating.id or -1)
     if answer is None:
         raise Undeliverable(f"rating {rating.id} has no answer to announce")

@@ -14,7 +14,7 @@ from storage import digests as digest_store
 def post_digest(job: Job) -> Recorder:
     """HANDOFF_DIGEST: posted to the owner's DM or the hand-off channel; its ts is kept."""
     message = job.message
-    with job.session_factory() as session:
+    with job.reading() as session:
         owed = owed_digest(
             session,
             team_id=message.team_id,

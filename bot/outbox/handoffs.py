@@ -13,7 +13,7 @@ from storage.leads import handoff_messages, record_handoff_message
 def post_handoff(job: Job) -> Recorder:
     """HANDOFF_POST: one message per target; each is kept as soon as Slack has it."""
     message = job.message
-    with job.session_factory() as session:
+    with job.reading() as session:
         owed = owed_handoff(
             session,
             team_id=message.team_id,
@@ -28,7 +28,7 @@ def post_handoff(job: Job) -> Recorder:
         if result is None:
             continue
         # Kept at once: when a later target fails, the retry does not post this one again.
-        with job.session_factory() as session:
+        with job.reading() as session:
             record_handoff_message(
                 session,
                 team_id=message.team_id,
@@ -45,7 +45,7 @@ def post_handoff(job: Job) -> Recorder:
 def refresh_handoff(job: Job) -> Recorder:
     """HANDOFF_REFRESH: the lead's hand-off messages and the digests listing it, re-rendered."""
     _, lead = job.rating_and_lead()
-    with job.session_factory() as session:
+    with job.reading() as session:
         view = handoff_view(session, team_id=job.team_id, lead=lead)
         posts = handoff_messages(session, team_id=job.team_id, lead_id=lead.id or -1)
         shown_in = digests_showing(session, team_id=job.team_id, lead_id=lead.id or -1)

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from domain.admin.settings import WorkspaceSettings
 from domain.clock import Clock
+from storage.engine import only_reading
 from storage.models import Lead, OutboxMessage, Rating
 from storage.ratings import get_rating_with_lead
 
@@ -109,9 +110,16 @@ class Job:
         """Links into this workspace; may ask Slack, so call it outside any session."""
         return self.team_urls.linker(self.team_id, self.client)
 
+    def reading(self) -> Session:
+        """A session for what a sender reads: on SQLite it never takes the write lock, which
+        the processes answering Slack need for every rating they store."""
+        session = self.session_factory()
+        only_reading(session)
+        return session
+
     def rating_and_lead(self) -> tuple[Rating, Lead]:
         """The rating the message is about, with its lead; Undeliverable if it is gone."""
-        with self.session_factory() as session:
+        with self.reading() as session:
             loaded = get_rating_with_lead(
                 session, team_id=self.team_id, rating_id=self.message.rating_id or -1
             )

@@ -12,7 +12,7 @@ from storage import scheduled_posts
 def post_kpi_chart(job: Job) -> Recorder:
     """KPI_CHART: the week the command named, in the workspace's time zone, as a file upload."""
     message = job.message
-    with job.session_factory() as session:
+    with job.reading() as session:
         post = scheduled_posts.get_scheduled_post(
             session, team_id=message.team_id, post_id=message.scheduled_post_id or -1
         )

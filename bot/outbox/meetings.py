@@ -18,7 +18,7 @@ def post_reminder(job: Job) -> Recorder:
     """MEETING_REMINDER: posted to the meeting's channel; its agenda items count as shown."""
     message = job.message
     permalink = job.permalinker()  # asks Slack before the read below, never inside it
-    with job.session_factory() as session:
+    with job.reading() as session:
         post = scheduled_posts.get_scheduled_post(
             session, team_id=message.team_id, post_id=message.scheduled_post_id or -1
         )

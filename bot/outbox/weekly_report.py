@@ -14,7 +14,7 @@ from storage import scheduled_posts
 def post_weekly_report(job: Job) -> Recorder:
     """WEEKLY_REPORT: the report of the week before the occurrence, as a file upload."""
     message, channel, timezone = job.message, job.settings.report_channel, job.settings.timezone
-    with job.session_factory() as session:
+    with job.reading() as session:
         post = scheduled_posts.get_scheduled_post(
             session, team_id=message.team_id, post_id=message.scheduled_post_id or -1
         )
