@@ -65,6 +65,11 @@ class OutboxPump:
         self._watcher = watcher
         self._idle_seconds = idle_seconds
         self._senders = ThreadPoolExecutor(max_workers=senders, thread_name_prefix="leadloop-send")
+        # Messages handed out beyond what the senders are sending: while there are more,
+        # reading the outbox again would only find them again (SQLite wakes the pump at
+        # every commit, its own sends' included).
+        self._queue_limit = senders
+        self._read_when_short = False
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._lock = threading.Lock()
@@ -144,14 +149,18 @@ class OutboxPump:
     def _dispatch(self) -> None:
         if self._stopped.is_set():
             return
+        with self._lock:
+            if len(self._in_flight) > self._queue_limit:
+                self._read_when_short = True  # the sends' own ends will wake the pump
+                return
         due = self._due(limit=BATCH)
         with self._lock:
             fresh = [message_id for message_id in due if message_id not in self._in_flight]
             self._in_flight.update(fresh)
+            if len(due) == BATCH:
+                self._read_when_short = True  # more than a batch owed: read once this one drains
         for message_id in fresh:
             self._senders.submit(self._send, message_id)
-        if len(due) == BATCH:
-            self._wake.set()  # more than one batch owed: read again once this one is handed out
 
     def _due(self, *, limit: int) -> list[int]:
         with self._deliverer.session_factory() as session:
@@ -166,6 +175,9 @@ class OutboxPump:
         finally:
             with self._lock:
                 self._in_flight.discard(message_id)
+                if self._read_when_short and len(self._in_flight) <= self._queue_limit:
+                    self._read_when_short = False
+                    self._wake.set()
 
 
 @dataclass

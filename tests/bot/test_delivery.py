@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine, update
 from sqlmodel import col
 
-from bot.delivery import OutboxPump
+from bot.delivery import BATCH, OutboxPump
 from bot.outbox.engine import Deliverer
 from bot.team_clients import OneWorkspace
 from domain.admin.settings import WorkspaceSettings
@@ -234,3 +234,22 @@ def test_owing_hand_offs_in_bulk_wakes_the_delivery_process(
         assert watcher.wait(2.0) is True
     finally:
         watcher.close()
+
+
+def test_the_running_pump_sends_more_than_a_batch_without_a_commit_to_wake_it(
+    deliverer: Deliverer,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+) -> None:
+    owed = BATCH + 12
+    for n in range(owed):
+        submit(session_factory, clock, f"ACME-{n}")
+
+    # No commit signal and no idle sweep: only the ends of its own sends make it read again.
+    pump = OutboxPump(deliverer, NeverWakes(), idle_seconds=3600).start()
+    try:
+        fake_slack.wait_for("chat.postMessage", count=owed, timeout=30)
+    finally:
+        pump.close()
+    assert len(fake_slack.calls_to("chat.postMessage")) == owed
