@@ -146,6 +146,14 @@ def session_factory(engine: Engine) -> SessionFactory:
 
 
 @pytest.fixture
+def unreachable_session_factory() -> Iterator[SessionFactory]:
+    """Sessions on a database server that is not there (a closed port)."""
+    engine = create_db_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     """Time, under the test's control."""
     return FakeClock()

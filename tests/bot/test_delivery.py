@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from slack_sdk import WebClient
@@ -19,7 +19,7 @@ from domain.leads.intake import fold_records, intake_leads
 from domain.leads.records import LeadRecord
 from domain.ratings.loop import SubmittedRating, submit_rating
 from domain.ratings.parse import RatingInput
-from storage.engine import SessionFactory, create_db_engine, make_session_factory
+from storage.engine import SessionFactory
 from storage.models import OutboxMessage
 from storage.outbox_signal import watch_commits
 from tests import slack_payloads as payloads
@@ -27,15 +27,6 @@ from tests.conftest import FakeClock
 from tests.fake_slack import FakeSlack
 
 TEAM = payloads.TEAM_ID
-UNREACHABLE_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:1/none"
-
-
-@pytest.fixture
-def unreachable_session_factory() -> Iterator[SessionFactory]:
-    """Sessions on a database server that is not there (a closed port)."""
-    engine = create_db_engine(UNREACHABLE_DATABASE_URL)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def submit(session_factory: SessionFactory, clock: FakeClock, lead_ref: str) -> SubmittedRating:

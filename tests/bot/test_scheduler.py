@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -17,9 +16,7 @@ from bot.scheduler import (
     build_scheduler,
     forget_old_events,
 )
-from domain.ratings.loop import SubmittedRating, submit_rating
-from domain.ratings.parse import RatingInput
-from storage.engine import SessionFactory, create_db_engine, make_session_factory
+from storage.engine import SessionFactory
 from storage.leads import remember_delivery
 from storage.models import SLACK_OAUTH_STATES_TABLE, ProcessedEvent, WebhookDelivery
 from storage.responses import claim_event
@@ -27,31 +24,6 @@ from tests import slack_payloads as payloads
 from tests.conftest import FakeClock
 
 TEAM = payloads.TEAM_ID
-UNREACHABLE_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:1/none"
-
-
-@pytest.fixture
-def unreachable_session_factory() -> Iterator[SessionFactory]:
-    """Sessions on a database server that is not there (a closed port)."""
-    engine = create_db_engine(UNREACHABLE_DATABASE_URL)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-def submit(session_factory: SessionFactory, clock: FakeClock, lead_ref: str) -> SubmittedRating:
-    """A stored rating whose post is owed, committed."""
-    with session_factory() as session:
-        submitted = submit_rating(
-            session,
-            team_id=TEAM,
-            rater_id=payloads.RATER_ID,
-            rating=RatingInput(lead_ref=lead_ref, score=4),
-            via="command",
-            origin_channel=payloads.SALES_CHANNEL,
-            now=clock(),
-        )
-        session.commit()
-    return submitted
 
 
 def remembered_events(session_factory: SessionFactory) -> list[str]:
