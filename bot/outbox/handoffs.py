@@ -28,7 +28,7 @@ def post_handoff(job: Job) -> Recorder:
         if result is None:
             continue
         # Kept at once: when a later target fails, the retry does not post this one again.
-        with job.reading() as session:
+        with job.session_factory() as session:
             record_handoff_message(
                 session,
                 team_id=message.team_id,
