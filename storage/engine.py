@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/leadloop.db"
@@ -18,8 +21,11 @@ READ_ONLY_OPTION = "leadloop_read_only"
 WAIT_LIMIT_OPTION = "leadloop_wait_limit_ms"
 # How long a SQLite writer waits for the write lock, unless its session says otherwise.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
-# Where a pooled SQLite connection remembers the busy timeout it was last given.
-BUSY_TIMEOUT_KEY = "leadloop_busy_timeout_ms"
+# SQLite's own wait for a lock, on every statement. A writer waits for the write lock at
+# BEGIN IMMEDIATE in a loop of its own (see _take_write_lock); other statements rarely wait.
+SQLITE_STATEMENT_BUSY_MS = 5
+# Between two tries at the write lock.
+SQLITE_LOCK_RETRY_SECONDS = 0.001
 # PostgreSQL connections give up connecting after this many seconds (libpq's minimum is 2);
 # libpq's default is to wait for the operating system, minutes on an unreachable host.
 POSTGRES_CONNECT_TIMEOUT_S = 2
@@ -88,12 +94,11 @@ def _create_sqlite_engine(url: str, database: str | None) -> Engine:
         # Take transaction control away from the sqlite3 module, which would otherwise
         # commit at the first SAVEPOINT's release; SQLAlchemy emits BEGIN itself below.
         dbapi_connection.isolation_level = None
-        # WAL lets readers go on while one writer writes; the busy timeout makes a second
-        # writer wait its turn instead of failing with "database is locked".
+        # WAL lets readers go on while one writer writes; writers wait their turn at BEGIN.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_STATEMENT_BUSY_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -107,15 +112,31 @@ def _create_sqlite_engine(url: str, database: str | None) -> Engine:
             connection.exec_driver_sql("BEGIN")
             return
         # BEGIN IMMEDIATE is where a writer waits for the lock, so a session that must
-        # answer someone waiting (see limit_waits) waits less; the busy timeout is the
-        # connection's, so it is put back for the next user of the pooled connection.
-        busy_timeout = int(options.get(WAIT_LIMIT_OPTION) or SQLITE_BUSY_TIMEOUT_MS)
-        if connection.info.get(BUSY_TIMEOUT_KEY, SQLITE_BUSY_TIMEOUT_MS) != busy_timeout:
-            connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_timeout}")
-            connection.info[BUSY_TIMEOUT_KEY] = busy_timeout
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # answer someone waiting (see limit_waits) waits less.
+        wait_ms = int(options.get(WAIT_LIMIT_OPTION) or SQLITE_BUSY_TIMEOUT_MS)
+        _take_write_lock(connection.connection.driver_connection, wait_ms=wait_ms)
 
     return engine
+
+
+def _take_write_lock(sqlite_connection: Any, *, wait_ms: int) -> None:
+    """``BEGIN IMMEDIATE``, tried again every millisecond until ``wait_ms`` have passed.
+
+    SQLite's own busy handler sleeps longer and longer between tries (1, 2, 5, 10 … up to
+    100 ms), so under a burst of ratings a writer went on sleeping long after the lock was
+    free: acks took a second, and some gave up after their 1.5 s (bench/README.md). Trying
+    again at once costs a few microseconds.
+    """
+    deadline = time.monotonic() + wait_ms / 1000
+    while True:
+        try:
+            sqlite_connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as error:
+            locked = "locked" in str(error) or "busy" in str(error)
+            if not locked or time.monotonic() >= deadline:
+                raise OperationalError("BEGIN IMMEDIATE", None, error) from error
+        time.sleep(SQLITE_LOCK_RETRY_SECONDS)
 
 
 def protect_sqlite_files(path: Path) -> None:
