@@ -24,8 +24,8 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 # SQLite's own wait for a lock, on every statement. A writer waits for the write lock at
 # BEGIN IMMEDIATE in a loop of its own (see _take_write_lock); other statements rarely wait.
 SQLITE_STATEMENT_BUSY_MS = 5
-# Between two tries at the write lock.
-SQLITE_LOCK_RETRY_SECONDS = 0.001
+# Between two tries at the write lock: doubling from the first to the last, then the last.
+SQLITE_LOCK_RETRY_SECONDS = (0.0005, 0.005)
 # PostgreSQL connections give up connecting after this many seconds (libpq's minimum is 2);
 # libpq's default is to wait for the operating system, minutes on an unreachable host.
 POSTGRES_CONNECT_TIMEOUT_S = 2
@@ -120,14 +120,15 @@ def _create_sqlite_engine(url: str, database: str | None) -> Engine:
 
 
 def _take_write_lock(sqlite_connection: Any, *, wait_ms: int) -> None:
-    """``BEGIN IMMEDIATE``, tried again every millisecond until ``wait_ms`` have passed.
+    """``BEGIN IMMEDIATE``, tried again within at most 5 ms until ``wait_ms`` have passed.
 
     SQLite's own busy handler sleeps longer and longer between tries (1, 2, 5, 10 … up to
     100 ms), so under a burst of ratings a writer went on sleeping long after the lock was
-    free: acks took a second, and some gave up after their 1.5 s (bench/README.md). Trying
-    again at once costs a few microseconds.
+    free: acks took a second, and some gave up after their 1.5 s (bench/README.md). A try
+    costs a few microseconds; the pause stays short without every waiter spinning.
     """
     deadline = time.monotonic() + wait_ms / 1000
+    pause, longest = SQLITE_LOCK_RETRY_SECONDS
     while True:
         try:
             sqlite_connection.execute("BEGIN IMMEDIATE")
@@ -136,7 +137,8 @@ def _take_write_lock(sqlite_connection: Any, *, wait_ms: int) -> None:
             locked = "locked" in str(error) or "busy" in str(error)
             if not locked or time.monotonic() >= deadline:
                 raise OperationalError("BEGIN IMMEDIATE", None, error) from error
-        time.sleep(SQLITE_LOCK_RETRY_SECONDS)
+        time.sleep(pause)
+        pause = min(pause * 2, longest)
 
 
 def protect_sqlite_files(path: Path) -> None:
