@@ -31,6 +31,7 @@ import struct
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -105,8 +106,12 @@ class _Connection:
 class FakeSocketMode:
     """Slack's Socket Mode WebSocket endpoint, for one test; use it as a context manager."""
 
-    def __init__(self, *, app_id: str = "A0LEADLOOP") -> None:
+    def __init__(
+        self, *, app_id: str = "A0LEADLOOP", ack_clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.app_id = app_id
+        self._ack_clock = ack_clock  # what ack_wait() measures on; a test may inject one
+        self._envelopes_waiting = 0  # sent with no client connected yet
         self.acks: list[JsonDict] = []
         self.handshakes: list[str] = []  # the request line of each client's handshake
         self.hellos: list[float] = []  # time.monotonic() of each ``hello`` sent
@@ -224,9 +229,14 @@ class FakeSocketMode:
         wait for its ack counts from now, as Slack's 3 seconds do."""
         envelope_id = str(uuid.uuid4())
         with self._cond:
-            self._sent_at[envelope_id] = time.monotonic()
-            if not self._cond.wait_for(self._newest, timeout=wait):
-                raise AssertionError("FakeSocketMode: no client is connected")
+            self._sent_at[envelope_id] = self._ack_clock()
+            self._envelopes_waiting += 1
+            self._cond.notify_all()
+            try:
+                if not self._cond.wait_for(self._newest, timeout=wait):
+                    raise AssertionError("FakeSocketMode: no client is connected")
+            finally:
+                self._envelopes_waiting -= 1
             connection = self._newest()
             assert connection is not None
         envelope = {
@@ -237,6 +247,11 @@ class FakeSocketMode:
         }
         connection.send(_OP_TEXT, json.dumps(envelope).encode())
         return envelope_id
+
+    def wait_for_envelope_waiting(self, timeout: float = 5.0) -> bool:
+        """Block until ``send_envelope`` holds an envelope while no client is connected."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._envelopes_waiting > 0, timeout=timeout)
 
     def ack_wait(self, envelope_id: str) -> float | None:
         """Seconds from sending ``envelope_id`` to its acknowledgement; None if not acked."""
@@ -440,7 +455,7 @@ class FakeSocketMode:
             self.acks.append(decoded)
             envelope_id = decoded.get("envelope_id") if isinstance(decoded, dict) else None
             if isinstance(envelope_id, str):
-                self._acked_at.setdefault(envelope_id, time.monotonic())
+                self._acked_at.setdefault(envelope_id, self._ack_clock())
             self._cond.notify_all()
 
 

@@ -166,26 +166,25 @@ def test_a_muted_connection_answers_no_ping_and_gets_no_envelope(
     client.close(timeout=0)
 
 
-def test_ack_wait_counts_from_sending_even_while_no_client_is_connected(
-    socket_mode: FakeSocketMode,
-) -> None:
-    answered: list[str] = []
-
-    def connect_late_and_ack() -> None:
-        time.sleep(0.3)
+def test_ack_wait_counts_from_sending_even_while_no_client_is_connected() -> None:
+    now = [100.0]
+    sent: list[str] = []
+    with FakeSocketMode(ack_clock=lambda: now[0]) as socket_mode:
+        sender = threading.Thread(
+            target=lambda: sent.append(
+                socket_mode.send_envelope("slash_commands", {"text": "x"}, wait=5)
+            )
+        )
+        sender.start()
+        assert socket_mode.wait_for_envelope_waiting()
+        now[0] += 0.3  # the client connects 0.3 s after the envelope was sent
         client = _greeted_client(socket_mode)
         envelope = json.loads(client.recv())
         client.send(json.dumps({"envelope_id": envelope["envelope_id"]}))
-        answered.append(envelope["envelope_id"])
+        sender.join()
+        socket_mode.wait_for_ack(envelope["envelope_id"])
         client.close()
 
-    late = threading.Thread(target=connect_late_and_ack)
-    late.start()
-    envelope_id = socket_mode.send_envelope("slash_commands", {"text": "x"}, wait=5)
-    socket_mode.wait_for_ack(envelope_id)
-    late.join()
-
-    wait = socket_mode.ack_wait(envelope_id)
-    assert answered == [envelope_id]
-    assert wait is not None and 0.3 <= wait < 2
+    assert sent == [envelope["envelope_id"]]
+    assert socket_mode.ack_wait(envelope["envelope_id"]) == pytest.approx(0.3)
     assert socket_mode.ack_wait("never-sent-or-acked") is None

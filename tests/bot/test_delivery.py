@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
-from collections.abc import Callable
 
-import pytest
 from slack_sdk import WebClient
 from sqlalchemy import Engine, update
 from sqlmodel import col
@@ -85,7 +83,6 @@ def test_a_running_pump_survives_an_unreachable_database(
     fake_slack: FakeSlack,
     unreachable_session_factory: SessionFactory,
     clock: FakeClock,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     deliverer = Deliverer(
         session_factory=unreachable_session_factory,
@@ -94,11 +91,14 @@ def test_a_running_pump_survives_an_unreachable_database(
         defaults=WorkspaceSettings(feedback_channel=payloads.FEEDBACK_CHANNEL),
     )
 
+    failed_read = LogSeen("could not read the outbox")
+    logging.getLogger("bot.delivery").addHandler(failed_read)
     pump = OutboxPump(deliverer, NeverWakes()).start()
     try:
-        poll_until(lambda: "could not read the outbox" in caplog.text)
+        assert failed_read.wait(5), "the pump never said it could not read the outbox"
     finally:
         pump.close()
+        logging.getLogger("bot.delivery").removeHandler(failed_read)
 
     assert fake_slack.calls == []
 
@@ -129,12 +129,20 @@ def test_a_message_that_keeps_failing_does_not_hold_up_the_others(
     assert len(texts) == 2 and "STUCK-1" in texts[0] and "ACME-2" in texts[1]
 
 
-def poll_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Check ``condition`` every few milliseconds until it holds; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
+class LogSeen(logging.Handler):
+    """A log handler that lets a test wait for a line containing ``text``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+        self._seen = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._text in record.getMessage():
+            self._seen.set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._seen.wait(timeout)
 
 
 class NeverWakes:

@@ -9,7 +9,6 @@ the log says plainly whether leadloop is connected.
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,15 +70,33 @@ def bot(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[RunningBot]:
             yield RunningBot(socket_mode, fake_slack, log, database_url)
 
 
+class Sent:
+    """The envelope ids of the ratings sent so far; a test can wait for a count of them."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self._changed = threading.Condition()
+
+    def add(self, envelope_id: str) -> None:
+        with self._changed:
+            self.ids.append(envelope_id)
+            self._changed.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> None:
+        """Block until ``count`` ratings were sent."""
+        with self._changed:
+            assert self._changed.wait_for(lambda: len(self.ids) >= count, timeout), self.ids
+
+
 @contextmanager
-def rating_steadily(bot: RunningBot, *, every: float = 0.05) -> Iterator[list[str]]:
-    """Rate a new lead every ``every`` seconds while the block runs; yields the envelope ids."""
-    sent: list[str] = []
+def rating_steadily(bot: RunningBot, *, every: float = 0.05) -> Iterator[Sent]:
+    """Rate a new lead every ``every`` seconds while the block runs."""
+    sent = Sent()
     stop = threading.Event()
 
     def send() -> None:
         while not stop.is_set():
-            sent.append(bot.rate(f"EDGE-{len(sent) + 1}"))
+            sent.add(bot.rate(f"EDGE-{len(sent.ids) + 1}"))
             stop.wait(every)
 
     sender = threading.Thread(target=send, name="rating-steadily")
@@ -102,11 +119,12 @@ def test_envelopes_sent_across_refreshes_are_all_acked_within_3_s_and_stored_onc
 ) -> None:
     # Slack keeps the old connection open for a while after asking: both deliver meanwhile.
     # A busy refresh: a rating every 50 ms before, during and after the switch.
-    with rating_steadily(bot) as sent:
-        time.sleep(0.3)
+    with rating_steadily(bot) as steady:
+        steady.wait_for(6)  # before the switch
         asked = bot.socket_mode.refresh(overlap=4.0)
         moved = bot.socket_mode.wait_for_hello(since=asked, timeout=5)
-        time.sleep(1.0)
+        steady.wait_for(len(steady.ids) + 20)  # after it, on both connections
+    sent = steady.ids
     # A quiet one: the first rating after it comes as the new connection opens.
     quiet_asked = bot.socket_mode.refresh(overlap=4.0)
     bot.socket_mode.wait_for_hello(since=quiet_asked, timeout=5)
