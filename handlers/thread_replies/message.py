@@ -47,8 +47,8 @@ logger = logging.getLogger(__name__)
 # channel topic changes...) is not an answer to a rating.
 HUMAN_REPLY_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
 
-# One change to commit: returns the id of the outbox message it owes, if any.
-Change = Callable[[Deps], int | None]
+# One change to commit (the note it may owe the rater is committed with it).
+Change = Callable[[Deps], None]
 
 
 def store_message_event(
@@ -160,7 +160,7 @@ def thread_reply_from_event(
     )
 
 
-def _store_reply(deps: Deps, *, reply: ThreadReply) -> int | None:
+def _store_reply(deps: Deps, *, reply: ThreadReply) -> None:
     _learn_roles_first(deps, reply)
     with deps.session_before_ack() as session:
         result = record_thread_reply(
@@ -169,7 +169,6 @@ def _store_reply(deps: Deps, *, reply: ThreadReply) -> int | None:
         session.commit()
     if result.outcome is ReplyOutcome.DUPLICATE:
         logger.info("event %s was already handled; Slack retried it", reply.event_id)
-    return result.notice_message_id
 
 
 def _learn_roles_first(deps: Deps, reply: ThreadReply) -> None:
