@@ -10,7 +10,18 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, bindparam, delete, insert, or_, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Table,
+    bindparam,
+    case,
+    delete,
+    insert,
+    literal,
+    or_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -65,11 +76,12 @@ def insert_leads(
         return {}
     rows = [
         {"external_ref": lead["external_ref"], **{name: lead.get(name) for name in LEAD_FIELDS}}
-        | {"team_id": team_id, "created_at": now, "updated_at": now}
+        | {"team_id": team_id, "created_at": now, "updated_at": now, "handed_off_at": now}
         for lead in leads
     ]
     for row in rows:
         row["attributes"] = row["attributes"] or {}
+        row["status_changed_at"] = now if row["status"] is not None else None
     statement = _insert_ignoring_duplicates(session, LEAD_TABLE, ["team_id", "external_ref"])
     result = session.connection().execute(
         statement.returning(LEAD_TABLE.c.id, LEAD_TABLE.c.external_ref), rows
@@ -89,7 +101,7 @@ def update_leads(
         .where(table.c.team_id == team_id, table.c.id == bindparam("lead_id"))
         .values(
             {name: bindparam(f"new_{name}", type_=table.c[name].type) for name in LEAD_FIELDS}
-            | {"updated_at": now}
+            | {"updated_at": now, "status_changed_at": _status_changed_at(table, now)}
         )
     )
     parameters = [
@@ -97,6 +109,36 @@ def update_leads(
         for change in changes
     ]
     session.connection().execute(statement, parameters)
+
+
+def _status_changed_at(table: Table, now: datetime) -> ColumnElement[datetime]:
+    """``now`` where the update gives the lead another status; its old time otherwise."""
+    new_status = bindparam("new_status", type_=table.c.status.type)
+    return case(
+        (table.c.status.is_distinct_from(new_status), literal(now, type_=table.c.updated_at.type)),
+        else_=table.c.status_changed_at,
+    )
+
+
+def mark_handed_off(
+    session: Session, *, team_id: str, lead_ids: Collection[int], now: datetime
+) -> None:
+    """Note that an import or the webhook brought these leads in (a first time only).
+
+    A lead that /rate-lead created is handed off when intake first brings it.
+    """
+    if not lead_ids:
+        return
+    table = LEAD_TABLE
+    session.connection().execute(
+        update(table)
+        .where(
+            table.c.team_id == team_id,
+            table.c.id.in_(list(lead_ids)),
+            table.c.handed_off_at.is_(None),
+        )
+        .values(handed_off_at=now)
+    )
 
 
 def mark_signed(

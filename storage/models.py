@@ -78,6 +78,7 @@ class Lead(SQLModel, table=True):
         UniqueConstraint("team_id", "external_ref", name="uq_lead_team_ref"),
         Index("ix_lead_team_created", "team_id", "created_at"),
         Index("ix_lead_team_owner", "team_id", "owner_id", "created_at"),
+        Index("ix_lead_team_handed_off", "team_id", "handed_off_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -95,6 +96,13 @@ class Lead(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
     # The signed timestamp of the last webhook request applied to it: older ones are ignored.
     webhook_signed_at: datetime | None = Field(
+        default=None, sa_column=_timestamp_column(nullable=True)
+    )
+    # When an import or the webhook first brought the lead in: a lead only ever met by
+    # /rate-lead was never handed off (NULL). Set once, so past weeks keep their count.
+    handed_off_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
+    # When ``status`` took its current value: an outcome counts from then on.
+    status_changed_at: datetime | None = Field(
         default=None, sa_column=_timestamp_column(nullable=True)
     )
 
@@ -144,8 +152,10 @@ class Response(SQLModel, table=True):
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
     is_answer: bool = Field(default=True)
     created_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+    # The last change leadloop saw, an edit or the deletion.
     edited_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
     deleted: bool = Field(default=False)
+    deleted_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
 
 
 class ProcessedEvent(SQLModel, table=True):

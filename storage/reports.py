@@ -1,4 +1,11 @@
-"""Aggregates that agendas and reports read, computed in SQL and scoped by ``team_id``."""
+"""Aggregates that agendas, App Home and reports read, computed in SQL and scoped by ``team_id``.
+
+This module is the one implementation of every loop figure (docs/glossary.md defines them).
+A period's figures are taken as the data stood at its end (``as_of``): the ratings given in
+the period that no later rating by the same rep of the same lead had replaced by then, the
+replies written and not yet deleted by then, the outcomes recorded by then. Data added
+later never changes a period that has ended.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +13,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, Subquery, case, exists, func, literal
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    Subquery,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, and_, col, select
 
-from storage.models import Lead, Rating, Response
+from storage.models import Lead, Rating, Response, table_of
 
 NO_CAMPAIGN = "(no campaign)"
 NO_SOURCE = "(no source)"
+DECIDED = ("won", "lost")
+# The Core column: SQLModel's ``col`` is typed for non-null fields only.
+HANDED_OFF_AT: SQLColumnExpression[datetime] = table_of(Lead).c.handed_off_at
 
 
 @dataclass(frozen=True)
@@ -26,19 +45,51 @@ class CampaignScore:
     ratings: int
 
 
-def is_latest_rating() -> ColumnElement[bool]:
-    """True for each rep's latest rating of each lead (what reports count).
+def is_current_rating(as_of: datetime | None = None) -> ColumnElement[bool]:
+    """True for a rating that is its rep's latest of its lead at ``as_of`` (None: now).
 
-    A NOT EXISTS probe on (team, lead, rater) costs a few index reads per rating, so the
-    queries using it grow with the period they read, not with the whole history.
+    A rating replaced after ``as_of`` still counts as of then. A NOT EXISTS probe on
+    (team, lead, rater) costs a few index reads per rating, so the queries using it grow
+    with the period they read, not with the whole history.
     """
     later = aliased(Rating)
-    return ~exists().where(
+    replaced = [
         col(later.team_id) == col(Rating.team_id),
         col(later.lead_id) == col(Rating.lead_id),
         col(later.rater_id) == col(Rating.rater_id),
         col(later.id) > col(Rating.id),
+    ]
+    if as_of is not None:
+        replaced.append(col(later.created_at) < as_of)
+    return ~exists().where(*replaced)
+
+
+def counted_ratings(team_id: str, start: datetime, end: datetime) -> ColumnElement[bool]:
+    """The ratings a period's figures count: given in [start, end), current at ``end``."""
+    return and_(
+        Rating.team_id == team_id,
+        _in_period(col(Rating.created_at), start, end),
+        is_current_rating(end),
     )
+
+
+def is_answer_at(team_id: str, as_of: datetime | None = None) -> ColumnElement[bool]:
+    """A reply to the outer query's rating that counts as marketing's answer at ``as_of``.
+
+    It must be an answer (see Roles in the README), written before ``as_of``, and not
+    deleted by then. None means now: written at all, never deleted.
+    """
+    conditions = [
+        col(Response.team_id) == team_id,
+        col(Response.rating_id) == col(Rating.id),
+        col(Response.is_answer).is_(True),
+    ]
+    if as_of is None:
+        conditions.append(col(Response.deleted).is_(False))
+    else:
+        conditions.append(col(Response.created_at) < as_of)
+        conditions.append(or_(col(Response.deleted).is_(False), col(Response.deleted_at) >= as_of))
+    return and_(*conditions)
 
 
 def lowest_scoring_campaigns(
@@ -50,10 +101,7 @@ def lowest_scoring_campaigns(
         select(campaign, func.avg(Rating.score), func.count(col(Rating.id)))
         .join(Lead, and_(col(Lead.id) == col(Rating.lead_id), Lead.team_id == team_id))
         .where(
-            Rating.team_id == team_id,
-            Rating.created_at >= since,
-            Rating.created_at < until,
-            is_latest_rating(),
+            counted_ratings(team_id, since, until),
         )
         .group_by(campaign)
         .order_by(func.avg(Rating.score), campaign)
@@ -78,12 +126,14 @@ class UnansweredRating:
 
 
 def _waiting_for_answer(team_id: str) -> ColumnElement[bool]:
-    answered = exists().where(
-        col(Response.team_id) == team_id,
-        col(Response.rating_id) == col(Rating.id),
-        col(Response.is_answer).is_(True),
+    """Posted, still its rep's latest rating of the lead, and no answer that stands."""
+    answered = exists().where(is_answer_at(team_id))
+    return and_(
+        Rating.team_id == team_id,
+        col(Rating.post_ts).is_not(None),
+        is_current_rating(),
+        ~answered,
     )
-    return and_(Rating.team_id == team_id, col(Rating.post_ts).is_not(None), ~answered)
 
 
 def count_unanswered(session: Session, *, team_id: str, cap: int | None = None) -> int:
@@ -133,19 +183,23 @@ def _in_period(
     return and_(column >= start, column < end)
 
 
-def leads_created(session: Session, *, team_id: str, start: datetime, end: datetime) -> int:
-    """Leads handed to sales in [start, end)."""
+def leads_handed_off(session: Session, *, team_id: str, start: datetime, end: datetime) -> int:
+    """Leads an import or the webhook first brought in during [start, end)."""
     statement = select(func.count(col(Lead.id))).where(
-        Lead.team_id == team_id, _in_period(col(Lead.created_at), start, end)
+        Lead.team_id == team_id, _in_period(HANDED_OFF_AT, start, end)
     )
     return int(session.execute(statement).scalar_one())
 
 
 def leads_rated(session: Session, *, team_id: str, start: datetime, end: datetime) -> int:
-    """Of the leads handed over in [start, end), how many have at least one rating."""
-    rated = exists().where(col(Rating.team_id) == team_id, col(Rating.lead_id) == col(Lead.id))
+    """Of the leads handed off in [start, end), how many had a rating by ``end``."""
+    rated = exists().where(
+        col(Rating.team_id) == team_id,
+        col(Rating.lead_id) == col(Lead.id),
+        col(Rating.created_at) < end,
+    )
     statement = select(func.count(col(Lead.id))).where(
-        Lead.team_id == team_id, _in_period(col(Lead.created_at), start, end), rated
+        Lead.team_id == team_id, _in_period(HANDED_OFF_AT, start, end), rated
     )
     return int(session.execute(statement).scalar_one())
 
@@ -167,17 +221,15 @@ def average_scores(
     end: datetime,
     by: str | None = None,
 ) -> list[ScoreGroup]:
-    """Average latest score of ratings given in [start, end), overall or per lead ``by``."""
+    """Average score of the ratings [start, end) counts, overall or per lead ``by``.
+
+    A lead's campaign and source are the ones it has now.
+    """
     group = _lead_group(by)
     statement = (
         select(group, func.avg(Rating.score), func.count(col(Rating.id)))
         .join(Lead, col(Lead.id) == col(Rating.lead_id))
-        .where(
-            Rating.team_id == team_id,
-            Lead.team_id == team_id,
-            _in_period(col(Rating.created_at), start, end),
-            is_latest_rating(),
-        )
+        .where(counted_ratings(team_id, start, end), Lead.team_id == team_id)
         .group_by(group)
         .order_by(func.avg(Rating.score), group)
     )
@@ -213,7 +265,8 @@ class AnswerStats:
 
 
 def answer_stats(session: Session, *, team_id: str, start: datetime, end: datetime) -> AnswerStats:
-    """Ratings given in [start, end), how many marketing answered, and the median delay."""
+    """The ratings [start, end) counts, how many marketing had answered by ``end``, and the
+    median delay to the first of those answers."""
     answers = _answer_delays(session, team_id=team_id, start=start, end=end)
     total, answered = session.execute(
         select(func.count(), func.count(answers.c.delay_seconds)).select_from(answers)
@@ -228,25 +281,17 @@ def answer_stats(session: Session, *, team_id: str, start: datetime, end: dateti
 
 
 def _answer_delays(session: Session, *, team_id: str, start: datetime, end: datetime) -> Subquery:
-    """Per rating given in the period: seconds until marketing's first answer, or NULL.
+    """Per rating the period counts: seconds until marketing's first answer by ``end``, or NULL.
 
     The first answer is looked up per rating through the (team, rating, time) index, so
     the cost follows the period's ratings, never the whole history of answers.
     """
     first_answer = (
-        select(func.min(Response.created_at))
-        .where(
-            Response.team_id == team_id,
-            col(Response.rating_id) == col(Rating.id),
-            col(Response.is_answer).is_(True),
-        )
-        .scalar_subquery()
+        select(func.min(Response.created_at)).where(is_answer_at(team_id, end)).scalar_subquery()
     )
     delay = _seconds_between(session, first_answer, col(Rating.created_at))
     return (
-        select(delay.label("delay_seconds"))
-        .where(Rating.team_id == team_id, _in_period(col(Rating.created_at), start, end))
-        .subquery()
+        select(delay.label("delay_seconds")).where(counted_ratings(team_id, start, end)).subquery()
     )
 
 
@@ -288,18 +333,20 @@ class ScoreOutcome:
 def outcomes_by_score(
     session: Session, *, team_id: str, start: datetime, end: datetime
 ) -> list[ScoreOutcome]:
-    """Won and lost leads per latest rating score, for ratings given in [start, end)."""
+    """Per score of the ratings [start, end) counts: their leads won and lost by ``end``.
+
+    A lead counts once per rep whose current rating it is, under that rep's score.
+    """
     won = func.sum(case((col(Lead.status) == "won", 1), else_=0))
     lost = func.sum(case((col(Lead.status) == "lost", 1), else_=0))
     statement = (
         select(Rating.score, won, lost)
         .join(Lead, col(Lead.id) == col(Rating.lead_id))
         .where(
-            Rating.team_id == team_id,
+            counted_ratings(team_id, start, end),
             Lead.team_id == team_id,
-            col(Lead.status).in_(("won", "lost")),
-            _in_period(col(Rating.created_at), start, end),
-            is_latest_rating(),
+            col(Lead.status).in_(DECIDED),
+            col(Lead.status_changed_at) < end,
         )
         .group_by(col(Rating.score))
         .order_by(col(Rating.score))

@@ -75,8 +75,22 @@ def edit_response(
 def mark_response_deleted(
     session: Session, *, team_id: str, channel: str, ts: str, now: datetime
 ) -> Response | None:
-    """Flag a reply its author deleted in Slack; the row stays for the record."""
-    return _change_response(session, team_id=team_id, channel=channel, ts=ts, now=now, deleted=True)
+    """Flag a reply its author deleted in Slack; the row stays for the record.
+
+    ``deleted_at`` keeps when: a report for a week that ended before still counts the reply.
+    A reply deleted again keeps its first deletion time.
+    """
+    response = find_response(session, team_id=team_id, channel=channel, ts=ts)
+    deleted_at = response.deleted_at if response is not None and response.deleted_at else now
+    return _change_response(
+        session,
+        team_id=team_id,
+        channel=channel,
+        ts=ts,
+        now=now,
+        deleted=True,
+        deleted_at=deleted_at,
+    )
 
 
 def _change_response(

@@ -87,8 +87,11 @@ def _add_lead(
         source=rng.choice(SOURCES),
         owner_id=rng.choice(REPS),
         status=_outcome(rng, score),
+        # The demo's leads come from its CRM with their outcome already recorded.
+        status_changed_at=created,
         created_at=created,
         updated_at=created,
+        handed_off_at=created,
     )
     session.add(lead)
     session.flush()

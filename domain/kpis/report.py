@@ -1,5 +1,10 @@
 """The weekly KPI report: every number behind the chart, computed in SQL for one workspace.
 
+Each number is defined in docs/glossary.md; ``DEFINITIONS_VERSION`` names that version of
+the definitions and goes out with ``leadloop report --json``. Every loop figure of week W is
+taken as the data stood at the end of W (see ``storage.reports``), so a report run again
+later shows the same numbers.
+
 One unit convention for every number, shared by the chart and ``leadloop report --json``:
 percentages are percent points (13.3 means 13.3%) and named ``..._pct`` unless a KPI's
 ``unit`` says "percent"; money is in the workspace's currency; scores are 1 to 5; times are
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -31,6 +37,10 @@ from storage import kpis as kpi_store
 from storage import reports
 
 WEEKS_SHOWN = 12
+# Raised whenever a number's definition changes, so that a stored report says which it used.
+# 2: as-of-week-end figures, one population of ratings per week, handed off = import/webhook.
+DEFINITIONS_VERSION = 2
+GLOSSARY = "docs/glossary.md"
 DECIMALS = 1
 MONEY_DECIMALS = 2
 
@@ -232,18 +242,30 @@ def _numbers(
 ) -> dict[str, Any]:
     week = weeks[-1]
     start, end = week_bounds(week, timezone)
-    handed_off = reports.leads_created(session, team_id=team_id, start=start, end=end)
+    handed_off = reports.leads_handed_off(session, team_id=team_id, start=start, end=end)
     rated = reports.leads_rated(session, team_id=team_id, start=start, end=end)
     overall = reports.average_scores(session, team_id=team_id, start=start, end=end)
     by_source = reports.average_scores(session, team_id=team_id, start=start, end=end, by="source")
     # Won and lost per score over every week shown: outcomes take weeks to be known.
     window_start, _ = week_bounds(weeks[0], timezone)
+    zone = ZoneInfo(timezone)
     outcomes = reports.outcomes_by_score(session, team_id=team_id, start=window_start, end=end)
     revenue = next(view for view in business if view.metric.key == "revenue")
     return {
         "week": week.label,
         "weeks_shown": [shown.label for shown in weeks],
         "timezone": timezone,
+        "definitions_version": DEFINITIONS_VERSION,
+        "definitions": GLOSSARY,
+        # Every loop figure counts the data as it stood at the window's end.
+        "window": {
+            "start": start.astimezone(zone).isoformat(),
+            "end": end.astimezone(zone).isoformat(),
+        },
+        "conversion_window": {
+            "start": window_start.astimezone(zone).isoformat(),
+            "end": end.astimezone(zone).isoformat(),
+        },
         "business": {
             view.metric.key: {
                 "label": view.metric.label,

@@ -50,6 +50,7 @@ from storage.leads import (
     existing_refs,
     insert_leads,
     leads_by_ref,
+    mark_handed_off,
     mark_signed,
     owe_handoffs,
     update_leads,
@@ -143,6 +144,7 @@ def intake_leads(
             now=now,
             signed_at=signed_at,
         )
+        mark_handed_off(session, team_id=team_id, lead_ids=applied, now=now)
         if signed_at is not None:
             mark_signed(session, team_id=team_id, lead_ids=applied, signed_at=signed_at)
         owners = {lead_id: final[ref]["owner_id"] for ref, lead_id in inserted.items()}

@@ -79,6 +79,7 @@ def workspace(database: str, session_factory: SessionFactory) -> str:
             campaign="Webinar",
             created_at=datetime(2026, 11, 3, 9, 0, tzinfo=UTC),
             updated_at=datetime(2026, 11, 3, 9, 0, tzinfo=UTC),
+            handed_off_at=datetime(2026, 11, 3, 9, 0, tzinfo=UTC),
         )
         session.add(lead)
         session.flush()
@@ -260,12 +261,16 @@ def json_floats(text: str) -> list[str]:
 
 
 def add_leads(session: Session, *, count: int) -> None:
-    """``count`` more unrated leads in the week of 2026-W45."""
+    """``count`` more unrated leads imported in the week of 2026-W45."""
     for number in range(count):
         created = datetime(2026, 11, 4, 9, number, tzinfo=UTC)
         session.add(
             Lead(
-                team_id=TEAM, external_ref=f"MORE-{number}", created_at=created, updated_at=created
+                team_id=TEAM,
+                external_ref=f"MORE-{number}",
+                created_at=created,
+                updated_at=created,
+                handed_off_at=created,
             )
         )
 

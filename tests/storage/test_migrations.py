@@ -24,7 +24,7 @@ from storage.engine import (
     normalise_database_url,
 )
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
-from storage.models import Lead, Rating, WebhookDelivery
+from storage.models import Lead, Rating, Response, WebhookDelivery
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 UNREACHABLE_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:1/none"
@@ -183,6 +183,49 @@ def test_a_database_of_0008_gains_webhook_deliveries_and_keeps_its_leads(
         )
         with pytest.raises(IntegrityError):
             session.commit()
+
+
+def test_a_database_of_0009_learns_when_leads_were_handed_off_and_replies_deleted(
+    empty_engine: Engine,
+) -> None:
+    upgrade_to(empty_engine, "0009")
+    created = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    updated, deleted = datetime(2026, 11, 5, 8, 0, tzinfo=UTC), datetime(2026, 11, 6, tzinfo=UTC)
+    with empty_engine.begin() as connection:
+        for ref, name, status in [("IMPORTED", "Ann", "won"), ("RATED-ONLY", None, None)]:
+            connection.execute(
+                text(
+                    "INSERT INTO lead (team_id, external_ref, name, status, attributes, "
+                    "created_at, updated_at) VALUES ('T1', :ref, :name, :status, '{}', :c, :u)"
+                ),
+                {"ref": ref, "name": name, "status": status, "c": created, "u": updated},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO rating (team_id, lead_id, rater_id, score, reason, tags, via, "
+                "created_at) VALUES ('T1', 2, 'U1', 3, '', '[]', 'command', :c)"
+            ),
+            {"c": created},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO response (team_id, rating_id, user_id, channel, ts, text, is_answer, "
+                "created_at, edited_at, deleted) "
+                "VALUES ('T1', 1, 'U2', 'C1', '1.1', 'x', true, :c, :d, true)"
+            ),
+            {"c": created, "d": deleted},
+        )
+
+    upgrade_to_head(empty_engine)
+
+    assert schema_differences(empty_engine) == []
+    with Session(empty_engine) as session:
+        leads = {lead.external_ref: lead for lead in session.exec(select(Lead))}
+        reply = session.exec(select(Response)).one()
+    imported, rated_only = leads["IMPORTED"], leads["RATED-ONLY"]
+    assert (imported.handed_off_at, imported.status_changed_at) == (created, updated)
+    assert (rated_only.handed_off_at, rated_only.status_changed_at) == (None, None)
+    assert reply.deleted_at == deleted
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys_enforced(tmp_path: Path) -> None:

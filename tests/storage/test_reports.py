@@ -21,7 +21,7 @@ from storage.reports import (
     ScoreOutcome,
     answer_stats,
     average_scores,
-    leads_created,
+    leads_handed_off,
     leads_rated,
     lowest_scoring_campaigns,
     outcomes_by_score,
@@ -51,15 +51,20 @@ def add_lead(
     source: str | None = None,
     status: str | None = None,
     team_id: str = TEAM,
+    handed_off: bool = True,
 ) -> Lead:
+    """A lead an import brought in at ``created`` (with its status known then), or, without
+    ``handed_off``, one that only a /rate-lead created."""
     lead = Lead(
         team_id=team_id,
         external_ref=ref,
         campaign=campaign,
         source=source,
         status=status,
+        status_changed_at=created if status else None,
         created_at=created,
         updated_at=created,
+        handed_off_at=created if handed_off else None,
     )
     session.add(lead)
     session.flush()
@@ -135,9 +140,9 @@ def test_leads_handed_off_count_the_half_open_period_of_this_workspace(
         session.commit()
 
     with session_factory() as session:
-        assert leads_created(session, team_id=TEAM, start=START, end=END) == 3
-        assert leads_created(session, team_id=OTHER_TEAM, start=START, end=END) == 1
-        assert leads_created(session, team_id=TEAM, start=END, end=END + timedelta(days=7)) == 1
+        assert leads_handed_off(session, team_id=TEAM, start=START, end=END) == 3
+        assert leads_handed_off(session, team_id=OTHER_TEAM, start=START, end=END) == 1
+        assert leads_handed_off(session, team_id=TEAM, start=END, end=END + timedelta(days=7)) == 1
 
 
 def test_leads_rated_counts_each_lead_of_the_period_with_any_rating_once(
@@ -153,15 +158,15 @@ def test_leads_rated_counts_each_lead_of_the_period_with_any_rating_once(
         add_rating(session, once, score=3, created=at(5))
         add_rating(session, twice, score=2, created=at(5), rater=ALEX)
         add_rating(session, twice, score=4, created=at(6), rater=BEA)
-        # Rated after the period: the lead was still handed off (and rated) in it.
+        # Rated after the period: handed off in it, but not rated by its end.
         add_rating(session, rated_later, score=5, created=END + timedelta(days=2))
         add_rating(session, earlier, score=3, created=at(5))
         add_rating(session, other, score=3, created=at(5))
         session.commit()
 
     with session_factory() as session:
-        assert leads_created(session, team_id=TEAM, start=START, end=END) == 4
-        assert leads_rated(session, team_id=TEAM, start=START, end=END) == 3
+        assert leads_handed_off(session, team_id=TEAM, start=START, end=END) == 4
+        assert leads_rated(session, team_id=TEAM, start=START, end=END) == 2
         assert leads_rated(session, team_id=OTHER_TEAM, start=START, end=END) == 1
 
 
@@ -272,7 +277,7 @@ def test_answer_share_and_median_of_an_odd_count_use_each_ratings_first_answer(
         answered_after(session, chatty, 2)  # first answer: 2 h
         answered_after(session, chatty, 3)
         late = add_rating(session, lead, score=4, created=END - timedelta(hours=1), rater=CHO)
-        answered_after(session, late, 6)  # the answer may come after the period
+        answered_after(session, late, 6)  # after the period ended: not answered in it
         add_rating(session, lead, score=1, created=at(4), rater="UREPDAN")  # never answered
         chat_only = add_rating(session, lead, score=1, created=at(5), rater="UREPEVA")
         add_reply(session, chat_only, created=at(6), is_answer=False)
@@ -287,10 +292,10 @@ def test_answer_share_and_median_of_an_odd_count_use_each_ratings_first_answer(
     with session_factory() as session:
         stats = answer_stats(session, team_id=TEAM, start=START, end=END)
 
-    assert (stats.ratings, stats.answered) == (5, 3)
-    assert stats.answered_share == pytest.approx(0.6)
-    # first answers after 1 h, 2 h and 6 h
-    assert stats.median_hours == pytest.approx(2.0, abs=1e-6)
+    assert (stats.ratings, stats.answered) == (5, 2)
+    assert stats.answered_share == pytest.approx(0.4)
+    # first answers by the period's end after 1 h and 2 h
+    assert stats.median_hours == pytest.approx(1.5, abs=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -346,7 +351,8 @@ def test_answer_stats_count_ratings_of_the_half_open_period(
     with session_factory() as session:
         lead = add_lead(session, "L-1")
         for rater, created in [(ALEX, START - TICK), (BEA, START), (CHO, END - TICK)]:
-            answered_after(session, add_rating(session, lead, score=3, created=created), 1)
+            rating = add_rating(session, lead, score=3, created=created, rater=rater)
+            answered_after(session, rating, 1)
             lead_for_end = add_lead(session, f"L-{rater}")
             add_rating(session, lead_for_end, score=3, created=END, rater=rater)
         session.commit()
@@ -354,7 +360,8 @@ def test_answer_stats_count_ratings_of_the_half_open_period(
     with session_factory() as session:
         stats = answer_stats(session, team_id=TEAM, start=START, end=END)
 
-    assert (stats.ratings, stats.answered) == (2, 2)
+    # Cho's rating of the last instant was answered an hour after the period ended.
+    assert (stats.ratings, stats.answered) == (2, 1)
     assert stats.median_hours == pytest.approx(1.0, abs=1e-6)
 
 
@@ -515,7 +522,7 @@ def test_another_workspaces_loop_data_never_counts_here(session_factory: Session
         session.commit()
 
     with session_factory() as session:
-        assert leads_created(session, team_id=OTHER_TEAM, start=START, end=END) == 0
+        assert leads_handed_off(session, team_id=OTHER_TEAM, start=START, end=END) == 0
         assert leads_rated(session, team_id=OTHER_TEAM, start=START, end=END) == 0
         for by in (None, "campaign", "source"):
             assert average_scores(session, team_id=OTHER_TEAM, start=START, end=END, by=by) == []
@@ -528,3 +535,128 @@ def test_another_workspaces_loop_data_never_counts_here(session_factory: Session
         # ...while this workspace sees all of it.
         assert leads_rated(session, team_id=TEAM, start=START, end=END) == 1
         assert unanswered_ratings(session, team_id=TEAM)[0] == 1
+
+
+# --- as of the end of the period ---------------------------------------------------------
+
+NEXT_END = END + timedelta(days=7)
+
+
+def delete_reply(session: Session, reply: Response, *, at_time: datetime) -> None:
+    """Mark ``reply`` deleted at ``at_time``, as the thread-reply listener does."""
+    reply.deleted, reply.deleted_at, reply.edited_at = True, at_time, at_time
+    session.add(reply)
+    session.flush()
+
+
+def test_a_rating_replaced_after_the_period_still_counts_in_it_and_the_new_one_in_its_own(
+    session_factory: SessionFactory,
+) -> None:
+    with session_factory() as session:
+        lead = add_lead(session, "WEB-1", campaign="Webinar")
+        add_rating(session, lead, score=2, created=at(10), rater=ALEX)
+        add_rating(session, lead, score=5, created=END + timedelta(days=1), rater=ALEX)
+        session.commit()
+
+    with session_factory() as session:
+        then = average_scores(session, team_id=TEAM, start=START, end=END)
+        later = average_scores(session, team_id=TEAM, start=END, end=NEXT_END)
+        answers_then = answer_stats(session, team_id=TEAM, start=START, end=END)
+
+    assert then == [ScoreGroup(name="all", average=2.0, ratings=1)]
+    assert later == [ScoreGroup(name="all", average=5.0, ratings=1)]
+    assert answers_then.ratings == 1
+
+
+def test_a_rating_replaced_within_the_period_counts_only_as_its_replacement(
+    session_factory: SessionFactory,
+) -> None:
+    with session_factory() as session:
+        lead = add_lead(session, "WEB-1", campaign="Webinar")
+        replaced = add_rating(session, lead, score=2, created=at(10), rater=ALEX)
+        answered_after(session, replaced, 1)
+        add_rating(session, lead, score=4, created=at(20), rater=ALEX)
+        session.commit()
+
+    with session_factory() as session:
+        scores = average_scores(session, team_id=TEAM, start=START, end=END)
+        answers = answer_stats(session, team_id=TEAM, start=START, end=END)
+
+    # One population: the answered rating was replaced, so the week has one unanswered one.
+    assert scores == [ScoreGroup(name="all", average=4.0, ratings=1)]
+    assert answers == AnswerStats(ratings=1, answered=0, median_hours=None)
+
+
+def test_leads_only_rated_with_rate_lead_are_not_handed_off(
+    session_factory: SessionFactory,
+) -> None:
+    with session_factory() as session:
+        imported = add_lead(session, "IMPORTED", created=at(1))
+        rated_only = add_lead(session, "RATED-ONLY", created=at(1), handed_off=False)
+        add_rating(session, imported, score=3, created=at(2))
+        add_rating(session, rated_only, score=3, created=at(2))
+        session.commit()
+
+    with session_factory() as session:
+        assert leads_handed_off(session, team_id=TEAM, start=START, end=END) == 1
+        assert leads_rated(session, team_id=TEAM, start=START, end=END) == 1
+        # Its rating still counts among the week's ratings.
+        assert average_scores(session, team_id=TEAM, start=START, end=END)[0].ratings == 2
+
+
+def test_a_reply_deleted_before_the_period_ends_is_no_answer_one_deleted_later_still_was(
+    session_factory: SessionFactory,
+) -> None:
+    with session_factory() as session:
+        lead = add_lead(session, "L-1")
+        gone = add_rating(session, lead, score=2, created=at(1), rater=ALEX)
+        delete_reply(session, answered_after(session, gone, 1), at_time=at(5))
+        kept_then = add_rating(session, lead, score=3, created=at(1), rater=BEA)
+        delete_reply(session, answered_after(session, kept_then, 3), at_time=END + TICK)
+        second = add_rating(session, lead, score=4, created=at(1), rater=CHO)
+        delete_reply(session, answered_after(session, second, 1), at_time=at(3))
+        answered_after(session, second, 4)  # the answer that stands: 4 h
+        session.commit()
+
+    with session_factory() as session:
+        stats = answer_stats(session, team_id=TEAM, start=START, end=END)
+        waiting, _ = unanswered_ratings(session, team_id=TEAM)
+
+    assert (stats.ratings, stats.answered) == (3, 2)
+    assert stats.median_hours == pytest.approx(3.5, abs=1e-6)  # 3 h and 4 h
+    assert waiting == 2  # today, Alex's and Bea's answers are deleted
+
+
+def test_ratings_a_rep_replaced_no_longer_wait_for_an_answer(
+    session_factory: SessionFactory,
+) -> None:
+    with session_factory() as session:
+        lead = add_lead(session, "L-1")
+        add_rating(session, lead, score=2, created=at(1), rater=ALEX)
+        latest = add_rating(session, lead, score=4, created=at(2), rater=ALEX)
+        session.commit()
+
+    with session_factory() as session:
+        total, oldest = unanswered_ratings(session, team_id=TEAM)
+
+    assert total == 1
+    assert [rating.rating_id for rating in oldest] == [latest.id]
+
+
+def test_outcomes_count_only_statuses_recorded_by_the_periods_end(
+    session_factory: SessionFactory,
+) -> None:
+    with session_factory() as session:
+        won_then = add_lead(session, "WON-THEN", status="won", created=at(1))
+        won_later = add_lead(session, "WON-LATER", status="won", created=at(1))
+        won_later.status_changed_at = END
+        add_rating(session, won_then, score=4, created=at(2))
+        add_rating(session, won_later, score=4, created=at(2))
+        session.commit()
+
+    with session_factory() as session:
+        then = outcomes_by_score(session, team_id=TEAM, start=START, end=END)
+        now = outcomes_by_score(session, team_id=TEAM, start=START, end=NEXT_END)
+
+    assert then == [ScoreOutcome(score=4, won=1, lost=0)]
+    assert now == [ScoreOutcome(score=4, won=2, lost=0)]

@@ -314,8 +314,10 @@ def add_rated_lead(
         campaign=campaign,
         source=source,
         status=status,
+        status_changed_at=rated if status else None,
         created_at=rated - timedelta(hours=1),
         updated_at=rated,
+        handed_off_at=rated - timedelta(hours=1),
     )
     session.add(lead)
     session.flush()
@@ -373,6 +375,7 @@ def build_two_weeks(session: Session) -> None:
             external_ref="W45-UNRATED",
             created_at=monday + timedelta(days=4),
             updated_at=monday + timedelta(days=4),
+            handed_off_at=monday + timedelta(days=4),
         )
     )
     add_rated_lead(

@@ -23,6 +23,7 @@ from domain.leads.intake import (
 from domain.leads.records import LeadRecord, RowError
 from storage.engine import SessionFactory
 from storage.models import Lead, OutboxMessage
+from storage.ratings import get_or_create_lead
 from tests.conftest import FakeClock
 
 HOW = "pass --workspace TEAM_ID"
@@ -278,3 +279,47 @@ def test_a_lead_created_meanwhile_by_a_later_signed_request_is_left_alone(
     assert stored(session_factory) == {"A-1": ("Ann Lee", SIGNED)}
     with session_factory() as session:
         assert len(session.exec(select(OutboxMessage)).all()) == 1
+
+
+def intake(session_factory: SessionFactory, clock: FakeClock, *records: LeadRecord) -> None:
+    """An import batch of ``records`` at the clock's time."""
+    with session_factory() as session:
+        intake_leads(session, team_id="T0A", leads=fold_records(records), now=clock())
+        session.commit()
+
+
+def report_times(session_factory: SessionFactory, ref: str) -> tuple[Any, ...]:
+    """The times the reports read of lead ``ref``: handed off, and status with its time."""
+    with session_factory() as session:
+        lead = session.exec(select(Lead).where(Lead.external_ref == ref)).one()
+    return (lead.handed_off_at, lead.status, lead.status_changed_at)
+
+
+def test_a_lead_is_handed_off_when_intake_first_brings_it_and_never_again(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    first = clock()
+    intake(session_factory, clock, LeadRecord("A", name="Ann", status="open"))
+    clock.advance(days=3)
+    intake(session_factory, clock, LeadRecord("A", name="Ann Lee", status="open"))
+    unchanged = report_times(session_factory, "A")
+    clock.advance(days=3)
+    intake(session_factory, clock, LeadRecord("A", status="won"))
+
+    assert unchanged == (first, "open", first)
+    assert report_times(session_factory, "A") == (first, "won", clock())
+
+
+def test_a_lead_rate_lead_created_is_handed_off_when_an_import_first_brings_it(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    with session_factory() as session:
+        get_or_create_lead(session, team_id="T0A", external_ref="A", now=clock())
+        session.commit()
+    never = report_times(session_factory, "A")
+    clock.advance(days=2)
+
+    intake(session_factory, clock, LeadRecord("A"))  # nothing to change but the hand-off
+
+    assert never == (None, None, None)
+    assert report_times(session_factory, "A") == (clock(), None, None)
