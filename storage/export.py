@@ -1,4 +1,9 @@
-"""Rows for ``leadloop export``: streamed, one workspace at a time, oldest first."""
+"""Rows for ``leadloop export``: streamed, one workspace at a time, oldest first.
+
+The three exports together hold every fact a report counts (docs/glossary.md): which
+rating replaced which and when, when a reply was deleted, when a lead was handed off and
+when it got its status. Columns only ever get added at the end, so scripts keep working.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import union
+from sqlalchemy import func, union
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import Lead, Rating, Response
@@ -23,6 +29,9 @@ RATING_COLUMNS = (
     "created_at",
     "post_channel",
     "post_ts",
+    "lead_id",
+    "replaced_by",
+    "replaced_at",
 )
 RESPONSE_COLUMNS = (
     "id",
@@ -36,6 +45,7 @@ RESPONSE_COLUMNS = (
     "created_at",
     "edited_at",
     "deleted",
+    "deleted_at",
 )
 LEAD_COLUMNS = (
     "id",
@@ -48,6 +58,10 @@ LEAD_COLUMNS = (
     "source",
     "owner_id",
     "created_at",
+    "status",
+    "status_changed_at",
+    "handed_off_at",
+    "updated_at",
 )
 BATCH = 1000
 
@@ -61,18 +75,33 @@ def workspaces(session: Session) -> list[str]:
 def iter_ratings(
     session: Session, *, team_id: str, since: datetime | None
 ) -> Iterator[dict[str, Any]]:
-    """Every rating of the workspace with its lead's reference."""
+    """Every rating of the workspace with its lead's reference, and the rating that replaced
+    it: the same rep's next rating of the same lead (None while it is the latest)."""
+    successor = aliased(Rating)
+    next_id = (
+        select(func.min(successor.id))
+        .where(
+            successor.team_id == team_id,
+            col(successor.lead_id) == col(Rating.lead_id),
+            col(successor.rater_id) == col(Rating.rater_id),
+            col(successor.id) > col(Rating.id),
+        )
+        .scalar_subquery()
+    )
+    replacement = aliased(Rating)
     statement = (
-        select(Rating, Lead.external_ref)
+        select(Rating, Lead.external_ref, replacement.id, replacement.created_at)
         .join(Lead, col(Lead.id) == col(Rating.lead_id))
+        .outerjoin(replacement, col(replacement.id) == next_id)
         .where(Rating.team_id == team_id, Lead.team_id == team_id)
         .order_by(col(Rating.id))
     )
     if since is not None:
         statement = statement.where(Rating.created_at >= since)
-    for rating, lead_ref in session.execute(statement).yield_per(BATCH):
+    rows = session.execute(statement).yield_per(BATCH)
+    for rating, lead_ref, replaced_by, replaced_at in rows:
         row = rating.model_dump()
-        row["lead_ref"] = lead_ref
+        row |= {"lead_ref": lead_ref, "replaced_by": replaced_by, "replaced_at": replaced_at}
         yield {column: row[column] for column in RATING_COLUMNS}
 
 

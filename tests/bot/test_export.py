@@ -17,10 +17,12 @@ import pytest
 
 from bot.cli import main
 from bot.export import csv_cell, neutralise_formula, write_csv, write_json
+from domain.leads.intake import fold_records, intake_leads
+from domain.leads.records import LeadRecord
 from storage.engine import SessionFactory
 from storage.export import LEAD_COLUMNS, RATING_COLUMNS, RESPONSE_COLUMNS
 from storage.ratings import add_rating, get_or_create_lead, record_post
-from storage.responses import add_response
+from storage.responses import add_response, mark_response_deleted
 
 TEAM = "T0AAA"
 OTHER_TEAM = "T0BBB"
@@ -142,6 +144,9 @@ def test_ratings_csv_has_the_export_columns_and_one_row_per_rating(
         "created_at": "2026-11-02T09:30:00+00:00",
         "post_channel": "C0FEEDBACK",
         "post_ts": "1700.1",
+        "lead_id": first_row["lead_id"],
+        "replaced_by": "",
+        "replaced_at": "",
     }
     assert (second_row["lead_ref"], second_row["score"], second_row["tags"]) == (
         "GLOBEX-7",
@@ -187,6 +192,67 @@ def test_leads_csv_lists_each_lead_once(
     assert rows[0]["team_id"] == TEAM
     assert rows[0]["created_at"] == "2026-11-02T09:30:00+00:00"
     assert rows[0]["name"] == rows[0]["email"] == ""
+
+
+def test_ratings_name_the_rating_that_replaced_each_one_and_when(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = rate(session_factory, rater_id="UONE")
+    other_rep = rate(session_factory, rater_id="UTWO", created_at=NOW + timedelta(hours=1))
+    second = rate(session_factory, rater_id="UONE", created_at=NOW + timedelta(days=8))
+    third = rate(session_factory, rater_id="UONE", created_at=NOW + timedelta(days=9))
+
+    rows = {int(row["id"]): row for row in export(capsys, "ratings").csv_rows()}
+
+    replaced = {
+        rating_id: (row["replaced_by"], row["replaced_at"]) for rating_id, row in rows.items()
+    }
+    assert replaced == {
+        first: (str(second), "2026-11-10T09:30:00+00:00"),
+        other_rep: ("", ""),
+        second: (str(third), "2026-11-11T09:30:00+00:00"),
+        third: ("", ""),
+    }
+    assert len({row["lead_id"] for row in rows.values()}) == 1
+
+
+def test_responses_say_when_a_reply_was_deleted(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rate(session_factory, replies=["Wrong thread", "Kept"])
+    deleted_at = NOW + timedelta(days=2)
+    with session_factory() as session:
+        mark_response_deleted(
+            session, team_id=TEAM, channel="C0FEEDBACK", ts="1700000000.001001", now=deleted_at
+        )
+        session.commit()
+
+    gone, kept = export(capsys, "responses").csv_rows()
+
+    assert (gone["deleted"], gone["deleted_at"]) == ("true", "2026-11-04T09:30:00+00:00")
+    assert (kept["deleted"], kept["deleted_at"]) == ("false", "")
+
+
+def test_leads_carry_their_status_and_when_they_were_handed_off(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rate(session_factory, lead_ref="RATED-ONLY")
+    decided = NOW + timedelta(days=3)
+    with session_factory() as session:
+        intake_leads(
+            session,
+            team_id=TEAM,
+            leads=fold_records([LeadRecord("CRM-1", campaign="Webinar", status="won")]),
+            now=decided,
+        )
+        session.commit()
+
+    rated_only, imported = export(capsys, "leads").csv_rows()
+
+    when = "2026-11-05T09:30:00+00:00"
+    assert (imported["status"], imported["status_changed_at"]) == ("won", when)
+    assert (imported["handed_off_at"], imported["campaign"]) == (when, "Webinar")
+    assert (rated_only["status"], rated_only["handed_off_at"]) == ("", "")
 
 
 @pytest.mark.parametrize("what", sorted(COLUMNS))
