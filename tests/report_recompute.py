@@ -1,0 +1,179 @@
+"""The weekly report's loop figures recomputed from ``leadloop export`` alone, in plain Python.
+
+Written from docs/glossary.md, not from storage/reports.py: the tests compare the two, so
+an export that lacks a fact, or code that drifts from the glossary, fails them.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+NO_CAMPAIGN = "(no campaign)"
+NO_SOURCE = "(no source)"
+WEEKS_SHOWN = 12
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value in (None, "") else datetime.fromisoformat(str(value))
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1) + 0.0
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return _rounded(100 * part / whole) if whole else None
+
+
+def week_window(label: str, timezone: str, *, shift: int = 0) -> tuple[datetime, datetime]:
+    """Monday 00:00 to the next Monday 00:00, local time in ``timezone``, of ISO week
+    ``label`` (``2026-W44``) moved by ``shift`` weeks."""
+    year, week = label.split("-W")
+    monday = date.fromisocalendar(int(year), int(week), 1) + timedelta(weeks=shift)
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(monday, time(0), tzinfo=zone)
+    end = datetime.combine(monday + timedelta(weeks=1), time(0), tzinfo=zone)
+    return start, end
+
+
+def week_label(label: str, shift: int) -> str:
+    """The ISO week ``shift`` weeks from ``label``."""
+    year, week = label.split("-W")
+    iso = (date.fromisocalendar(int(year), int(week), 1) + timedelta(weeks=shift)).isocalendar()
+    return f"{iso.year:04d}-W{iso.week:02d}"
+
+
+@dataclass(frozen=True)
+class Exports:
+    """The three exports of one workspace, as ``leadloop export --format json`` writes them."""
+
+    ratings: list[dict[str, Any]]
+    responses: list[dict[str, Any]]
+    leads: list[dict[str, Any]]
+
+    def leads_by_id(self) -> dict[int, dict[str, Any]]:
+        """Each lead by its id."""
+        return {int(lead["id"]): lead for lead in self.leads}
+
+
+def counted_ratings(exports: Exports, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The ratings a week counts: given in [start, end) and not replaced by ``end``."""
+    counted = []
+    for rating in exports.ratings:
+        created, replaced = _time(rating["created_at"]), _time(rating["replaced_at"])
+        assert created is not None
+        if start <= created < end and (replaced is None or replaced >= end):
+            counted.append(rating)
+    return counted
+
+
+def first_answer_hours(exports: Exports, rating: dict[str, Any], end: datetime) -> float | None:
+    """Hours from a rating to marketing's first answer standing at ``end``, or None."""
+    times = []
+    for reply in exports.responses:
+        if reply["rating_id"] != rating["id"] or not reply["is_answer"]:
+            continue
+        written, deleted = _time(reply["created_at"]), _time(reply["deleted_at"])
+        assert written is not None
+        if written < end and (not reply["deleted"] or (deleted is not None and deleted >= end)):
+            times.append(written)
+    if not times:
+        return None
+    rated = _time(rating["created_at"])
+    assert rated is not None
+    return (min(times) - rated).total_seconds() / 3600
+
+
+def answers(exports: Exports, start: datetime, end: datetime) -> dict[str, Any]:
+    """One week of the report's answer history."""
+    ratings = counted_ratings(exports, start, end)
+    delays = [first_answer_hours(exports, rating, end) for rating in ratings]
+    answered = [delay for delay in delays if delay is not None]
+    return {
+        "ratings": len(ratings),
+        "answered": len(answered),
+        "answered_pct": _percent(len(answered), len(ratings)),
+        "median_hours_to_first_answer": _rounded(statistics.median(answered)) if answered else None,
+    }
+
+
+def grouped_scores(
+    exports: Exports, ratings: Iterable[dict[str, Any]], field: str, blank: str
+) -> dict[str, dict[str, Any]]:
+    """Average score and count per lead ``field`` (its value now), blank ones as ``blank``."""
+    leads = exports.leads_by_id()
+    scores: dict[str, list[int]] = defaultdict(list)
+    for rating in ratings:
+        scores[leads[int(rating["lead_id"])][field] or blank].append(int(rating["score"]))
+    return {
+        name: {"average": _rounded(statistics.fmean(values)), "ratings": len(values)}
+        for name, values in scores.items()
+    }
+
+
+def loop_figures(exports: Exports, *, week: str, timezone: str) -> dict[str, Any]:
+    """Every loop figure of the report for ``week``, as ``report --json`` names them."""
+    start, end = week_window(week, timezone)
+    previous_start, _ = week_window(week, timezone, shift=-1)
+    ratings = counted_ratings(exports, start, end)
+    handed_off = [
+        lead
+        for lead in exports.leads
+        if (moment := _time(lead["handed_off_at"])) is not None and start <= moment < end
+    ]
+    rated = [lead for lead in handed_off if _rated_by(exports, lead, end)]
+    history = {
+        week_label(week, shift): answers(exports, *week_window(week, timezone, shift=shift))
+        for shift in range(1 - WEEKS_SHOWN, 1)
+    }
+    scores = [int(rating["score"]) for rating in ratings]
+    window_start, _ = week_window(week, timezone, shift=1 - WEEKS_SHOWN)
+    return {
+        "leads_handed_off": len(handed_off),
+        "leads_rated": len(rated),
+        "rated_pct": _percent(len(rated), len(handed_off)),
+        "average_score": _rounded(statistics.fmean(scores)) if scores else None,
+        "ratings": len(scores),
+        "average_score_by_campaign": grouped_scores(exports, ratings, "campaign", NO_CAMPAIGN),
+        "average_score_by_campaign_previous_week": grouped_scores(
+            exports, counted_ratings(exports, previous_start, start), "campaign", NO_CAMPAIGN
+        ),
+        "average_score_by_source": grouped_scores(exports, ratings, "source", NO_SOURCE),
+        "answered_pct": history[week]["answered_pct"],
+        "median_hours_to_first_answer": history[week]["median_hours_to_first_answer"],
+        "weeks": history,
+        "conversion_by_score": conversion_by_score(exports, window_start, end),
+    }
+
+
+def _rated_by(exports: Exports, lead: dict[str, Any], end: datetime) -> bool:
+    return any(
+        int(rating["lead_id"]) == int(lead["id"]) and (_time(rating["created_at"]) or end) < end
+        for rating in exports.ratings
+    )
+
+
+def conversion_by_score(exports: Exports, start: datetime, end: datetime) -> dict[str, Any]:
+    """Won and lost per score of the ratings the conversion window counts, outcomes
+    recorded by ``end``."""
+    leads = exports.leads_by_id()
+    outcomes: dict[int, dict[str, int]] = defaultdict(lambda: {"won": 0, "lost": 0})
+    for rating in counted_ratings(exports, start, end):
+        lead = leads[int(rating["lead_id"])]
+        decided = _time(lead["status_changed_at"])
+        if lead["status"] in ("won", "lost") and decided is not None and decided < end:
+            outcomes[int(rating["score"])][lead["status"]] += 1
+    return {
+        str(score): {
+            "won": counts["won"],
+            "lost": counts["lost"],
+            "won_pct": _percent(counts["won"], counts["won"] + counts["lost"]),
+        }
+        for score, counts in sorted(outcomes.items())
+    }
