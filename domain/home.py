@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -49,7 +50,8 @@ def home_for(
     # Someone with neither role (a small team, or roles not set up) sees both halves.
     show_sales = role_names.SALES in held or role_names.MARKETING not in held
     show_marketing = role_names.MARKETING in held or role_names.SALES not in held
-    week = IsoWeek.from_date(now.date())
+    # The workspace's week, as the report counts it: Monday 00:00 in its time zone.
+    week = IsoWeek.from_date(now.astimezone(ZoneInfo(timezone)).date())
     data = HomeData(
         user_id=user_id, now=now, week=week, show_sales=show_sales, show_marketing=show_marketing
     )

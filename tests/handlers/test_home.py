@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 import pytest
 
@@ -198,3 +199,33 @@ def test_marketing_answer_counts_but_a_sales_colleagues_reply_does_not(
     assert "Every rating has an answer" in after
     dms = [c for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == REP]
     assert len(dms) == 1  # the rater hears about marketing's answer, once
+
+
+def test_this_weeks_campaign_scores_follow_the_workspaces_week_not_utcs(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+) -> None:
+    # Monday 9 November, 00:15 in Berlin: still Sunday (W45) in UTC, already W46 in Berlin.
+    clock.now = datetime(2026, 11, 8, 23, 15, tzinfo=UTC)
+    with session_factory() as session:
+        change_settings(
+            session, team_id=payloads.TEAM_ID, now=clock(), values={"timezone": "Europe/Berlin"}
+        )
+        submit_rating(
+            session,
+            team_id=payloads.TEAM_ID,
+            rater_id=REP,
+            rating=RatingInput("ACME-2", 4, "good fit"),
+            via="command",
+            origin_channel=None,
+            now=clock(),
+        )
+        session.commit()
+
+    open_home(slack, MARKETER)
+
+    home = published(fake_slack)
+    assert "Average lead score per campaign, 2026-W46" in home
+    assert "Ads: *4.0* (1 rating)" in home
