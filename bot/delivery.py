@@ -32,6 +32,7 @@ from bot.slack_client import build_web_client
 from domain.clock import Clock
 from storage import outbox
 from storage.engine import create_db_engine, make_session_factory, only_reading
+from storage.outbox import ClaimedMessage
 from storage.outbox_signal import CommitWatcher, watch_commits
 
 logger = logging.getLogger(__name__)
@@ -65,10 +66,12 @@ class OutboxPump:
         self._watcher = watcher
         self._idle_seconds = idle_seconds
         self._senders = ThreadPoolExecutor(max_workers=senders, thread_name_prefix="leadloop-send")
-        # Messages handed out beyond what the senders are sending: while there are more,
-        # reading the outbox again would only find them again (SQLite wakes the pump at
-        # every commit, its own sends' included).
-        self._queue_limit = senders
+        # Messages claimed at once: what the senders are sending, and as many again queued
+        # to them. Each claim is a turn at SQLite's one write lock, so the pump claims a
+        # batch at a time; a claimed message waits at most one send for a sender. While
+        # this many are out, reading the outbox again would only find them again (SQLite
+        # wakes the pump at every commit, its own included).
+        self._capacity = 2 * senders
         self._read_when_short = False
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -106,8 +109,8 @@ class OutboxPump:
     def drain(self, timeout: float = 10.0) -> int:
         """Send everything due now on the sender threads and wait for it; how many were sent.
 
-        For tests and one-off runs, without the watcher: the same reads and sends as the
-        running pump. Stops when a pass finds nothing new to send.
+        For tests and one-off runs, without the watcher: the same reads, claims and sends as
+        the running pump. Stops when a pass finds nothing new to send.
         """
         sent = 0
         tried: set[int] = set()
@@ -121,9 +124,8 @@ class OutboxPump:
             if not fresh:
                 return sent
             tried.update(fresh)
-            with self._lock:
-                self._in_flight.update(fresh)
-            sends = [self._senders.submit(self._send, message_id) for message_id in fresh]
+            claimed = self._deliverer.claim(fresh)
+            sends = [self._senders.submit(self._send, each) for each in claimed]
             done, pending = futures.wait(sends, timeout=timeout)
             if pending:
                 raise TimeoutError(
@@ -150,17 +152,23 @@ class OutboxPump:
         if self._stopped.is_set():
             return
         with self._lock:
-            if len(self._in_flight) > self._queue_limit:
+            if len(self._in_flight) > self._capacity // 2:
                 self._read_when_short = True  # the sends' own ends will wake the pump
                 return
         due = self._due(limit=BATCH)
         with self._lock:
             fresh = [message_id for message_id in due if message_id not in self._in_flight]
-            self._in_flight.update(fresh)
-            if len(due) == BATCH:
-                self._read_when_short = True  # more than a batch owed: read once this one drains
-        for message_id in fresh:
-            self._senders.submit(self._send, message_id)
+            room = self._capacity - len(self._in_flight)
+            taken = fresh[:room]
+            self._in_flight.update(taken)
+            if len(due) == BATCH or len(fresh) > room:
+                self._read_when_short = True  # more owed: read again once these drain
+        claimed = self._deliverer.claim(taken)
+        won = {each.message.id for each in claimed}
+        with self._lock:
+            self._in_flight.difference_update(set(taken) - won)
+        for each in claimed:
+            self._senders.submit(self._send, each)
 
     def _due(self, *, limit: int) -> list[int]:
         with self._deliverer.session_factory() as session:
@@ -169,13 +177,15 @@ class OutboxPump:
                 session, now=self._deliverer.clock(), limit=limit, bulk_kinds=BULK_KINDS
             )
 
-    def _send(self, message_id: int) -> bool:
+    def _send(self, claimed: ClaimedMessage) -> bool:
+        message_id = claimed.message.id
         try:
-            return self._deliverer.deliver(message_id)  # never raises; a failure stays owed
+            return self._deliverer.deliver_claimed(claimed)  # never raises; a failure stays owed
         finally:
             with self._lock:
-                self._in_flight.discard(message_id)
-                if self._read_when_short and len(self._in_flight) <= self._queue_limit:
+                self._in_flight.discard(message_id or -1)
+                # Half drained: the next look claims a batch worth its cost.
+                if self._read_when_short and len(self._in_flight) <= self._capacity // 2:
                     self._read_when_short = False
                     self._wake.set()
 

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, literal, or_, update
+from sqlalchemy import ColumnElement, case, func, literal, or_, update
 from sqlmodel import Session, col, select
 
 from storage.models import OutboxMessage, Workspace
@@ -82,6 +82,88 @@ class Claim:
     lapsed: bool
 
 
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """A message claimed in a batch, with its workspace's row (None if never recorded)."""
+
+    message: OutboxMessage
+    workspace: Workspace | None
+    lapsed: bool
+
+
+def claim_messages(
+    session: Session, *, message_ids: Collection[int], now: datetime, lease: timedelta
+) -> list[ClaimedMessage]:
+    """Take those of ``message_ids`` that are due and free, with what sending them needs.
+
+    A few statements for the whole batch (the delivery process's hot path; on SQLite each
+    transaction takes the one write lock the acks wait for): an UPDATE for the messages never
+    claimed or released, another for those whose claim lapsed, so which is which comes from
+    the same conditions that won them, then the rows and their workspaces. On PostgreSQL
+    rows another process is claiming are skipped, not waited for. Returned in id order.
+    """
+    ids = sorted(set(message_ids))
+    if not ids:
+        return []
+    won_free = _claim_where(session, ids, col(OutboxMessage.claimed_until).is_(None), now, lease)
+    rest = [message_id for message_id in ids if message_id not in won_free]
+    won_lapsed = (
+        _claim_where(session, rest, col(OutboxMessage.claimed_until) < now, now, lease)
+        if rest
+        else set()
+    )
+    won = won_free | won_lapsed
+    if not won:
+        return []
+    messages = session.exec(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(sorted(won)))
+        .order_by(col(OutboxMessage.id))
+        .execution_options(populate_existing=True)
+    ).all()
+    teams = {message.team_id for message in messages}
+    workspaces = {
+        workspace.team_id: workspace
+        for workspace in session.exec(select(Workspace).where(col(Workspace.team_id).in_(teams)))
+    }
+    return [
+        ClaimedMessage(
+            message=message,
+            workspace=workspaces.get(message.team_id),
+            lapsed=message.id in won_lapsed,
+        )
+        for message in messages
+    ]
+
+
+def _claim_where(
+    session: Session,
+    ids: list[int],
+    claim_state: ColumnElement[bool],
+    now: datetime,
+    lease: timedelta,
+) -> set[int]:
+    claimable = (
+        select(OutboxMessage.id)
+        .where(
+            col(OutboxMessage.id).in_(ids),
+            col(OutboxMessage.status) == PENDING,
+            col(OutboxMessage.next_attempt_at) <= now,
+            claim_state,
+        )
+        .order_by(col(OutboxMessage.id))
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's writer is alone anyway
+    )
+    result = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(claimable))
+        .values(claimed_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        .returning(col(OutboxMessage.id))
+        .execution_options(synchronize_session=False)
+    )
+    return {int(message_id) for message_id in result.scalars()}
+
+
 def claim(session: Session, *, message_id: int, now: datetime, lease: timedelta) -> bool:
     """Take the message for delivery; False if it is not due or another process holds it."""
     return claim_message(session, message_id=message_id, now=now, lease=lease) is not None
@@ -153,6 +235,16 @@ def get_message(session: Session, *, message_id: int) -> OutboxMessage | None:
 def mark_sent(session: Session, *, message_id: int, now: datetime) -> None:
     """Slack confirmed the post."""
     _finish(session, message_id=message_id, status=SENT, now=now, error=None)
+
+
+def mark_all_sent(session: Session, *, message_ids: Collection[int], now: datetime) -> None:
+    """Slack confirmed each of these posts: one UPDATE for them all."""
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(list(message_ids)))
+        .values(status=SENT, sent_at=now, claimed_until=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def mark_dropped(session: Session, *, message_id: int, now: datetime, reason: str) -> None:

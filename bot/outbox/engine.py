@@ -7,8 +7,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -18,12 +17,13 @@ from sqlmodel import Session
 
 from bot.outbox.job import Job, OnceOnly, Recorder, TeamUrls, Unconfigured, Undeliverable
 from bot.outbox.kinds import BULK_KINDS, KINDS
+from bot.outbox.recording import GroupCommit, Sent
 from bot.team_clients import TeamClients
 from domain.admin.settings import WorkspaceSettings
 from domain.clock import Clock
 from storage import outbox
 from storage.models import OutboxMessage
-from storage.workspaces import get_workspace
+from storage.outbox import ClaimedMessage
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,10 @@ class Deliverer:
     _closing: threading.Event = field(
         default_factory=threading.Event, init=False, repr=False, compare=False
     )
+    _group_commit: GroupCommit = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._group_commit = GroupCommit(self._commit_sent)
 
     def deliver_due(self, *, limit: int = 100) -> int:
         """Try every message whose time has come; returns how many were sent."""
@@ -108,15 +112,42 @@ class Deliverer:
         Never raises: whatever goes wrong, the message stays in the outbox and the
         background sweep tries it again once its claim has lapsed.
         """
+        claimed = self.claim([message_id])
+        return bool(claimed) and self.deliver_claimed(claimed[0])
+
+    def claim(self, message_ids: Collection[int]) -> list[ClaimedMessage]:
+        """Claim those of ``message_ids`` that are due and free, in one transaction.
+
+        Each one claimed is this deliverer's to send with ``deliver_claimed``; until then
+        the heartbeat keeps its claim alive. Never raises: a failed claim claims nothing.
+        """
         try:
-            claimed = self._claim(message_id)
+            with self.session_factory() as session:
+                claimed = outbox.claim_messages(
+                    session, message_ids=message_ids, now=self.clock(), lease=self.claim_lease
+                )
+                session.commit()
         except Exception:
-            logger.exception("could not claim outbox message %s; it will be retried", message_id)
-            return False
-        if claimed is None:
-            return False
-        with self._sending(message_id):
-            return self._deliver_claimed(*claimed)
+            logger.exception(
+                "could not claim %s outbox message(s); they will be retried", len(message_ids)
+            )
+            return []
+        for each in claimed:
+            self._hold(each.message.id or -1)
+        return claimed
+
+    def deliver_claimed(self, claimed: ClaimedMessage) -> bool:
+        """Send and record a message this deliverer claimed; False if it stays owed."""
+        workspace = claimed.workspace
+        try:
+            return self._deliver_claimed(
+                claimed.message,
+                self.defaults.overridden_by(workspace),
+                workspace is not None and workspace.uninstalled_at is not None,
+                claimed.lapsed,
+            )
+        finally:
+            self._let_go(claimed.message.id or -1)
 
     def _deliver_claimed(
         self, message: OutboxMessage, settings: WorkspaceSettings, uninstalled: bool, lapsed: bool
@@ -161,24 +192,6 @@ class Deliverer:
             return True
         return False
 
-    def _claim(self, message_id: int) -> tuple[OutboxMessage, WorkspaceSettings, bool, bool] | None:
-        """The claimed message, its workspace's settings, whether the app left it, and
-        whether an earlier claim of it lapsed."""
-        with self.session_factory() as session:
-            now = self.clock()
-            won = outbox.claim_message(
-                session, message_id=message_id, now=now, lease=self.claim_lease
-            )
-            if won is None:
-                return None
-            message = outbox.get_message(session, message_id=message_id)
-            workspace = get_workspace(session, team_id=message.team_id) if message else None
-            session.commit()
-        if message is None:
-            return None
-        uninstalled = workspace is not None and workspace.uninstalled_at is not None
-        return message, self.defaults.overridden_by(workspace), uninstalled, won.lapsed
-
     def heartbeat(self) -> int:
         """Renew the claims of the messages this deliverer is sending now, in one UPDATE.
 
@@ -216,9 +229,8 @@ class Deliverer:
         if beater is not None and beater is not threading.current_thread():
             beater.join(timeout=10)
 
-    @contextmanager
-    def _sending(self, message_id: int) -> Iterator[None]:
-        """Counts the message as in flight, with the heartbeat running, while it is sent."""
+    def _hold(self, message_id: int) -> None:
+        """Count the message as in flight, with the heartbeat running, until ``_let_go``."""
         with self._lock:
             self._in_flight[message_id] += 1
             if self._beater is None and self.heartbeat_seconds > 0 and not self._closing.is_set():
@@ -226,13 +238,12 @@ class Deliverer:
                     target=self._beat, name="leadloop-outbox-heartbeat", daemon=True
                 )
                 self._beater.start()
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._in_flight[message_id] -= 1
-                if self._in_flight[message_id] <= 0:
-                    del self._in_flight[message_id]
+
+    def _let_go(self, message_id: int) -> None:
+        with self._lock:
+            self._in_flight[message_id] -= 1
+            if self._in_flight[message_id] <= 0:
+                del self._in_flight[message_id]
 
     def _beat(self) -> None:
         """The heartbeat thread: a beat every ``heartbeat_seconds`` while anything is sent."""
@@ -254,10 +265,26 @@ class Deliverer:
     def _record_sent(self, message: OutboxMessage, record: Recorder) -> None:
         """Store what the post changed and mark it sent; Slack has it, so never send again.
 
-        A database blip is waited out. If what the post changed still cannot be stored,
-        the message is at least marked sent; only when even that fails does it stay claimed,
-        and then it goes out again once its lease runs out.
+        Recorded with whatever other posts are waiting, in one transaction; if that fails,
+        alone, where a database blip is waited out. If what the post changed still cannot
+        be stored, the message is at least marked sent; only when even that fails does it
+        stay claimed, and then it goes out again once its lease runs out.
         """
+        sent = Sent(message=message, record=record)
+        self._group_commit.record(sent)
+        if sent.alone:
+            self._record_alone(message, record)
+
+    def _commit_sent(self, batch: Sequence[Sent]) -> None:
+        with self.session_factory() as session:
+            for sent in batch:
+                sent.record(session)
+            outbox.mark_all_sent(
+                session, message_ids=[sent.message.id or -1 for sent in batch], now=self.clock()
+            )
+            session.commit()
+
+    def _record_alone(self, message: OutboxMessage, record: Recorder) -> None:
         for delay in (*RECORD_RETRY_DELAYS, None):
             try:
                 with self.session_factory() as session:

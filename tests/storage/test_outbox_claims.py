@@ -145,3 +145,53 @@ def test_several_claims_are_renewed_in_one_call(
     assert renew(session_factory, ids, clock) == 3
     assert renew(session_factory, [], clock) == 0
     assert {load(session_factory, i).claimed_until for i in ids} == {clock() + LEASE}
+
+
+def claim_batch(
+    session_factory: SessionFactory, ids: list[int], clock: FakeClock
+) -> list[outbox.ClaimedMessage]:
+    with session_factory() as session:
+        won = outbox.claim_messages(session, message_ids=ids, now=clock(), lease=LEASE)
+        session.commit()
+    return won
+
+
+def test_a_batch_claim_takes_the_free_and_the_lapsed_and_says_which_lapsed(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    fresh, lapsing, held, released = (owe(session_factory, clock, key) for key in "abcd")
+    assert claim(session_factory, lapsing, clock)
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert claim(session_factory, held, clock)  # claimed just now: not due to anyone else
+    assert claim(session_factory, released, clock)
+    with session_factory() as session:  # a failure released its claim: free again
+        outbox.mark_failed(session, message_id=released, error="x", retry_at=clock())
+        session.commit()
+
+    won = claim_batch(session_factory, [released, held, lapsing, fresh], clock)
+
+    assert [(c.message.id, c.lapsed) for c in won] == [
+        (fresh, False),
+        (lapsing, True),
+        (released, False),
+    ]
+    assert {c.workspace.team_id if c.workspace else None for c in won} <= {TEAM, None}
+    assert all(
+        load(session_factory, c.message.id or -1).claimed_until == clock() + LEASE for c in won
+    )
+    assert claim_batch(session_factory, [fresh, lapsing, held, released], clock) == []
+
+
+def test_a_batch_claim_leaves_messages_not_due_and_those_already_sent(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    later, sent = owe(session_factory, clock, "later"), owe(session_factory, clock, "sent")
+    with session_factory() as session:
+        outbox.mark_failed(
+            session, message_id=later, error="x", retry_at=clock() + timedelta(minutes=1)
+        )
+        outbox.mark_sent(session, message_id=sent, now=clock())
+        session.commit()
+
+    assert claim_batch(session_factory, [later, sent, 999_999], clock) == []
+    assert load(session_factory, later).attempts == 0
