@@ -85,6 +85,8 @@ STATUS_STYLES = {
     "on track": StatusStyle("✓ ON TRACK", ON_TRACK, ON_TRACK_TINT),
     "behind": StatusStyle("✗ BEHIND TARGET", BEHIND, BEHIND_TINT),
     "no target": StatusStyle("NO TARGET SET", NO_STATUS, "white"),
+    # Earlier weeks have values, the report week has none: nothing to judge this week.
+    "no data": StatusStyle("NO VALUE THIS WEEK", NO_STATUS, "white"),
 }
 
 
@@ -155,13 +157,13 @@ def _draw_kpi(ax: Axes, series: KpiSeries, data: ReportData) -> None:
 
 
 def _kpi_status(series: KpiSeries) -> str:
-    """ "on track", "behind" or "no target" for the latest value; "no data" without one."""
-    latest = _latest(series.weeks, series.actual)
-    if latest is None:
-        return "no data"
-    if series.target is None or not math.isfinite(series.target):
+    """The report week's status, as the domain judged it; a target that can't be drawn is
+    no target."""
+    if series.status in ("on track", "behind") and (
+        series.target is None or not math.isfinite(series.target)
+    ):
         return "no target"
-    return _status(latest[1], series.target, series.higher_is_better)
+    return series.status
 
 
 def _kpi_subtitle(series: KpiSeries, report_week: str, symbol: str) -> str:
@@ -490,9 +492,11 @@ def _kpi_sentence(series: KpiSeries, report_week: str, symbol: str) -> str:
         return f"{_one_line(series.label)}: no data yet."
     week, value = latest
     sentence = f"{_one_line(series.label)}: {_fmt(value, series, symbol)} in {_one_line(week)}"
-    if series.target is None:
+    status = _kpi_status(series)
+    if status == "no data":
+        return f"{sentence}, no value for {_one_line(report_week)}."
+    if status == "no target" or series.target is None:
         return sentence + ", no target set."
-    status = _status(value, series.target, series.higher_is_better)
     return f"{sentence}, target {_fmt(series.target, series, symbol)}, {status}."
 
 
@@ -586,11 +590,6 @@ def _latest(weeks: Sequence[str], values: Sequence[float | None]) -> tuple[str, 
         if value is not None:
             return week, value
     return None
-
-
-def _status(actual: float, target: float, higher_is_better: bool) -> str:
-    met = actual >= target if higher_is_better else actual <= target
-    return "on track" if met else "behind"
 
 
 def _finite(values: Sequence[float | None]) -> list[float | None]:

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 Unit = Literal["percent", "currency"]
+# Judged by the domain (domain/kpis/metrics.py: kpi_status) on the report week's own value;
+# the chart only shows it.
+KpiStatus = Literal["on track", "behind", "no data", "no target"]
 ChartFormat = Literal["png", "svg", "pdf"]
 # The file formats the chart can be written in, named by their usual file extension.
 CHART_FORMATS: tuple[ChartFormat, ...] = ("png", "svg", "pdf")
@@ -18,7 +21,11 @@ CHART_FORMATS: tuple[ChartFormat, ...] = ("png", "svg", "pdf")
 
 @dataclass(frozen=True)
 class KpiSeries:
-    """One business KPI over recent ISO weeks; None marks a week without data."""
+    """One business KPI over recent ISO weeks; None marks a week without data.
+
+    ``status`` is the report week's: "no data" when that week has no value, even if an
+    earlier week has one.
+    """
 
     key: str
     label: str
@@ -27,6 +34,7 @@ class KpiSeries:
     actual: tuple[float | None, ...]
     target: float | None
     higher_is_better: bool
+    status: KpiStatus
 
     def __post_init__(self) -> None:
         _same_length(self.weeks, self.actual, what=f"{self.key} weeks and actual values")

@@ -23,6 +23,7 @@ from sqlmodel import Session
 from charts.report_data import CampaignScore, KpiSeries, LoopTrend, ReportData
 from domain.kpis.metrics import (
     METRICS,
+    KpiStatus,
     Metric,
     Target,
     describe_target,
@@ -76,8 +77,8 @@ class MetricView:
     series: tuple[float | None, ...]
 
     @property
-    def status(self) -> str:
-        """ "on track", "behind", "no data" or "no target"."""
+    def status(self) -> KpiStatus:
+        """ "on track", "behind", "no data" or "no target", judged on the week's own value."""
         return kpi_status(self.actual, self.target_value, self.metric.higher_is_better)
 
     @property
@@ -179,6 +180,7 @@ def build_report(
                 actual=view.series,
                 target=view.target_value,
                 higher_is_better=view.metric.higher_is_better,
+                status=view.status,
             )
             for view in business
         ),

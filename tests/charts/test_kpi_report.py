@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import struct
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from charts.kpi_report import (
     render_report,
     summary_of_moves,
 )
+from domain.kpis.metrics import kpi_status
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +76,8 @@ def series(
         actual=actual,
         target=target,
         higher_is_better=higher_is_better,
+        # The last week given is the report week, judged as the domain judges it.
+        status=kpi_status(actual[-1] if actual else None, target, higher_is_better),
     )
 
 
@@ -99,7 +103,7 @@ def empty_report() -> ReportData:
     """Five KPIs, no campaigns, no loop: nothing recorded yet."""
     nothing: dict[str, tuple[float | None, ...]] = dict.fromkeys(KPI_NAMES, ())
     business = tuple(
-        KpiSeries(s.key, s.label, s.unit, (), (), None, s.higher_is_better)
+        KpiSeries(s.key, s.label, s.unit, (), (), None, s.higher_is_better, "no data")
         for s in five_kpis(nothing)
     )
     return ReportData(week=REPORT_WEEK, business=business, campaigns=(), loop=NO_LOOP)
@@ -211,10 +215,7 @@ def test_panels_with_all_weeks_missing_render_as_empty_states() -> None:
 
 def test_long_and_multi_line_names_do_not_squeeze_the_layout() -> None:
     long_label = "A very long KPI label\nthat somebody typed\non several lines " * 3
-    business = tuple(
-        KpiSeries(s.key, long_label, s.unit, s.weeks, s.actual, s.target, s.higher_is_better)
-        for s in full_report().business
-    )
+    business = tuple(dataclasses.replace(s, label=long_label) for s in full_report().business)
     campaigns = tuple(
         CampaignScore("Campaign\n" * 20 + str(index), 3.0, 2.0, ratings=10**6)
         for index in range(12)
@@ -456,7 +457,23 @@ def test_alt_text_names_the_week_of_an_older_latest_value() -> None:
         campaigns=(),
         loop=NO_LOOP,
     )
-    assert "Marketing ROI: 150% in 2026-W44, no target set." in alt_text(data)
+    assert "Marketing ROI: 150% in 2026-W44, no value for 2026-W45." in alt_text(data)
+
+
+def test_a_kpi_without_a_value_in_the_report_week_is_not_judged_on_an_older_one() -> None:
+    data = ReportData(
+        week=REPORT_WEEK,
+        business=(series("roi", "Marketing ROI", "percent", (250.0, None), target=200.0),),
+        campaigns=(),
+        loop=NO_LOOP,
+    )
+
+    figure = build_figure(data)
+
+    [(word, colour)] = badges(figure)
+    assert word == "NO VALUE THIS WEEK"
+    assert colour not in (OKABE_ITO_BLUE, OKABE_ITO_VERMILLION)
+    assert figure.get_suptitle() == "Sales & marketing alignment · week 2026-W45"
 
 
 # --- summary of moves ---------------------------------------------------------------------
@@ -556,6 +573,7 @@ def kpi_series(draw: st.DrawFn) -> KpiSeries:
         actual=tuple(draw(st.lists(VALUES, min_size=len(weeks), max_size=len(weeks)))),
         target=draw(VALUES),
         higher_is_better=draw(st.booleans()),
+        status=draw(st.sampled_from(["on track", "behind", "no data", "no target"])),
     )
 
 
