@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session
@@ -11,6 +12,8 @@ from sqlmodel import Session
 from charts.kpi_report import CampaignScore
 from domain.kpis.metrics import IsoWeek, Target
 from domain.kpis.report import (
+    DEFINITIONS_VERSION,
+    GLOSSARY,
     MetricView,
     build_report,
     business_kpis,
@@ -603,3 +606,9 @@ def test_kpis_on_track_are_never_listed_as_behind(session_factory: SessionFactor
 
     with session_factory() as session:
         assert kpis_furthest_from_target(session, team_id=TEAM, week=W45) == []
+
+
+def test_the_definitions_version_the_report_names_is_the_glossarys() -> None:
+    glossary = Path(__file__).resolve().parents[3] / GLOSSARY
+
+    assert f"**definitions version {DEFINITIONS_VERSION}**" in glossary.read_text()
