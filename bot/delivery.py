@@ -215,7 +215,7 @@ class DeliveryService:
         )
         pump = OutboxPump(deliverer, watch_commits(engine)).start()
         scheduler = build_scheduler(
-            deliverer=deliverer,
+            defaults=deliverer.defaults,
             session_factory=session_factory,
             clock=clock,
             tick_seconds=settings.scheduler_tick_seconds,

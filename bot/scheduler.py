@@ -31,22 +31,40 @@ EVENT_MEMORY = timedelta(days=2)
 WEBHOOK_DELIVERY_MEMORY = timedelta(days=1)
 
 
-def run_scheduled_posts(
-    *, session_factory: SessionFactory, deliverer: Deliverer, clock: Clock
-) -> int:
-    """Claim each due meeting reminder, snooze and weekly report exactly once; deliver them.
+def claim_scheduled_posts(
+    *, session_factory: SessionFactory, defaults: WorkspaceSettings, clock: Clock
+) -> list[int]:
+    """Claim each due meeting reminder, snooze and weekly report exactly once; the ids of
+    the outbox messages now owed.
 
-    What is due comes from the database on every tick, never from job state, so a restart
-    or a second instance changes nothing: the claim rows decide who posts. Workspaces that
-    uninstalled leadloop are skipped until they install it again.
+    The scheduler's job: the claims commit the posts to the outbox, and that commit wakes
+    the outbox pump, which sends them like every other post. A tick is a few short
+    transactions, so a shutdown never waits on Slack. What is due comes from the database
+    on every tick, never from job state, so a restart or a second instance changes
+    nothing: the claim rows decide who posts. Workspaces that uninstalled leadloop are
+    skipped until they install it again.
     """
     now = clock()
     try:
         owed = _claim_due_posts(session_factory, now)
-        owed += _claim_due_reports(session_factory, now, defaults=deliverer.defaults)
+        owed += _claim_due_reports(session_factory, now, defaults=defaults)
     except Exception:
         logger.exception("could not check for due scheduled posts; the next tick retries")
-        return 0
+        return []
+    return owed
+
+
+def run_scheduled_posts(
+    *, session_factory: SessionFactory, deliverer: Deliverer, clock: Clock
+) -> int:
+    """Claim the due scheduled posts and send them at once, here; how many were sent.
+
+    For a process without an outbox pump (tests, one-off runs); the delivery process only
+    claims (``claim_scheduled_posts``) and leaves the sending to its pump.
+    """
+    owed = claim_scheduled_posts(
+        session_factory=session_factory, defaults=deliverer.defaults, clock=clock
+    )
     return sum(1 for message_id in owed if deliverer.deliver(message_id))
 
 
@@ -137,22 +155,27 @@ def forget_old_events(
 
 def build_scheduler(
     *,
-    deliverer: Deliverer,
+    defaults: WorkspaceSettings,
     session_factory: SessionFactory,
     clock: Clock,
     tick_seconds: float = DEFAULT_TICK_SECONDS,
 ) -> BackgroundScheduler:
     """A scheduler with leadloop's recurring jobs; the caller starts and stops it.
 
-    The jobs are safe in several processes at once: each outbox message is claimed in the
-    database before it is sent, so no post goes out twice.
+    The jobs are safe in several processes at once: each occurrence is claimed in the
+    database, and each outbox message again before it is sent, so no post goes out twice.
+    It sends nothing: the outbox pump beside it does.
     """
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
-        run_scheduled_posts,
+        claim_scheduled_posts,
         "interval",
         seconds=tick_seconds,
-        kwargs={"session_factory": session_factory, "deliverer": deliverer, "clock": clock},
+        kwargs={
+            "session_factory": session_factory,
+            "defaults": defaults,
+            "clock": clock,
+        },
         id="scheduled-posts",
         max_instances=1,
         coalesce=True,

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlmodel import select
 
+from bot.delivery import OutboxPump
 from bot.outbox.engine import Deliverer
-from bot.scheduler import run_scheduled_posts
+from bot.scheduler import claim_scheduled_posts, run_scheduled_posts
 from domain.meetings.parse import AddMeeting
 from domain.meetings.reminders import create_meeting, skip_next, snooze_reminder
 from domain.ratings.loop import submit_rating
@@ -299,3 +300,28 @@ def test_paused_and_removed_meetings_get_no_reminders(
     clock.now = MONDAY_1000_BERLIN + timedelta(minutes=59)
     assert tick(session_factory, deliverer, clock) == 0
     assert reminders(fake_slack) == []
+
+
+def test_the_scheduler_tick_only_claims_and_leaves_the_post_to_the_outbox_pump(
+    session_factory: SessionFactory,
+    deliverer: Deliverer,
+    clock: FakeClock,
+    fake_slack: FakeSlack,
+) -> None:
+    clock.now = MONDAY_0900_BERLIN
+    add_meeting(session_factory, clock)
+    clock.now = MONDAY_1000_BERLIN - timedelta(minutes=15)
+
+    owed = claim_scheduled_posts(
+        session_factory=session_factory, defaults=deliverer.defaults, clock=clock
+    )
+
+    assert len(owed) == 1 and reminders(fake_slack) == []  # owed, not sent
+    assert OutboxPump(deliverer).drain() == 1
+    assert len(reminders(fake_slack)) == 1
+    assert (
+        claim_scheduled_posts(
+            session_factory=session_factory, defaults=deliverer.defaults, clock=clock
+        )
+        == []
+    )

@@ -14,6 +14,7 @@ from bot.scheduler import (
     EVENT_MEMORY,
     WEBHOOK_DELIVERY_MEMORY,
     build_scheduler,
+    claim_scheduled_posts,
     forget_old_events,
 )
 from storage.engine import SessionFactory
@@ -99,10 +100,14 @@ def test_forgetting_events_survives_an_unreachable_database(
 def test_the_scheduler_has_leadloops_recurring_jobs(
     deliverer: Deliverer, session_factory: SessionFactory, clock: FakeClock
 ) -> None:
-    scheduler = build_scheduler(deliverer=deliverer, session_factory=session_factory, clock=clock)
+    scheduler = build_scheduler(
+        defaults=deliverer.defaults, session_factory=session_factory, clock=clock
+    )
 
     assert scheduler.running is False
     assert {job.id for job in scheduler.get_jobs()} == {"forget-old-events", "scheduled-posts"}
+    posts = scheduler.get_job("scheduled-posts")
+    assert posts is not None and posts.func is claim_scheduled_posts  # claims; the pump sends
     forget = scheduler.get_job("forget-old-events")
     assert forget is not None
     assert forget.func is forget_old_events
