@@ -8,14 +8,14 @@ when it got its status. Columns only ever get added at the end, so scripts keep 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, union
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from storage.models import Lead, Rating, Response
+from storage.models import Lead, Rating, RatingScoreChange, Response
 
 RATING_COLUMNS = (
     "id",
@@ -32,6 +32,7 @@ RATING_COLUMNS = (
     "lead_id",
     "replaced_by",
     "replaced_at",
+    "score_changes",
 )
 RESPONSE_COLUMNS = (
     "id",
@@ -98,11 +99,32 @@ def iter_ratings(
     )
     if since is not None:
         statement = statement.where(Rating.created_at >= since)
+    changes = _score_changes(session, team_id=team_id)
     rows = session.execute(statement).yield_per(BATCH)
     for rating, lead_ref, replaced_by, replaced_at in rows:
         row = rating.model_dump()
         row |= {"lead_ref": lead_ref, "replaced_by": replaced_by, "replaced_at": replaced_at}
+        row["score_changes"] = changes.get(rating.id, [])
         yield {column: row[column] for column in RATING_COLUMNS}
+
+
+def _score_changes(session: Session, *, team_id: str) -> dict[int, list[str]]:
+    """Each changed button rating's changes, oldest first, as ``<UTC time> <before>><after>``.
+
+    Only a score button clicked again changes a rating, so these are few: read at once.
+    """
+    statement = (
+        select(RatingScoreChange)
+        .where(RatingScoreChange.team_id == team_id)
+        .order_by(col(RatingScoreChange.changed_at), col(RatingScoreChange.id))
+    )
+    changes: dict[int, list[str]] = {}
+    for change in session.exec(statement):
+        when = change.changed_at.astimezone(UTC).isoformat()
+        changes.setdefault(change.rating_id, []).append(
+            f"{when} {change.score_before}>{change.score_after}"
+        )
+    return changes
 
 
 def iter_responses(

@@ -31,6 +31,7 @@ from storage.models import (
     Lead,
     OutboxMessage,
     Rating,
+    RatingScoreChange,
     WebhookDelivery,
     table_of,
 )
@@ -339,13 +340,26 @@ def latest_scores(session: Session, *, team_id: str, lead_id: int) -> list[tuple
     return list(latest.items())
 
 
-def change_score(session: Session, *, team_id: str, rating_id: int, score: int) -> Rating | None:
-    """Set a stored rating's score; None for a rating of another workspace."""
+def change_score(
+    session: Session, *, team_id: str, rating_id: int, score: int, now: datetime
+) -> Rating | None:
+    """Set a stored rating's score, keeping the change (reports of weeks that ended before
+    ``now`` count the old score); None for a rating of another workspace."""
     rating = session.exec(
         select(Rating).where(Rating.team_id == team_id, Rating.id == rating_id)
     ).first()
     if rating is None:
         return None
+    if rating.score != score:
+        session.add(
+            RatingScoreChange(
+                team_id=team_id,
+                rating_id=rating_id,
+                score_before=rating.score,
+                score_after=score,
+                changed_at=now,
+            )
+        )
     rating.score = score
     session.add(rating)
     session.flush()

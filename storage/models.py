@@ -133,6 +133,23 @@ class Rating(SQLModel, table=True):
     posted_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
 
 
+class RatingScoreChange(SQLModel, table=True):
+    """A score button clicked again changed a button rating in place: the score it had.
+
+    Kept so that a week that ended before the change still counts the score of then.
+    """
+
+    __tablename__ = "rating_score_change"
+    __table_args__ = (Index("ix_rating_score_change_rating", "team_id", "rating_id", "changed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    rating_id: int = Field(foreign_key="rating.id")
+    score_before: int
+    score_after: int
+    changed_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+
+
 class Response(SQLModel, table=True):
     """A reply in a rating post's thread: marketing's answer to sales' verdict."""
 

@@ -27,7 +27,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, and_, col, select
 
-from storage.models import Lead, Rating, Response, table_of
+from storage.models import Lead, Rating, RatingScoreChange, Response, table_of
 
 NO_CAMPAIGN = "(no campaign)"
 NO_SOURCE = "(no source)"
@@ -73,6 +73,42 @@ def counted_ratings(team_id: str, start: datetime, end: datetime) -> ColumnEleme
     )
 
 
+def score_at(as_of: datetime) -> ColumnElement[int]:
+    """The outer query's rating's score at ``as_of``: a score button clicked again later
+    changed it in place, and the first change after ``as_of`` kept the score of then."""
+    change = RatingScoreChange
+    before = (
+        select(change.score_before)
+        .where(
+            col(change.team_id) == col(Rating.team_id),
+            col(change.rating_id) == col(Rating.id),
+            col(change.changed_at) >= as_of,
+        )
+        .order_by(col(change.changed_at), col(change.id))
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(before, col(Rating.score))
+
+
+def _counted_scores(team_id: str, start: datetime, end: datetime) -> Subquery:
+    """The ratings [start, end) counts, each with its score at ``end`` and its lead's
+    campaign, source and outcome."""
+    # SQLAlchemy's select: SQLModel's is typed for at most four columns.
+    return (
+        sa_select(
+            score_at(end).label("score"),
+            func.coalesce(Lead.campaign, NO_CAMPAIGN).label("campaign"),
+            func.coalesce(Lead.source, NO_SOURCE).label("source"),
+            col(Lead.status).label("status"),
+            col(Lead.status_changed_at).label("status_changed_at"),
+        )
+        .join(Lead, and_(col(Lead.id) == col(Rating.lead_id), Lead.team_id == team_id))
+        .where(counted_ratings(team_id, start, end))
+        .subquery()
+    )
+
+
 def is_answer_at(team_id: str, as_of: datetime | None = None) -> ColumnElement[bool]:
     """A reply to the outer query's rating that counts as marketing's answer at ``as_of``.
 
@@ -95,16 +131,13 @@ def is_answer_at(team_id: str, as_of: datetime | None = None) -> ColumnElement[b
 def lowest_scoring_campaigns(
     session: Session, *, team_id: str, since: datetime, until: datetime, limit: int = 3
 ) -> list[CampaignScore]:
-    """Campaigns by average latest score of ratings given in [since, until), lowest first."""
-    campaign = func.coalesce(Lead.campaign, NO_CAMPAIGN)
+    """Campaigns by average score of the ratings [since, until) counts, lowest first."""
+    counted = _counted_scores(team_id, since, until)
+    average = func.avg(counted.c.score)
     statement = (
-        select(campaign, func.avg(Rating.score), func.count(col(Rating.id)))
-        .join(Lead, and_(col(Lead.id) == col(Rating.lead_id), Lead.team_id == team_id))
-        .where(
-            counted_ratings(team_id, since, until),
-        )
-        .group_by(campaign)
-        .order_by(func.avg(Rating.score), campaign)
+        sa_select(counted.c.campaign, average, func.count())
+        .group_by(counted.c.campaign)
+        .order_by(average, counted.c.campaign)
         .limit(limit)
     )
     return [
@@ -225,14 +258,10 @@ def average_scores(
 
     A lead's campaign and source are the ones it has now.
     """
-    group = _lead_group(by)
-    statement = (
-        select(group, func.avg(Rating.score), func.count(col(Rating.id)))
-        .join(Lead, col(Lead.id) == col(Rating.lead_id))
-        .where(counted_ratings(team_id, start, end), Lead.team_id == team_id)
-        .group_by(group)
-        .order_by(func.avg(Rating.score), group)
-    )
+    counted = _counted_scores(team_id, start, end)
+    group = _lead_group(counted, by)
+    average = func.avg(counted.c.score)
+    statement = sa_select(group, average, func.count()).group_by(group).order_by(average, group)
     return [
         ScoreGroup(name=str(name), average=float(average), ratings=int(count))
         for name, average, count in session.execute(statement)
@@ -240,13 +269,11 @@ def average_scores(
     ]
 
 
-def _lead_group(by: str | None) -> ColumnElement[str]:
+def _lead_group(counted: Subquery, by: str | None) -> ColumnElement[str]:
     if by is None:
         return literal("all")
-    if by == "campaign":
-        return func.coalesce(Lead.campaign, NO_CAMPAIGN)
-    if by == "source":
-        return func.coalesce(Lead.source, NO_SOURCE)
+    if by in ("campaign", "source"):
+        return cast("ColumnElement[str]", counted.c[by])
     raise ValueError(f"cannot group scores by {by!r}")
 
 
@@ -337,19 +364,14 @@ def outcomes_by_score(
 
     A lead counts once per rep whose current rating it is, under that rep's score.
     """
-    won = func.sum(case((col(Lead.status) == "won", 1), else_=0))
-    lost = func.sum(case((col(Lead.status) == "lost", 1), else_=0))
+    counted = _counted_scores(team_id, start, end)
+    won = func.sum(case((counted.c.status == "won", 1), else_=0))
+    lost = func.sum(case((counted.c.status == "lost", 1), else_=0))
     statement = (
-        select(Rating.score, won, lost)
-        .join(Lead, col(Lead.id) == col(Rating.lead_id))
-        .where(
-            counted_ratings(team_id, start, end),
-            Lead.team_id == team_id,
-            col(Lead.status).in_(DECIDED),
-            col(Lead.status_changed_at) < end,
-        )
-        .group_by(col(Rating.score))
-        .order_by(col(Rating.score))
+        sa_select(counted.c.score, won, lost)
+        .where(counted.c.status.in_(DECIDED), counted.c.status_changed_at < end)
+        .group_by(counted.c.score)
+        .order_by(counted.c.score)
     )
     return [
         ScoreOutcome(score=int(score), won=int(won_count or 0), lost=int(lost_count or 0))

@@ -73,6 +73,16 @@ def counted_ratings(exports: Exports, start: datetime, end: datetime) -> list[di
     return counted
 
 
+def score_at(rating: dict[str, Any], end: datetime) -> int:
+    """A rating's score at ``end``: the score before the first change at or after ``end``
+    (``score_changes`` lists them oldest first as ``<time> <before>><after>``)."""
+    for change in rating["score_changes"]:
+        when, scores = change.split(" ")
+        if datetime.fromisoformat(when) >= end:
+            return int(scores.split(">")[0])
+    return int(rating["score"])
+
+
 def first_answer_hours(exports: Exports, rating: dict[str, Any], end: datetime) -> float | None:
     """Hours from a rating to marketing's first answer standing at ``end``, or None."""
     times = []
@@ -104,13 +114,14 @@ def answers(exports: Exports, start: datetime, end: datetime) -> dict[str, Any]:
 
 
 def grouped_scores(
-    exports: Exports, ratings: Iterable[dict[str, Any]], field: str, blank: str
+    exports: Exports, ratings: Iterable[dict[str, Any]], field: str, blank: str, end: datetime
 ) -> dict[str, dict[str, Any]]:
-    """Average score and count per lead ``field`` (its value now), blank ones as ``blank``."""
+    """Average score at ``end`` and count per lead ``field`` (its value now), blank ones as
+    ``blank``."""
     leads = exports.leads_by_id()
     scores: dict[str, list[int]] = defaultdict(list)
     for rating in ratings:
-        scores[leads[int(rating["lead_id"])][field] or blank].append(int(rating["score"]))
+        scores[leads[int(rating["lead_id"])][field] or blank].append(score_at(rating, end))
     return {
         name: {"average": _rounded(statistics.fmean(values)), "ratings": len(values)}
         for name, values in scores.items()
@@ -132,7 +143,7 @@ def loop_figures(exports: Exports, *, week: str, timezone: str) -> dict[str, Any
         week_label(week, shift): answers(exports, *week_window(week, timezone, shift=shift))
         for shift in range(1 - WEEKS_SHOWN, 1)
     }
-    scores = [int(rating["score"]) for rating in ratings]
+    scores = [score_at(rating, end) for rating in ratings]
     window_start, _ = week_window(week, timezone, shift=1 - WEEKS_SHOWN)
     return {
         "leads_handed_off": len(handed_off),
@@ -140,11 +151,15 @@ def loop_figures(exports: Exports, *, week: str, timezone: str) -> dict[str, Any
         "rated_pct": _percent(len(rated), len(handed_off)),
         "average_score": _rounded(statistics.fmean(scores)) if scores else None,
         "ratings": len(scores),
-        "average_score_by_campaign": grouped_scores(exports, ratings, "campaign", NO_CAMPAIGN),
+        "average_score_by_campaign": grouped_scores(exports, ratings, "campaign", NO_CAMPAIGN, end),
         "average_score_by_campaign_previous_week": grouped_scores(
-            exports, counted_ratings(exports, previous_start, start), "campaign", NO_CAMPAIGN
+            exports,
+            counted_ratings(exports, previous_start, start),
+            "campaign",
+            NO_CAMPAIGN,
+            start,
         ),
-        "average_score_by_source": grouped_scores(exports, ratings, "source", NO_SOURCE),
+        "average_score_by_source": grouped_scores(exports, ratings, "source", NO_SOURCE, end),
         "answered_pct": history[week]["answered_pct"],
         "median_hours_to_first_answer": history[week]["median_hours_to_first_answer"],
         "weeks": history,
@@ -168,7 +183,7 @@ def conversion_by_score(exports: Exports, start: datetime, end: datetime) -> dic
         lead = leads[int(rating["lead_id"])]
         decided = _time(lead["status_changed_at"])
         if lead["status"] in ("won", "lost") and decided is not None and decided < end:
-            outcomes[int(rating["score"])][lead["status"]] += 1
+            outcomes[score_at(rating, end)][lead["status"]] += 1
     return {
         str(score): {
             "won": counts["won"],

@@ -30,8 +30,9 @@ from sqlmodel import col, select
 
 from bot.cli import main
 from bot.config import Settings
+from handlers import ids
 from storage.engine import SessionFactory
-from storage.models import Rating
+from storage.models import Lead, Rating
 from storage.workspaces import record_workspace
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock, ServeWith
@@ -90,6 +91,20 @@ class Workspace:
             rating = session.exec(select(Rating).order_by(col(Rating.id).desc())).first()
         assert rating is not None and rating.post_ts is not None
         return rating.post_ts
+
+    def click_score(self, ref: str, score: int, *, user: str) -> None:
+        """A click on score button ``score`` of lead ``ref``'s hand-off message."""
+        with self.session_factory() as session:
+            lead_id = session.exec(select(Lead.id).where(Lead.external_ref == ref)).one()
+        answer = self.slack.interact(
+            payloads.handoff_click(
+                action_id=f"{ids.HANDOFF_SCORE}_{score}",
+                value=f"{lead_id}:{score}",
+                response_url=self.fake_slack.response_url("click"),
+                user_id=user,
+            )
+        )
+        assert answer.status == 200, answer.text
 
     def send_leads(self, *leads: dict[str, Any]) -> None:
         """The CRM's webhook request, signed now (the signature window is real time)."""
@@ -229,6 +244,8 @@ def build_weeks_43_and_44(ws: Workspace) -> Threads:
     )
     rating_5 = ws.at(berlin(10, 28, 13)).rate("CRM-5", 1, user=BEA)  # R5
     ws.at(berlin(10, 29, 14)).rate("CRM-6", 3, user=ALEX)  # R6
+    ws.at(berlin(10, 29, 14, 30)).click_score("CRM-6", 4, user=BEA)  # B1: Bea's button 4
+    ws.at(berlin(10, 29, 14, 40)).click_score("CRM-6", 2, user=BEA)  # ... changed to 2
     rating_7 = ws.at(berlin(10, 29, 15)).rate("CRM-1", 5, user=BEA)  # R7: another rep's
     ws.at(berlin(10, 30, 12)).reply(rating_5)  # 47 h
     ws.at(berlin(10, 30, 16)).send_leads(
@@ -252,6 +269,7 @@ def build_rest_of_week_45(ws: Workspace, threads: Threads, rating_9: str) -> Non
     ws.at(berlin(11, 3, 9)).rate("CRM-1", 1, user=ALEX)  # R10 replaces R4
     ws.at(berlin(11, 3, 10)).rate("CRM-5", 3, user=BEA)  # R11 replaces R5
     ws.at(berlin(11, 3, 11)).delete(threads.answer_4)  # R4's answer, deleted after W44
+    ws.at(berlin(11, 3, 12)).click_score("CRM-6", 5, user=BEA)  # B1 changed in place to 5
     ws.at(berlin(11, 4, 12)).send_leads(
         {"external_ref": "CRM-1", "status": "won"},
         lead("CRM-6", campaign=None, source=None, owner=ALEX),  # sent again, unchanged
@@ -292,10 +310,10 @@ W43_ANSWERS = {  # R1 answered after 1 h; R2's answer came in W44; the 02:30 rat
     "answered_pct": 50.0,
     "median_hours_to_first_answer": 1.0,
 }
-W44_ANSWERS = {  # R4 after 24 h and R5 after 47 h, of R3..R8
-    "ratings": 6,
+W44_ANSWERS = {  # R4 after 24 h and R5 after 47 h, of R3..R8 and B1
+    "ratings": 7,
     "answered": 2,
-    "answered_pct": 33.3,
+    "answered_pct": 28.6,
     "median_hours_to_first_answer": 35.5,
 }
 
@@ -348,12 +366,13 @@ EXPECTED_W44 = {
         "leads_handed_off": 3,
         "leads_rated": 2,  # CRM-7 was rated in W45
         "rated_pct": 66.7,
-        # R3 3, R4 4, R5 1, R6 3, R7 5, R8 2 (R9, at 00:15 on Monday, is W45's)
-        "average_score": 3.0,
-        "ratings": 6,
+        # R3 3, R4 4, R5 1, R6 3, R7 5, R8 2, B1 2 (clicked to 5 only in W45): 20 / 7.
+        # R9, at 00:15 on Monday, is W45's.
+        "average_score": 2.9,
+        "ratings": 7,
         "average_score_by_campaign": {
             "Ads": {"average": 1.0, "ratings": 1},
-            "(no campaign)": {"average": 3.0, "ratings": 2},
+            "(no campaign)": {"average": 2.7, "ratings": 3},
             "Webinar": {"average": 3.7, "ratings": 3},
         },
         # As W43 ended: Alex's 2 of CRM-1 (replaced in W44 but not then), Bea's 4 of CRM-2.
@@ -363,10 +382,10 @@ EXPECTED_W44 = {
         },
         "average_score_by_source": {
             "linkedin": {"average": 1.0, "ratings": 1},
-            "(no source)": {"average": 3.0, "ratings": 2},
+            "(no source)": {"average": 2.7, "ratings": 3},
             "hubspot": {"average": 3.7, "ratings": 3},
         },
-        "answered_pct": 33.3,
+        "answered_pct": 28.6,
         "median_hours_to_first_answer": 35.5,
         "weeks": dict.fromkeys(SHOWN_BEFORE_W43, NO_ANSWERS)
         | {"2026-W43": W43_ANSWERS, "2026-W44": W44_ANSWERS},

@@ -95,7 +95,9 @@ def _change_button_rating(
     previous = rating.score
     if previous == score:
         return ButtonRating(ButtonOutcome.SAME, rating, lead, previous, ())
-    changed = change_score(session, team_id=rating.team_id, rating_id=rating.id or -1, score=score)
+    changed = change_score(
+        session, team_id=rating.team_id, rating_id=rating.id or -1, score=score, now=now
+    )
     assert changed is not None  # the rating was just read in this transaction
     owed = (
         _owe(session, RATING_UPDATE, changed, now=now),

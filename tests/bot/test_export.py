@@ -21,6 +21,7 @@ from domain.leads.intake import fold_records, intake_leads
 from domain.leads.records import LeadRecord
 from storage.engine import SessionFactory
 from storage.export import LEAD_COLUMNS, RATING_COLUMNS, RESPONSE_COLUMNS
+from storage.leads import change_score
 from storage.ratings import add_rating, get_or_create_lead, record_post
 from storage.responses import add_response, mark_response_deleted
 
@@ -147,6 +148,7 @@ def test_ratings_csv_has_the_export_columns_and_one_row_per_rating(
         "lead_id": first_row["lead_id"],
         "replaced_by": "",
         "replaced_at": "",
+        "score_changes": "",
     }
     assert (second_row["lead_ref"], second_row["score"], second_row["tags"]) == (
         "GLOBEX-7",
@@ -214,6 +216,24 @@ def test_ratings_name_the_rating_that_replaced_each_one_and_when(
         third: ("", ""),
     }
     assert len({row["lead_id"] for row in rows.values()}) == 1
+
+
+def test_ratings_list_the_score_changes_of_a_button_rating_oldest_first(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rating_id = rate(session_factory)
+    with session_factory() as session:
+        for days, score in ((1, 4), (2, 1)):
+            later = NOW + timedelta(days=days)
+            change_score(session, team_id=TEAM, rating_id=rating_id, score=score, now=later)
+        session.commit()
+
+    [csv_row] = export(capsys, "ratings").csv_rows()
+    [json_row] = export(capsys, "ratings", "--format", "json").json_rows()
+
+    changes = ["2026-11-03T09:30:00+00:00 2>4", "2026-11-04T09:30:00+00:00 4>1"]
+    assert (csv_row["score"], csv_row["score_changes"]) == ("1", ";".join(changes))
+    assert json_row["score_changes"] == changes
 
 
 def test_responses_say_when_a_reply_was_deleted(

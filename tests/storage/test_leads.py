@@ -26,7 +26,14 @@ from storage.leads import (
     remember_delivery,
     update_leads,
 )
-from storage.models import Handoff, Lead, OutboxMessage, Rating, WebhookDelivery
+from storage.models import (
+    Handoff,
+    Lead,
+    OutboxMessage,
+    Rating,
+    RatingScoreChange,
+    WebhookDelivery,
+)
 from storage.ratings import add_rating
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock
@@ -249,13 +256,24 @@ def test_a_score_is_changed_only_within_its_workspace(
         session.commit()
 
     with session_factory() as session:
-        assert change_score(session, team_id=OTHER_TEAM, rating_id=rating_id, score=5) is None
-        changed = change_score(session, team_id=TEAM, rating_id=rating_id, score=4)
+        assert (
+            change_score(session, team_id=OTHER_TEAM, rating_id=rating_id, score=5, now=clock())
+            is None
+        )
+        changed = change_score(session, team_id=TEAM, rating_id=rating_id, score=4, now=clock())
         session.commit()
 
     assert changed is not None and changed.score == 4
     with session_factory() as session:
         assert [r.score for r in session.exec(select(Rating)).all()] == [4]
+        [change] = session.exec(select(RatingScoreChange)).all()
+    assert (change.team_id, change.rating_id, change.score_before, change.score_after) == (
+        TEAM,
+        rating_id,
+        2,
+        4,
+    )
+    assert change.changed_at == clock()
 
 
 def test_a_lead_is_locked_only_for_its_own_workspace(

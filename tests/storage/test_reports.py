@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session
 
 from storage.engine import SessionFactory
+from storage.leads import change_score
 from storage.models import Lead, Rating, Response
 from storage.reports import (
     NO_CAMPAIGN,
@@ -660,3 +661,26 @@ def test_outcomes_count_only_statuses_recorded_by_the_periods_end(
 
     assert then == [ScoreOutcome(score=4, won=1, lost=0)]
     assert now == [ScoreOutcome(score=4, won=2, lost=0)]
+
+
+def test_a_button_rating_changed_after_the_period_keeps_its_score_of_then_in_it(
+    session_factory: SessionFactory,
+) -> None:
+    with session_factory() as session:
+        lead = add_lead(session, "WEB-1", campaign="Webinar", status="won")
+        clicked = add_rating(session, lead, score=4, created=at(10))
+        change_score(session, team_id=TEAM, rating_id=clicked.id or -1, score=2, now=at(11))
+        change_score(session, team_id=TEAM, rating_id=clicked.id or -1, score=5, now=END)
+        change_score(session, team_id=TEAM, rating_id=clicked.id or -1, score=1, now=NEXT_END)
+        session.commit()
+
+    with session_factory() as session:
+        then = average_scores(session, team_id=TEAM, start=START, end=END, by="campaign")
+        outcomes = outcomes_by_score(session, team_id=TEAM, start=START, end=END)
+        campaigns = lowest_scoring_campaigns(session, team_id=TEAM, since=START, until=END)
+        later = outcomes_by_score(session, team_id=TEAM, start=START, end=NEXT_END)
+
+    assert then == [ScoreGroup(name="Webinar", average=2.0, ratings=1)]
+    assert outcomes == [ScoreOutcome(score=2, won=1, lost=0)]
+    assert campaigns == [CampaignScore(campaign="Webinar", average=2.0, ratings=1)]
+    assert later == [ScoreOutcome(score=5, won=1, lost=0)]
