@@ -32,7 +32,7 @@ def post_rating(job: Job) -> Recorder:
         )
         # A /rate-lead or form rating of a handed-off lead shows on its hand-off too
         # (later, from the outbox: nothing may fail here once the post is out).
-        owe_handoff_refresh(session, rating, now=job.clock())
+        owe_handoff_refresh(session, rating, lead, now=job.clock())
 
     return record
 

@@ -108,12 +108,18 @@ def _change_button_rating(
     )
 
 
-def owe_handoff_refresh(session: Session, rating: Rating, *, now: datetime) -> int | None:
+def owe_handoff_refresh(
+    session: Session, rating: Rating, lead: Lead, *, now: datetime
+) -> int | None:
     """After a rating from /rate-lead or the form: owe its lead's hand-off messages an update.
 
-    Button ratings owe theirs when clicked. Nothing is owed for a lead never handed off.
+    Button ratings owe theirs when clicked. Nothing is owed for a lead never handed off,
+    and that takes no query: ``lead`` as read before the rating's post (most rated leads
+    were never handed off, and this runs in the transaction that records the post). A
+    hand-off of the lead after that read renders after the rating was stored, so it shows
+    the rating without an update.
     """
-    if rating.via == "button":
+    if rating.via == "button" or lead.handed_off_at is None:
         return None
     team_id, lead_id = rating.team_id, rating.lead_id
     if not handoff_messages(session, team_id=team_id, lead_id=lead_id) and not (

@@ -220,6 +220,30 @@ def test_a_click_after_a_slash_command_rating_adds_a_new_rating(
     assert f"<@{payloads.RATER_ID}> ★★★★★ 5/5" in latest  # the latest counts
 
 
+def test_a_slash_command_rating_of_a_handed_off_lead_shows_on_its_hand_off(
+    slack: SlackAppClient, fake_slack: FakeSlack, lead_id: int
+) -> None:
+    before = len(handoff_updates(fake_slack))
+
+    slack.command("ACME-1042 2 wrong industry", response_url=fake_slack.response_url())
+
+    updates = handoff_updates(fake_slack)[before:]
+    assert updates and all(
+        f"<@{payloads.RATER_ID}> ★★☆☆☆ 2/5" in shown(u.params["blocks"]) for u in updates
+    )
+
+
+def test_a_slash_command_rating_of_a_lead_never_handed_off_updates_no_hand_off(
+    slack: SlackAppClient, fake_slack: FakeSlack, lead_id: int
+) -> None:
+    before = len(handoff_updates(fake_slack))
+
+    slack.command("NEVER-1 2 wrong industry", response_url=fake_slack.response_url())
+
+    assert len(feedback_posts(fake_slack)) == 1
+    assert len(handoff_updates(fake_slack)) == before
+
+
 @pytest.mark.parametrize(
     "value",
     [
