@@ -36,6 +36,7 @@ EXPORTS = {
     "ratings": (export_rows.iter_ratings, export_rows.RATING_COLUMNS),
     "responses": (export_rows.iter_responses, export_rows.RESPONSE_COLUMNS),
     "leads": (export_rows.iter_leads, export_rows.LEAD_COLUMNS),
+    "lead-changes": (export_rows.iter_lead_changes, export_rows.LEAD_CHANGE_COLUMNS),
 }
 
 
@@ -121,10 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export",
-        help="write ratings, responses or leads as CSV or JSON to stdout",
-        description="Write one workspace's ratings, responses or leads to stdout, reading "
-        "the same DATABASE_URL as the bot. CSV cells that a spreadsheet would run as a "
-        "formula are prefixed with an apostrophe.",
+        help="write ratings, responses, leads or lead changes as CSV or JSON to stdout",
+        description="Write one workspace's ratings, responses, leads or lead changes to "
+        "stdout, reading the same DATABASE_URL as the bot. CSV cells that a spreadsheet would "
+        "run as a formula are prefixed with an apostrophe.",
     )
     export.add_argument("what", choices=sorted(EXPORTS), help="what to export")
     export.add_argument("--format", choices=("csv", "json"), default="csv", help="default csv")

@@ -1,8 +1,9 @@
 """Rows for ``leadloop export``: streamed, one workspace at a time, oldest first.
 
-The three exports together hold every fact a report counts (docs/glossary.md): which
-rating replaced which and when, when a reply was deleted, when a lead was handed off and
-when it got its status. Columns only ever get added at the end, so scripts keep working.
+The exports together hold every fact a report counts (docs/glossary.md): which rating
+replaced which and when, a button rating's score changes, when a reply was deleted, when a
+lead was handed off, and its campaign, source and status before each change. Columns only
+ever get added at the end, so scripts keep working.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import func, union
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from storage.models import Lead, Rating, RatingScoreChange, Response
+from storage.models import Lead, LeadFieldChange, Rating, RatingScoreChange, Response
 
 RATING_COLUMNS = (
     "id",
@@ -63,6 +64,16 @@ LEAD_COLUMNS = (
     "status_changed_at",
     "handed_off_at",
     "updated_at",
+)
+LEAD_CHANGE_COLUMNS = (
+    "id",
+    "team_id",
+    "lead_id",
+    "lead_ref",
+    "field",
+    "value_before",
+    "value_after",
+    "changed_at",
 )
 BATCH = 1000
 
@@ -156,3 +167,20 @@ def iter_leads(
     for (lead,) in session.execute(statement).yield_per(BATCH):
         row = lead.model_dump()
         yield {column: row[column] for column in LEAD_COLUMNS}
+
+
+def iter_lead_changes(
+    session: Session, *, team_id: str, since: datetime | None
+) -> Iterator[dict[str, Any]]:
+    """Every change an import or the webhook made to a lead's campaign, source or status."""
+    statement = (
+        select(LeadFieldChange, Lead.external_ref)
+        .join(Lead, col(Lead.id) == col(LeadFieldChange.lead_id))
+        .where(LeadFieldChange.team_id == team_id, Lead.team_id == team_id)
+        .order_by(col(LeadFieldChange.id))
+    )
+    if since is not None:
+        statement = statement.where(LeadFieldChange.changed_at >= since)
+    for change, lead_ref in session.execute(statement).yield_per(BATCH):
+        row = change.model_dump() | {"lead_ref": lead_ref}
+        yield {column: row[column] for column in LEAD_CHANGE_COLUMNS}

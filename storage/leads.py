@@ -29,6 +29,7 @@ from storage.models import (
     Handoff,
     HandoffMessage,
     Lead,
+    LeadFieldChange,
     OutboxMessage,
     Rating,
     RatingScoreChange,
@@ -40,6 +41,9 @@ from storage.outbox_signal import announce_owed
 
 # The lead fields an import or a webhook may set; ``external_ref`` is the key.
 LEAD_FIELDS = ("name", "email", "company", "campaign", "source", "owner_id", "status", "attributes")
+# The fields reports group or judge by: their changes are kept (``LeadFieldChange``).
+REPORTED_FIELDS = ("campaign", "source", "status")
+FIELD_CHANGE_TABLE = table_of(LeadFieldChange)
 LEAD_TABLE = table_of(Lead)
 OUTBOX_TABLE = table_of(OutboxMessage)
 HANDOFF_TABLE = table_of(Handoff)
@@ -110,6 +114,32 @@ def update_leads(
         for change in changes
     ]
     session.connection().execute(statement, parameters)
+
+
+def record_field_changes(
+    session: Session,
+    *,
+    team_id: str,
+    changes: Sequence[tuple[Lead, Mapping[str, Any]]],
+    now: datetime,
+) -> None:
+    """Keep the reported fields (campaign, source, status) that an update is about to change:
+    each stored lead with the values it gets (one statement)."""
+    rows = [
+        {
+            "team_id": team_id,
+            "lead_id": lead.id,
+            "field": name,
+            "value_before": getattr(lead, name),
+            "value_after": new[name],
+            "changed_at": now,
+        }
+        for lead, new in changes
+        for name in REPORTED_FIELDS
+        if new[name] != getattr(lead, name)
+    ]
+    if rows:
+        session.connection().execute(insert(FIELD_CHANGE_TABLE), rows)
 
 
 def _status_changed_at(table: Table, now: datetime) -> ColumnElement[datetime]:

@@ -107,6 +107,24 @@ class Lead(SQLModel, table=True):
     )
 
 
+class LeadFieldChange(SQLModel, table=True):
+    """An import or the webhook changed a known lead's campaign, source or status: the value
+    it had. Kept so that a week that ended before counts the lead as it was then."""
+
+    __tablename__ = "lead_field_change"
+    __table_args__ = (
+        Index("ix_lead_field_change_lead", "team_id", "lead_id", "field", "changed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    lead_id: int = Field(foreign_key="lead.id")
+    field: str = Field(max_length=16)
+    value_before: str | None = Field(default=None, max_length=200)
+    value_after: str | None = Field(default=None, max_length=200)
+    changed_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+
+
 class Rating(SQLModel, table=True):
     """One rep's verdict on one lead's quality; a lead keeps every rating ever given."""
 

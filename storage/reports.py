@@ -27,7 +27,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, and_, col, select
 
-from storage.models import Lead, Rating, RatingScoreChange, Response, table_of
+from storage.models import Lead, LeadFieldChange, Rating, RatingScoreChange, Response, table_of
 
 NO_CAMPAIGN = "(no campaign)"
 NO_SOURCE = "(no source)"
@@ -91,17 +91,45 @@ def score_at(as_of: datetime) -> ColumnElement[int]:
     return func.coalesce(before, col(Rating.score))
 
 
+def lead_field_at(
+    name: str, as_of: datetime, *, now: SQLColumnExpression[str | None]
+) -> ColumnElement[str | None]:
+    """The outer query's lead's ``name`` (campaign, source or status) at ``as_of``: the value
+    before the first change at or after ``as_of``, else ``now``."""
+    change = LeadFieldChange
+    later = and_(
+        col(change.team_id) == col(Lead.team_id),
+        col(change.lead_id) == col(Lead.id),
+        col(change.field) == name,
+        col(change.changed_at) >= as_of,
+    )
+    before = (
+        select(change.value_before)
+        .where(later)
+        .order_by(col(change.changed_at), col(change.id))
+        .limit(1)
+        .scalar_subquery()
+    )
+    return case((exists().where(later), before), else_=now)
+
+
 def _counted_scores(team_id: str, start: datetime, end: datetime) -> Subquery:
     """The ratings [start, end) counts, each with its score at ``end`` and its lead's
-    campaign, source and outcome."""
+    campaign, source and outcome at ``end``."""
+    # Databases from before leads kept their changes know only when the status last
+    # changed: a status set after ``end`` is taken as no outcome yet.
+    status_then = case((col(Lead.status_changed_at) < end, col(Lead.status)), else_=None)
     # SQLAlchemy's select: SQLModel's is typed for at most four columns.
     return (
         sa_select(
             score_at(end).label("score"),
-            func.coalesce(Lead.campaign, NO_CAMPAIGN).label("campaign"),
-            func.coalesce(Lead.source, NO_SOURCE).label("source"),
-            col(Lead.status).label("status"),
-            col(Lead.status_changed_at).label("status_changed_at"),
+            func.coalesce(
+                lead_field_at("campaign", end, now=col(Lead.campaign)), NO_CAMPAIGN
+            ).label("campaign"),
+            func.coalesce(lead_field_at("source", end, now=col(Lead.source)), NO_SOURCE).label(
+                "source"
+            ),
+            lead_field_at("status", end, now=status_then).label("status"),
         )
         .join(Lead, and_(col(Lead.id) == col(Rating.lead_id), Lead.team_id == team_id))
         .where(counted_ratings(team_id, start, end))
@@ -254,10 +282,8 @@ def average_scores(
     end: datetime,
     by: str | None = None,
 ) -> list[ScoreGroup]:
-    """Average score of the ratings [start, end) counts, overall or per lead ``by``.
-
-    A lead's campaign and source are the ones it has now.
-    """
+    """Average score of the ratings [start, end) counts, overall or per lead ``by`` (the
+    lead's campaign or source at ``end``)."""
     counted = _counted_scores(team_id, start, end)
     group = _lead_group(counted, by)
     average = func.avg(counted.c.score)
@@ -369,7 +395,7 @@ def outcomes_by_score(
     lost = func.sum(case((counted.c.status == "lost", 1), else_=0))
     statement = (
         sa_select(counted.c.score, won, lost)
-        .where(counted.c.status.in_(DECIDED), counted.c.status_changed_at < end)
+        .where(counted.c.status.in_(DECIDED))
         .group_by(counted.c.score)
         .order_by(counted.c.score)
     )

@@ -51,15 +51,31 @@ def week_label(label: str, shift: int) -> str:
 
 @dataclass(frozen=True)
 class Exports:
-    """The three exports of one workspace, as ``leadloop export --format json`` writes them."""
+    """The exports of one workspace, as ``leadloop export --format json`` writes them."""
 
     ratings: list[dict[str, Any]]
     responses: list[dict[str, Any]]
     leads: list[dict[str, Any]]
+    lead_changes: list[dict[str, Any]]
 
     def leads_by_id(self) -> dict[int, dict[str, Any]]:
         """Each lead by its id."""
         return {int(lead["id"]): lead for lead in self.leads}
+
+    def lead_field_at(self, lead: dict[str, Any], field: str, end: datetime) -> str | None:
+        """A lead's campaign, source or status at ``end``: the value before its first change
+        at or after ``end``, else the value it has now (a status only once it was set)."""
+        for change in self.lead_changes:
+            if int(change["lead_id"]) != int(lead["id"]) or change["field"] != field:
+                continue
+            changed = _time(change["changed_at"])
+            assert changed is not None
+            if changed >= end:
+                return change["value_before"]  # type: ignore[no-any-return]
+        if field == "status":
+            decided = _time(lead["status_changed_at"])
+            return lead["status"] if decided is not None and decided < end else None
+        return lead[field]  # type: ignore[no-any-return]
 
 
 def counted_ratings(exports: Exports, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -116,12 +132,13 @@ def answers(exports: Exports, start: datetime, end: datetime) -> dict[str, Any]:
 def grouped_scores(
     exports: Exports, ratings: Iterable[dict[str, Any]], field: str, blank: str, end: datetime
 ) -> dict[str, dict[str, Any]]:
-    """Average score at ``end`` and count per lead ``field`` (its value now), blank ones as
-    ``blank``."""
+    """Average score at ``end`` and count per lead ``field`` (its value at ``end``), blank
+    ones as ``blank``."""
     leads = exports.leads_by_id()
     scores: dict[str, list[int]] = defaultdict(list)
     for rating in ratings:
-        scores[leads[int(rating["lead_id"])][field] or blank].append(score_at(rating, end))
+        group = exports.lead_field_at(leads[int(rating["lead_id"])], field, end) or blank
+        scores[group].append(score_at(rating, end))
     return {
         name: {"average": _rounded(statistics.fmean(values)), "ratings": len(values)}
         for name, values in scores.items()
@@ -180,10 +197,9 @@ def conversion_by_score(exports: Exports, start: datetime, end: datetime) -> dic
     leads = exports.leads_by_id()
     outcomes: dict[int, dict[str, int]] = defaultdict(lambda: {"won": 0, "lost": 0})
     for rating in counted_ratings(exports, start, end):
-        lead = leads[int(rating["lead_id"])]
-        decided = _time(lead["status_changed_at"])
-        if lead["status"] in ("won", "lost") and decided is not None and decided < end:
-            outcomes[score_at(rating, end)][lead["status"]] += 1
+        status = exports.lead_field_at(leads[int(rating["lead_id"])], "status", end)
+        if status in ("won", "lost"):
+            outcomes[score_at(rating, end)][status] += 1
     return {
         str(score): {
             "won": counts["won"],

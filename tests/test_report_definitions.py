@@ -272,6 +272,8 @@ def build_rest_of_week_45(ws: Workspace, threads: Threads, rating_9: str) -> Non
     ws.at(berlin(11, 3, 12)).click_score("CRM-6", 5, user=BEA)  # B1 changed in place to 5
     ws.at(berlin(11, 4, 12)).send_leads(
         {"external_ref": "CRM-1", "status": "won"},
+        {"external_ref": "CRM-5", "status": "won"},  # lost in W44, won after all
+        lead("CRM-4", campaign="Events", source="trade show", owner=BEA),  # moved
         lead("CRM-6", campaign=None, source=None, owner=ALEX),  # sent again, unchanged
         lead("CRM-8", campaign="Ads", source="linkedin", owner=BEA),
     )
@@ -288,9 +290,9 @@ def report_json(capsys: pytest.CaptureFixture[str], week: str) -> dict[str, Any]
 
 
 def exports(capsys: pytest.CaptureFixture[str], *options: str) -> Exports:
-    """``leadloop export ratings|responses|leads --format json``."""
+    """``leadloop export ratings|responses|leads|lead-changes --format json``."""
     tables = []
-    for what in ("ratings", "responses", "leads"):
+    for what in ("ratings", "responses", "leads", "lead-changes"):
         capsys.readouterr()
         assert main(["export", what, "--format", "json", *options]) == 0
         tables.append(json.loads(capsys.readouterr().out))
@@ -422,17 +424,20 @@ def test_every_number_of_the_report_is_the_one_worked_out_by_hand_and_stays_so(
         "median_hours_to_first_answer": 10.0,
     }
     assert loop["weeks"]["2026-W44"] == W44_ANSWERS
-    assert (
-        loop["average_score_by_campaign_previous_week"]
-        == (
-            EXPECTED_W44["loop"]["average_score_by_campaign"]  # type: ignore[index]
-        )
-    )
+    # W44 as it ended: CRM-4 was still a Webinar lead.
+    previous_week = EXPECTED_W44["loop"]["average_score_by_campaign"]  # type: ignore[index]
+    assert loop["average_score_by_campaign_previous_week"] == previous_week
+    # R9 of CRM-4 counts under Events now; R10 (CRM-1) and R12 (CRM-7) Webinar; R11 Ads.
+    assert loop["average_score_by_campaign"] == {
+        "Ads": {"average": 3.0, "ratings": 1},
+        "Events": {"average": 5.0, "ratings": 1},
+        "Webinar": {"average": 1.5, "ratings": 2},
+    }
     # As W45 ends: CRM-1 was won (Alex's 1, which replaced his 4, and Bea's 5); Bea's 3
-    # replaced her 1 of CRM-5, lost; her 4 of CRM-2 was won in W44.
+    # replaced her 1 of CRM-5, won now; her 4 of CRM-2 was won in W44.
     assert loop["conversion_by_score"] == {
         "1": {"won": 1, "lost": 0, "won_pct": 100.0},
-        "3": {"won": 0, "lost": 1, "won_pct": 0.0},
+        "3": {"won": 1, "lost": 0, "won_pct": 100.0},
         "4": {"won": 1, "lost": 0, "won_pct": 100.0},
         "5": {"won": 1, "lost": 0, "won_pct": 100.0},
     }

@@ -53,6 +53,7 @@ from storage.leads import (
     mark_handed_off,
     mark_signed,
     owe_handoffs,
+    record_field_changes,
     update_leads,
 )
 from storage.models import Lead
@@ -206,11 +207,11 @@ def _write(
         final[ref] = merge_fields(_stored_fields(lead), final[ref])
         _count(counts, lead, final[ref])
     existing = {ref: lead for ref, lead in (stored | raced).items() if ref in final}
-    changes = [
-        {"id": lead.id, **final[ref]}
-        for ref, lead in existing.items()
-        if final[ref] != _stored_fields(lead)
+    changed = [
+        (lead, final[ref]) for ref, lead in existing.items() if final[ref] != _stored_fields(lead)
     ]
+    record_field_changes(session, team_id=team_id, changes=changed, now=now)
+    changes = [{"id": lead.id, **fields} for lead, fields in changed]
     update_leads(session, team_id=team_id, changes=changes, now=now)
     applied = [*inserted.values(), *(lead.id for lead in existing.values() if lead.id)]
     return inserted, applied

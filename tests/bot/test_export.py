@@ -20,7 +20,12 @@ from bot.export import csv_cell, neutralise_formula, write_csv, write_json
 from domain.leads.intake import fold_records, intake_leads
 from domain.leads.records import LeadRecord
 from storage.engine import SessionFactory
-from storage.export import LEAD_COLUMNS, RATING_COLUMNS, RESPONSE_COLUMNS
+from storage.export import (
+    LEAD_CHANGE_COLUMNS,
+    LEAD_COLUMNS,
+    RATING_COLUMNS,
+    RESPONSE_COLUMNS,
+)
 from storage.leads import change_score
 from storage.ratings import add_rating, get_or_create_lead, record_post
 from storage.responses import add_response, mark_response_deleted
@@ -28,6 +33,7 @@ from storage.responses import add_response, mark_response_deleted
 TEAM = "T0AAA"
 OTHER_TEAM = "T0BBB"
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+# What rate() creates; lead changes come from re-imports (tested on their own).
 COLUMNS = {"ratings": RATING_COLUMNS, "responses": RESPONSE_COLUMNS, "leads": LEAD_COLUMNS}
 
 
@@ -273,6 +279,31 @@ def test_leads_carry_their_status_and_when_they_were_handed_off(
     assert (imported["status"], imported["status_changed_at"]) == ("won", when)
     assert (imported["handed_off_at"], imported["campaign"]) == (when, "Webinar")
     assert (rated_only["status"], rated_only["handed_off_at"]) == ("", "")
+
+
+def test_lead_changes_list_what_a_reimport_changed_with_the_value_before(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for days, campaign in ((0, "=Webinar"), (2, "Ads")):
+        with session_factory() as session:
+            intake_leads(
+                session,
+                team_id=TEAM,
+                leads=fold_records([LeadRecord("CRM-1", campaign=campaign)]),
+                now=NOW + timedelta(days=days),
+            )
+            session.commit()
+
+    result = export(capsys, "lead-changes")
+
+    assert result.csv_header() == list(LEAD_CHANGE_COLUMNS)
+    [change] = result.csv_rows()
+    assert (change["lead_ref"], change["field"], change["changed_at"]) == (
+        "CRM-1",
+        "campaign",
+        "2026-11-04T09:30:00+00:00",
+    )
+    assert (change["value_before"], change["value_after"]) == ("'=Webinar", "Ads")
 
 
 @pytest.mark.parametrize("what", sorted(COLUMNS))

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from storage.engine import SessionFactory
 from storage.leads import change_score
-from storage.models import Lead, Rating, Response
+from storage.models import Lead, LeadFieldChange, Rating, Response
 from storage.reports import (
     NO_CAMPAIGN,
     NO_SOURCE,
@@ -684,3 +684,32 @@ def test_a_button_rating_changed_after_the_period_keeps_its_score_of_then_in_it(
     assert outcomes == [ScoreOutcome(score=2, won=1, lost=0)]
     assert campaigns == [CampaignScore(campaign="Webinar", average=2.0, ratings=1)]
     assert later == [ScoreOutcome(score=5, won=1, lost=0)]
+
+
+def test_a_lead_moved_to_another_campaign_after_the_period_counts_under_the_old_one_in_it(
+    session_factory: SessionFactory,
+) -> None:
+    with session_factory() as session:
+        lead = add_lead(session, "WEB-1", campaign="Webinar", source="webinar")
+        add_rating(session, lead, score=4, created=at(10))
+        session.add(
+            LeadFieldChange(
+                team_id=TEAM,
+                lead_id=lead.id or -1,
+                field="campaign",
+                value_before="Webinar",
+                value_after="Ads",
+                changed_at=END,
+            )
+        )
+        lead.campaign = "Ads"
+        session.commit()
+
+    with session_factory() as session:
+        then = average_scores(session, team_id=TEAM, start=START, end=END, by="campaign")
+        by_source = average_scores(session, team_id=TEAM, start=START, end=END, by="source")
+        now = average_scores(session, team_id=TEAM, start=START, end=NEXT_END, by="campaign")
+
+    assert then == [ScoreGroup(name="Webinar", average=4.0, ratings=1)]
+    assert by_source == [ScoreGroup(name="webinar", average=4.0, ratings=1)]
+    assert now == [ScoreGroup(name="Ads", average=4.0, ratings=1)]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 import domain.leads.intake
 from domain.leads.handoffs import marketing_notes
@@ -22,7 +22,7 @@ from domain.leads.intake import (
 )
 from domain.leads.records import LeadRecord, RowError
 from storage.engine import SessionFactory
-from storage.models import Lead, OutboxMessage
+from storage.models import Lead, LeadFieldChange, OutboxMessage
 from storage.ratings import get_or_create_lead
 from tests.conftest import FakeClock
 
@@ -323,3 +323,21 @@ def test_a_lead_rate_lead_created_is_handed_off_when_an_import_first_brings_it(
 
     assert never == (None, None, None)
     assert report_times(session_factory, "A") == (clock(), None, None)
+
+
+def test_a_reimport_keeps_what_campaign_source_and_status_were_before_it_changed_them(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    intake(session_factory, clock, LeadRecord("A", campaign="Webinar", source="hubspot"))
+    clock.advance(days=2)
+    intake(session_factory, clock, LeadRecord("A", campaign="Ads", status="won"))
+    clock.advance(days=1)
+    intake(session_factory, clock, LeadRecord("A", campaign="Ads", name="Ann"))  # no change
+
+    with session_factory() as session:
+        changes = session.exec(select(LeadFieldChange).order_by(col(LeadFieldChange.id))).all()
+    assert [(c.field, c.value_before, c.value_after) for c in changes] == [
+        ("campaign", "Webinar", "Ads"),
+        ("status", None, "won"),
+    ]
+    assert {change.changed_at for change in changes} == {clock() - timedelta(days=1)}
