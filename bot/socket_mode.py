@@ -40,6 +40,8 @@ from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
+from bot.slack_shapes import payload_problem
+
 logger = logging.getLogger(__name__)
 
 CONNECTED = "leadloop is connected to Slack over Socket Mode"
@@ -408,8 +410,18 @@ class SocketModeHandler(BaseSocketModeHandler):
         self.client.close()
 
     def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:
-        """Run the Bolt app on one envelope and acknowledge it."""
+        """Run the Bolt app on one envelope and acknowledge it.
+
+        A payload of a shape Bolt can't read (it would raise in a listener matcher, with a
+        traceback and no ack, and Slack would send it again and again) is acknowledged
+        with an empty answer and one line in the log, as the HTTP path answers it 400.
+        """
         start = time.time()
+        problem = payload_problem(req.payload)
+        if problem is not None:
+            logger.warning("refused a Socket Mode envelope of the wrong shape: %s", problem)
+            client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            return
         send_response(client, req, run_bolt_app(self.app, req), start)
 
 

@@ -168,3 +168,26 @@ def test_a_burst_of_commands_is_acked_within_3_s_each(bot: RunningBot) -> None:
     assert len(waits) == 40
     assert max(waits) < SLACK_ACK_DEADLINE, sorted(waits)[-5:]
     assert_each_stored_once(bot, 40)
+
+
+@pytest.mark.parametrize(
+    "malformed",
+    [
+        {"actions": "not a list"},
+        {"actions": [{"action_id": {"an": "object"}, "value": "1"}]},
+    ],
+    ids=["actions-a-string", "action-id-an-object"],
+)
+def test_an_envelope_of_the_wrong_shape_is_acked_and_logged_in_one_line(
+    bot: RunningBot, malformed: dict[str, object]
+) -> None:
+    click = {**payloads.block_action(action_id="score", value="1"), **malformed}
+
+    envelope_id = bot.socket_mode.send_envelope("interactive", click, wait=5)
+
+    ack = bot.socket_mode.wait_for_ack(envelope_id, timeout=SLACK_ACK_DEADLINE)
+    assert "payload" not in ack  # an empty answer: Slack sends it no more
+    bot.log.wait_for("refused a Socket Mode envelope of the wrong shape")
+    assert len(bot.log.containing("wrong shape")) == 1 and "Traceback" not in bot.log.text
+    bot.socket_mode.wait_for_ack(bot.rate("EDGE-1"))  # and the next one is served
+    assert_each_stored_once(bot, 1)
