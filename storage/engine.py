@@ -32,6 +32,7 @@ POSTGRES_CONNECT_TIMEOUT_S = 2
 
 # A SQLite database holds webhook secrets and, in OAuth mode, bot tokens: owner only.
 OWNER_ONLY = 0o600
+OWNER_ONLY_FOLDER = 0o700
 # The files SQLite keeps beside the database; it gives them the database file's mode.
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
@@ -85,7 +86,9 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
 def _create_sqlite_engine(url: str, database: str | None) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         path = Path(database).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # A folder created here is the owner's alone, as the files in it are; an existing
+        # one is left as the admin made it.
+        path.parent.mkdir(mode=OWNER_ONLY_FOLDER, parents=True, exist_ok=True)
         protect_sqlite_files(path)
     engine = create_engine(url, connect_args={"check_same_thread": False})
 

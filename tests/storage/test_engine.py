@@ -95,6 +95,7 @@ def test_a_new_sqlite_database_and_its_wal_files_are_readable_by_their_owner_onl
         engine.dispose()
 
     assert files == {"leadloop.db": 0o600, "leadloop.db-wal": 0o600, "leadloop.db-shm": 0o600}
+    assert modes(tmp_path) == {"db": 0o700}  # the folder it created: its names are private too
 
 
 def test_an_existing_database_others_can_read_is_tightened_with_one_warning(
