@@ -2,9 +2,12 @@
 
 The master process binds the port and supervises; each worker process builds its own
 service (database engine, Slack client, Bolt app, scheduler) after the fork, because
-SQLAlchemy connection pools and APScheduler threads must not cross a fork. On SIGTERM
-gunicorn stops accepting connections and lets each worker finish the requests it has;
-then the worker closes its service, which finishes the work it accepted.
+SQLAlchemy connection pools and APScheduler threads must not cross a fork. Each worker is
+gunicorn's threaded worker, except that its main loop reads every request whole, within
+deadlines and size caps, before a thread serves it (``bot/http_worker.py``): slow clients
+hold no thread. On SIGTERM gunicorn stops accepting connections and lets each worker
+finish the requests it has; then the worker closes its service, which finishes the work it
+accepted.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ GRACEFUL_TIMEOUT_SECONDS = 30
 # Seconds an idle client connection stays open; a load balancer reuses it for the next request.
 KEEPALIVE_SECONDS = 5
 LISTEN_BACKLOG = 1024
+# Every `leadloop run` worker, whatever its threads: gthread with requests read up front.
+WORKER_CLASS = "bot.http_worker.BufferingThreadWorker"
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,12 @@ class ServeOptions:
 
     @property
     def worker_class(self) -> str:
-        """gunicorn's threaded worker, or its one-request-at-a-time worker for one thread."""
-        return "gthread" if self.threads > 1 else "sync"
+        """The worker that reads each request before a thread gets it, even with one thread.
+
+        gthread runs with a single thread too; gunicorn's sync worker would read requests
+        in its only thread, so one slow client would stop it.
+        """
+        return WORKER_CLASS
 
 
 class WorkerService(Protocol):
