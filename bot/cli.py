@@ -151,7 +151,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # must not find SLACK_* variables of their own (an empty SLACK_CLIENT_ID would switch
     # Bolt into OAuth mode and make it drop every request).
     hide_from_libraries(os.environ)
-    args = build_parser().parse_args(argv)
+    return run_command(build_parser().parse_args(argv), env)
+
+
+def run_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Run a parsed command with the environment it was read with; its exit status.
+
+    Every failure a user can fix is said in one line on stderr, never as a traceback.
+    """
     try:
         return int(args.handler(args, env) or EXIT_OK)
     except ConfigError as error:

@@ -1,54 +1,71 @@
 """``leadloop run`` keeps one delivery process (``leadloop deliver``) running beside it.
 
-The child is started from a thread of its own that watches it through a pidfd, so it
-does not matter who reaps it (gunicorn's master reaps every child it has). If the child
-dies, it is started again after a pause; if ``leadloop run`` dies, even by SIGKILL, the
-kernel stops the child too (``--exit-with-parent``).
+The child is forked from ``leadloop run`` itself, after its imports, rather than started
+as a new interpreter: it then shares the memory of every module with the processes that
+answer Slack (a fresh ``python -m bot deliver`` added about 90 MB, and took the whole
+``leadloop run`` past its 150 MB; bench/README.md). It is forked from a thread of its own
+that watches it through a pidfd, so it does not matter who reaps it (gunicorn's master
+reaps every child it has). If the child dies, it is forked again after a pause; if
+``leadloop run`` dies, even by SIGKILL, the kernel stops the child too.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import select
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Mapping
+from typing import NoReturn
+
+# Loaded here, in the parent, so that the forked child shares them rather than loading
+# its own copies.
+import bot.delivery  # noqa: F401
 
 logger = logging.getLogger("leadloop")
 
 # Pauses before starting a delivery process that died again, longer each time it dies soon.
 RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+# What ``ps`` calls the child (its command line stays ``leadloop run``'s).
+DELIVERY_PROCESS_NAME = "leadloop-deliv"  # 15 bytes at most
+# Handlers gunicorn's master installs, put back to the defaults in the child.
+INHERITED_HANDLERS = (
+    signal.SIGHUP,
+    signal.SIGQUIT,
+    signal.SIGINT,
+    signal.SIGTERM,
+    signal.SIGTTIN,
+    signal.SIGTTOU,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+    signal.SIGWINCH,
+    signal.SIGCHLD,
+)
 # A child that lived this long was healthy: its next death starts the pauses over.
 HEALTHY_SECONDS = 60.0
 STOP_SECONDS = 30.0
 
 
 class DeliverySupervisor:
-    """Starts ``python -m bot deliver`` and starts it again whenever it dies."""
+    """Forks the delivery process and forks it again whenever it dies."""
 
     def __init__(self, env: Mapping[str, str], *, log_level: str) -> None:
         self._env = dict(env)
-        self._command = [
-            sys.executable,
-            "-m",
-            "bot",
-            "deliver",
-            "--log-level",
-            log_level,
-            "--exit-with-parent",
-            str(os.getpid()),
-        ]
+        self._log_level = log_level
+        self._parent = os.getpid()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
-        self._child: subprocess.Popen[bytes] | None = None
+        self._child: int | None = None
         self._thread = threading.Thread(target=self._supervise, name="leadloop-supervise")
 
     def start(self) -> DeliverySupervisor:
         """Start the delivery process, and watch it."""
+        # What is loaded now stays out of the garbage collector's way, so the child (and
+        # gunicorn's workers) keep sharing those pages instead of copying them.
+        gc.freeze()
         self._thread.start()
         return self
 
@@ -69,7 +86,7 @@ class DeliverySupervisor:
     def pid(self) -> int | None:
         """The running child's process id."""
         with self._lock:
-            return self._child.pid if self._child else None
+            return self._child
 
     def _supervise(self) -> None:
         failures = 0
@@ -88,23 +105,63 @@ class DeliverySupervisor:
             self._stopping.wait(delay)
 
     def _run_once(self) -> str:
-        """Start the child and wait until it has exited; says how it ended."""
+        """Fork the child and wait until it has exited; says how it ended."""
         with self._lock:
             if self._stopping.is_set():
                 return "stopping"
-            child = subprocess.Popen(self._command, env=self._env, stdin=subprocess.DEVNULL)
-            self._child = child
-        logger.info("leadloop started its delivery process (pid %s)", child.pid)
-        _wait_for_exit(child.pid)
+            pid = os.fork()
+            if pid == 0:
+                _be_the_delivery_process(self._env, self._log_level, parent=self._parent)
+            self._child = pid
+        logger.info("leadloop started its delivery process (pid %s)", pid)
+        _wait_for_exit(pid)
         try:
-            code = child.wait(timeout=1)
-        except subprocess.TimeoutExpired:  # pragma: no cover - the pidfd said it exited
-            code = None
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:  # gunicorn's master reaped it first: its status is gone
+            status = None
         with self._lock:
             self._child = None
-        if code is None or code == 0:
+        if status is None or os.waitstatus_to_exitcode(status) == 0:
             return "exited"
+        code = os.waitstatus_to_exitcode(status)
         return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+
+
+def _be_the_delivery_process(env: Mapping[str, str], log_level: str, *, parent: int) -> NoReturn:
+    """In the forked child: run ``leadloop deliver``, then exit without returning.
+
+    The child must never go back up the parent's stack (gunicorn's loop, the CLI), so it
+    leaves through ``os._exit``. Signal handlers the parent installed (gunicorn's) go back
+    to the defaults; ``leadloop deliver`` installs its own.
+    """
+    code = 1
+    try:
+        for signum in INHERITED_HANDLERS:
+            signal.signal(signum, signal.SIG_DFL)
+        _name_process(DELIVERY_PROCESS_NAME)
+        from bot.cli import build_parser, run_command
+
+        argv = ["deliver", "--log-level", log_level, "--exit-with-parent", str(parent)]
+        code = run_command(build_parser().parse_args(argv), env)
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    except BaseException:
+        logger.exception("the delivery process failed")
+    finally:
+        logging.shutdown()
+        os._exit(code)
+
+
+def _name_process(name: str) -> None:
+    """The name ``ps`` and /proc/PID/comm show, so the child can be told apart."""
+    import ctypes
+
+    pr_set_name = 15
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_name, name.encode())
+    except (OSError, AttributeError):  # not Linux: the name stays the parent's
+        logger.debug("cannot name the delivery process")
 
 
 def _wait_for_exit(pid: int) -> None:
@@ -119,9 +176,9 @@ def _wait_for_exit(pid: int) -> None:
         os.close(descriptor)
 
 
-def _signal(child: subprocess.Popen[bytes], signum: int) -> None:
+def _signal(pid: int, signum: int) -> None:
     try:
-        child.send_signal(signum)
+        os.kill(pid, signum)
     except ProcessLookupError:
         pass
 

@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import text, update
 from sqlmodel import col, select
 
+from bot.delivery_supervisor import DELIVERY_PROCESS_NAME as DELIVERY_NAME
 from storage.engine import create_db_engine, make_session_factory
 from storage.models import OutboxMessage
 from storage.outbox_signal import announce_owed
@@ -82,7 +83,7 @@ class Bot:
 
     def delivery_pid(self) -> int:
         """The pid of the delivery child now running (the one ``leadloop run`` started)."""
-        found = [pid for pid in children_of(self.process.pid) if "deliver" in cmdline(pid)]
+        found = [pid for pid in children_of(self.process.pid) if command_name(pid) == DELIVERY_NAME]
         assert len(found) == 1, f"delivery children of {self.process.pid}: {found}"
         return found[0]
 
@@ -127,10 +128,10 @@ def children_of(pid: int) -> list[int]:
     return [child for child in found if is_alive(child)]
 
 
-def cmdline(pid: int) -> str:
-    """A process's command line, words joined by spaces ('' once it is gone)."""
+def command_name(pid: int) -> str:
+    """A process's name as ``ps`` shows it ('' once it is gone)."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        return Path(f"/proc/{pid}/comm").read_text().strip()
     except (FileNotFoundError, ProcessLookupError):
         return ""
 
