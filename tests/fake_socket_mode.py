@@ -125,6 +125,7 @@ class FakeSocketMode:
         self._threads: list[threading.Thread] = []
         self._listener: socket.socket | None = None
         self._stopping = False
+        self.pings_answered = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -306,6 +307,12 @@ class FakeSocketMode:
         _shutdown(connection.sock)
         return at
 
+    def wait_for_pings(self, count: int, timeout: float = 5.0) -> bool:
+        """Block until ``count`` more pings than now have been answered."""
+        with self._cond:
+            target = self.pings_answered + count
+            return self._cond.wait_for(lambda: self.pings_answered >= target, timeout=timeout)
+
     def mute(self) -> None:
         """Stop answering the newest connection's pings, and send nothing on it: a network
         path that died without closing. Only the client's pings can tell."""
@@ -437,6 +444,9 @@ class FakeSocketMode:
             if opcode == _OP_PING:
                 if not connection.muted:
                     connection.send(_OP_PONG, payload)
+                    with self._cond:
+                        self.pings_answered += 1
+                        self._cond.notify_all()
             elif opcode == _OP_CLOSE:
                 connection.send(_OP_CLOSE, payload[:2])
                 return

@@ -157,18 +157,19 @@ def test_a_connection_that_stops_answering_pings_is_replaced(
     fake_slack: FakeSlack, socket_mode: FakeSocketMode, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.socket_mode")
-    client = acking_client(fake_slack, ping_interval=0.1, stale_after=0.5)
+    # A pong later than 1 s means a dead path; a busy machine (CI) answers well within that.
+    client = acking_client(fake_slack, ping_interval=0.1, stale_after=1.0)
     client.connect()
     try:
         socket_mode.wait_connected()
-        threading.Event().wait(0.5)  # a few pings answered: no line for them
+        assert socket_mode.wait_for_pings(3)  # pings answered: no line for them
         socket_mode.mute()
         muted = socket_mode.hellos[-1]
         back = socket_mode.wait_for_hello(since=muted + 0.01, timeout=5)
     finally:
         client.close()
 
-    assert back - muted < 2.0
+    assert back - muted < 3.0
     assert state_lines(caplog) == [("INFO", CONNECTED), ("WARNING", LOST), ("INFO", CONNECTED)]
 
 
