@@ -92,6 +92,7 @@ ACTION_FIELDS: dict[str, tuple[type, ...]] = {
 # What Slack always sends with each kind of request.
 REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
     "block_actions": ("actions", "user"),
+    "message_action": ("callback_id", "trigger_id", "user"),
     "view_submission": ("view", "user"),
     "view_closed": ("view", "user"),
     "event_callback": ("event", "event_id", "team_id"),

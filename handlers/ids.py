@@ -1,6 +1,8 @@
 """Every callback_id, block_id and action_id leadloop uses, in one place."""
 
 RATE_LEAD_COMMAND = "/rate-lead"
+# The "Rate this lead" message shortcut (manifest.json: features.shortcuts).
+RATE_FROM_MESSAGE = "rate_lead_from_message"
 
 RATING_MODAL = "rate_lead_modal"
 LEAD_BLOCK = "lead"

@@ -17,6 +17,16 @@ def find_lead(session: Session, *, team_id: str, external_ref: str) -> Lead | No
     return session.exec(statement).first()
 
 
+def known_lead_refs(session: Session, *, team_id: str, refs: list[str]) -> set[str]:
+    """Those of ``refs`` that name a lead of this workspace."""
+    if not refs:
+        return set()
+    statement = select(Lead.external_ref).where(
+        Lead.team_id == team_id, col(Lead.external_ref).in_(refs)
+    )
+    return set(session.exec(statement).all())
+
+
 def get_or_create_lead(session: Session, *, team_id: str, external_ref: str, now: datetime) -> Lead:
     """Upsert by (workspace, reference); safe when two requests create the same lead at once."""
     lead = find_lead(session, team_id=team_id, external_ref=external_ref)

@@ -158,6 +158,30 @@ def thread_reply(
     }
 
 
+def message_shortcut(
+    message: dict[str, Any],
+    *,
+    team_id: str = TEAM_ID,
+    user_id: str = RATER_ID,
+    channel_id: str = "CCRM",
+    trigger_id: str = "trigger-shortcut",
+) -> dict[str, Any]:
+    """A ``message_action`` payload: "Rate this lead" chosen from ``message``'s menu."""
+    return {
+        "type": "message_action",
+        "callback_id": "rate_lead_from_message",
+        "trigger_id": trigger_id,
+        "action_ts": "1700000000.000200",
+        "message_ts": str(message.get("ts", "1700000000.000100")),
+        "response_url": "",
+        "team": {"id": team_id, "domain": "test"},
+        "user": {"id": user_id, "name": "rep", "team_id": team_id},
+        "channel": {"id": channel_id, "name": "crm-alerts"},
+        "message": {"type": "message", "ts": "1700000000.000100", **message},
+        "token": "deprecated",
+    }
+
+
 def block_action(
     *,
     action_id: str,
