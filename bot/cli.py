@@ -37,6 +37,8 @@ EXPORTS = {
     "responses": (export_rows.iter_responses, export_rows.RESPONSE_COLUMNS),
     "leads": (export_rows.iter_leads, export_rows.LEAD_COLUMNS),
     "lead-changes": (export_rows.iter_lead_changes, export_rows.LEAD_CHANGE_COLUMNS),
+    "kpi-values": (export_rows.iter_kpi_values, export_rows.KPI_VALUE_COLUMNS),
+    "kpi-targets": (export_rows.iter_kpi_targets, export_rows.KPI_TARGET_COLUMNS),
 }
 
 
@@ -122,8 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export",
-        help="write ratings, responses, leads or lead changes as CSV or JSON to stdout",
-        description="Write one workspace's ratings, responses, leads or lead changes to "
+        help="write ratings, responses, leads, lead changes or KPIs as CSV or JSON to stdout",
+        description="Write one workspace's ratings, responses, leads, lead changes or KPIs to "
         "stdout, reading the same DATABASE_URL as the bot. CSV cells that a spreadsheet would "
         "run as a formula are prefixed with an apostrophe.",
     )

@@ -16,7 +16,15 @@ from sqlalchemy import func, union
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from storage.models import Lead, LeadFieldChange, Rating, RatingScoreChange, Response
+from storage.models import (
+    KpiTarget,
+    KpiValue,
+    Lead,
+    LeadFieldChange,
+    Rating,
+    RatingScoreChange,
+    Response,
+)
 
 RATING_COLUMNS = (
     "id",
@@ -74,6 +82,17 @@ LEAD_CHANGE_COLUMNS = (
     "value_before",
     "value_after",
     "changed_at",
+)
+KPI_VALUE_COLUMNS = ("id", "team_id", "metric", "week", "value", "set_by", "updated_at")
+KPI_TARGET_COLUMNS = (
+    "id",
+    "team_id",
+    "metric",
+    "kind",
+    "value",
+    "baseline_week",
+    "set_by",
+    "updated_at",
 )
 BATCH = 1000
 
@@ -184,3 +203,38 @@ def iter_lead_changes(
     for change, lead_ref in session.execute(statement).yield_per(BATCH):
         row = change.model_dump() | {"lead_ref": lead_ref}
         yield {column: row[column] for column in LEAD_CHANGE_COLUMNS}
+
+
+def _week_label(year: int | None, week: int | None) -> str | None:
+    return None if year is None or week is None else f"{year:04d}-W{week:02d}"
+
+
+def iter_kpi_values(
+    session: Session, *, team_id: str, since: datetime | None
+) -> Iterator[dict[str, Any]]:
+    """Every business KPI value recorded, by week (``2026-W45``)."""
+    statement = (
+        select(KpiValue)
+        .where(KpiValue.team_id == team_id)
+        .order_by(col(KpiValue.metric), col(KpiValue.year), col(KpiValue.week))
+    )
+    if since is not None:
+        statement = statement.where(KpiValue.updated_at >= since)
+    for value in session.exec(statement):
+        row = value.model_dump() | {"week": _week_label(value.year, value.week)}
+        yield {column: row[column] for column in KPI_VALUE_COLUMNS}
+
+
+def iter_kpi_targets(
+    session: Session, *, team_id: str, since: datetime | None
+) -> Iterator[dict[str, Any]]:
+    """Every target an admin set (a KPI without one has its default, README and glossary)."""
+    statement = (
+        select(KpiTarget).where(KpiTarget.team_id == team_id).order_by(col(KpiTarget.metric))
+    )
+    if since is not None:
+        statement = statement.where(KpiTarget.updated_at >= since)
+    for target in session.exec(statement):
+        baseline = _week_label(target.baseline_year, target.baseline_week)
+        row = target.model_dump() | {"baseline_week": baseline}
+        yield {column: row[column] for column in KPI_TARGET_COLUMNS}

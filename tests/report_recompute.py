@@ -57,6 +57,8 @@ class Exports:
     responses: list[dict[str, Any]]
     leads: list[dict[str, Any]]
     lead_changes: list[dict[str, Any]]
+    kpi_values: list[dict[str, Any]]
+    kpi_targets: list[dict[str, Any]]
 
     def leads_by_id(self) -> dict[int, dict[str, Any]]:
         """Each lead by its id."""
@@ -207,4 +209,99 @@ def conversion_by_score(exports: Exports, start: datetime, end: datetime) -> dic
             "won_pct": _percent(counts["won"], counts["won"] + counts["lost"]),
         }
         for score, counts in sorted(outcomes.items())
+    }
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """A business KPI as the README describes it: unit, direction and default target."""
+
+    unit: str
+    higher_is_better: bool
+    default_kind: str
+    default_value: float
+
+
+# README, "Default targets".
+KPIS = {
+    "conversion_rate": Kpi("percent", True, "relative", 20.0),
+    "cac": Kpi("currency", False, "relative", -15.0),
+    "revenue": Kpi("currency", True, "annual_growth", 20.0),
+    "retention_rate": Kpi("percent", True, "relative", 10.0),
+    "roi": Kpi("percent", True, "absolute", 200.0),
+}
+
+
+def _in_unit(value: float | None, kpi: Kpi) -> float | None:
+    return None if value is None else round(value, 2 if kpi.unit == "currency" else 1) + 0.0
+
+
+def _same_week_last_year(label: str) -> str:
+    year, week = (int(part) for part in label.split("-W"))
+    weeks_then = date(year - 1, 12, 28).isocalendar().week
+    return f"{year - 1:04d}-W{min(week, weeks_then):02d}"
+
+
+def business_figures(exports: Exports, *, week: str) -> dict[str, Any]:
+    """Each business KPI's actual, target, status and weeks, and revenue's weekly growth."""
+    values = {(row["metric"], row["week"]): float(row["value"]) for row in exports.kpi_values}
+    targets = {row["metric"]: row for row in exports.kpi_targets}
+    shown = [week_label(week, shift) for shift in range(1 - WEEKS_SHOWN, 1)]
+    figures: dict[str, Any] = {}
+    for key, kpi in KPIS.items():
+        series = {label: _in_unit(values.get((key, label)), kpi) for label in shown}
+        stored = targets.get(key)
+        kind = stored["kind"] if stored else kpi.default_kind
+        amount = float(stored["value"]) if stored else kpi.default_value
+        recorded = sorted(label for metric, label in values if metric == key)
+        baseline_week = (stored and stored["baseline_week"]) or (recorded[0] if recorded else None)
+        if kind == "absolute":
+            target: float | None = amount
+        else:
+            reference_week = baseline_week if kind == "relative" else _same_week_last_year(week)
+            reference = values.get((key, reference_week)) if reference_week else None
+            target = None if reference is None else reference * (1 + amount / 100)
+        target = _in_unit(target, kpi)
+        actual = series[week]
+        figures[key] = {
+            "actual": actual,
+            "target": target,
+            "status": _status(actual, target, kpi.higher_is_better),
+            "weeks": series,
+        }
+    revenue = figures["revenue"]["weeks"]
+    before, after = revenue[shown[-2]], revenue[shown[-1]]
+    growth = None if not before or after is None else (after - before) / before
+    return {
+        "business": figures,
+        "revenue_growth_week_over_week_pct": None if growth is None else _rounded(growth * 100),
+    }
+
+
+def _status(actual: float | None, target: float | None, higher_is_better: bool) -> str:
+    if actual is None:
+        return "no data"
+    if target is None:
+        return "no target"
+    met = actual >= target if higher_is_better else actual <= target
+    return "on track" if met else "behind"
+
+
+def report_figures(exports: Exports, *, week: str, timezone: str) -> dict[str, Any]:
+    """The numbers of ``report --json`` for ``week``, recomputed: the loop figures, and each
+    business KPI's actual, target, status and weeks."""
+    return {"loop": loop_figures(exports, week=week, timezone=timezone)} | business_figures(
+        exports, week=week
+    )
+
+
+def numbers_of(report: dict[str, Any]) -> dict[str, Any]:
+    """The numbers of a ``report --json`` that ``report_figures`` recomputes."""
+    return {
+        "loop": report["loop"],
+        "business": {
+            key: {name: kpi[name] for name in ("actual", "target", "status", "weeks")}
+            for key, kpi in report["business"].items()
+        },
+        "revenue_growth_week_over_week_pct": report["revenue_growth_week_over_week_pct"],
     }

@@ -37,7 +37,7 @@ from storage.workspaces import record_workspace
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock, ServeWith
 from tests.fake_slack import FakeSlack
-from tests.report_recompute import Exports, loop_figures
+from tests.report_recompute import Exports, numbers_of, report_figures
 from tests.slack_app_client import SlackAppClient, http_request
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -231,6 +231,8 @@ def build_weeks_43_and_44(ws: Workspace) -> Threads:
     ws.at(berlin(10, 26, 0, 30)).reply(rating_2)  # 1 h later, but in W44
     ws.at(berlin(10, 26, 0, 45)).rate("RL-9", 3, user=ALEX)  # R3: a lead nobody handed off
     ws.at(berlin(10, 26, 9)).command("/kpi", "set conv 12.5% 2026-W44", user=ADMIN)
+    ws.command("/kpi", "set cac $1,100 2026-W44", user=ADMIN)
+    ws.command("/kpi", "target cac $1,000", user=ADMIN)
     rating_4 = ws.at(berlin(10, 27, 9)).rate("CRM-1", 4, user=ALEX)  # R4 replaces R1
     ws.at(berlin(10, 27, 9, 30)).reply(rating_4, user=ALEX, text="Budget confirmed")  # the rep's
     deleted = ws.at(berlin(10, 27, 10)).reply(rating_4, text="Wrong thread")
@@ -290,9 +292,10 @@ def report_json(capsys: pytest.CaptureFixture[str], week: str) -> dict[str, Any]
 
 
 def exports(capsys: pytest.CaptureFixture[str], *options: str) -> Exports:
-    """``leadloop export ratings|responses|leads|lead-changes --format json``."""
+    """Every ``leadloop export WHAT --format json``."""
     tables = []
-    for what in ("ratings", "responses", "leads", "lead-changes"):
+    kinds = ("ratings", "responses", "leads", "lead-changes", "kpi-values", "kpi-targets")
+    for what in kinds:
         capsys.readouterr()
         assert main(["export", what, "--format", "json", *options]) == 0
         tables.append(json.loads(capsys.readouterr().out))
@@ -355,7 +358,15 @@ EXPECTED_W44 = {
             "weeks": {f"2026-W{week}": None for week in range(33, 43)}
             | {"2026-W43": 10.0, "2026-W44": 12.5},
         },
-        "cac": no_data_kpi("Customer acquisition cost", "currency", None, "-15% vs baseline"),
+        "cac": {  # lower is better
+            "label": "Customer acquisition cost",
+            "unit": "currency",
+            "actual": 1100.0,
+            "target": 1000.0,
+            "target_rule": "$1,000",
+            "status": "behind",
+            "weeks": {f"2026-W{week}": None for week in range(33, 44)} | {"2026-W44": 1100.0},
+        },
         "revenue": no_data_kpi("Revenue", "currency", None, "+20% a year"),
         "retention_rate": no_data_kpi(
             "Customer retention rate", "percent", None, "+10% vs baseline"
@@ -443,7 +454,7 @@ def test_every_number_of_the_report_is_the_one_worked_out_by_hand_and_stays_so(
     }
 
 
-def test_the_reports_loop_figures_follow_from_the_exports_alone(
+def test_the_reports_figures_follow_from_the_exports_alone(
     workspace: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
     threads = build_weeks_43_and_44(workspace)
@@ -451,12 +462,11 @@ def test_the_reports_loop_figures_follow_from_the_exports_alone(
     exported = exports(capsys)
 
     for week in ("2026-W43", "2026-W44", "2026-W45"):
-        assert report_json(capsys, week)["loop"] == loop_figures(
-            exported, week=week, timezone="Europe/Berlin"
-        ), week
+        report = numbers_of(report_json(capsys, week))
+        assert report == report_figures(exported, week=week, timezone="Europe/Berlin"), week
 
 
-def test_the_demo_reports_loop_figures_follow_from_its_exports_alone(
+def test_the_demo_reports_figures_follow_from_its_exports_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("LEADLOOP_ENV_FILE", str(tmp_path / "no-such.env"))
@@ -470,6 +480,7 @@ def test_the_demo_reports_loop_figures_follow_from_its_exports_alone(
     exported = exports(capsys)
 
     for week in ("2026-W45", "2026-W47"):
-        figures = report_json(capsys, week)["loop"]
-        assert figures["ratings"] > 30  # the demo's weeks are full
-        assert figures == loop_figures(exported, week=week, timezone="UTC"), week
+        report = numbers_of(report_json(capsys, week))
+        assert report["loop"]["ratings"] > 30  # the demo's weeks are full
+        assert report["business"]["revenue"]["target"] is not None  # last year's revenue
+        assert report == report_figures(exported, week=week, timezone="UTC"), week

@@ -21,11 +21,14 @@ from domain.leads.intake import fold_records, intake_leads
 from domain.leads.records import LeadRecord
 from storage.engine import SessionFactory
 from storage.export import (
+    KPI_TARGET_COLUMNS,
+    KPI_VALUE_COLUMNS,
     LEAD_CHANGE_COLUMNS,
     LEAD_COLUMNS,
     RATING_COLUMNS,
     RESPONSE_COLUMNS,
 )
+from storage.kpis import set_kpi_target, set_kpi_value
 from storage.leads import change_score
 from storage.ratings import add_rating, get_or_create_lead, record_post
 from storage.responses import add_response, mark_response_deleted
@@ -304,6 +307,49 @@ def test_lead_changes_list_what_a_reimport_changed_with_the_value_before(
         "2026-11-04T09:30:00+00:00",
     )
     assert (change["value_before"], change["value_after"]) == ("'=Webinar", "Ads")
+
+
+def test_kpis_export_their_weekly_values_and_the_targets_admins_set(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rate(session_factory)  # the workspace has data, so the CLI can choose it
+    with session_factory() as session:
+        for week, value in (((2026, 45), 12.5), ((2026, 44), 11.0)):
+            set_kpi_value(
+                session,
+                team_id=TEAM,
+                metric="conversion_rate",
+                week=week,
+                value=value,
+                set_by="UADMIN",
+                now=NOW,
+            )
+        set_kpi_target(
+            session,
+            team_id=TEAM,
+            metric="conversion_rate",
+            kind="relative",
+            value=20.0,
+            baseline=(2026, 44),
+            set_by="UADMIN",
+            now=NOW,
+        )
+        session.commit()
+
+    values = export(capsys, "kpi-values").csv_rows()
+    [target] = export(capsys, "kpi-targets", "--format", "json").json_rows()
+
+    assert [(row["metric"], row["week"], row["value"]) for row in values] == [
+        ("conversion_rate", "2026-W44", "11.0"),
+        ("conversion_rate", "2026-W45", "12.5"),
+    ]
+    assert list(values[0]) == list(KPI_VALUE_COLUMNS)
+    assert (target["kind"], target["value"], target["baseline_week"]) == (
+        "relative",
+        20.0,
+        "2026-W44",
+    )
+    assert list(target) == list(KPI_TARGET_COLUMNS)
 
 
 @pytest.mark.parametrize("what", sorted(COLUMNS))
