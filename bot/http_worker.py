@@ -234,7 +234,11 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has
             return
         self.nr_conns += 1
         conn = TConn(self.cfg, client, address, listener.getsockname())  # non-blocking
-        self._watch(ArrivingRequest(conn, self._now() + self.limits.header_seconds))
+        arriving = ArrivingRequest(conn, self._now() + self.limits.header_seconds)
+        self._watch(arriving)
+        # Under load the request is often here already: reading it now saves a turn of the
+        # loop, and each turn waits for the interpreter lock while the threads run the app.
+        self._read(arriving, client)
 
     def on_client_socket_readable(self, conn: Any, client: socket.socket) -> None:
         """A kept-alive connection's next request begins: read it here too."""
