@@ -193,6 +193,29 @@ class Response(SQLModel, table=True):
     deleted_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
 
 
+class RatingVerdict(SQLModel, table=True):
+    """Marketing's one-click verdict on a rating post: agree, dispute (with its reason) or
+    acknowledge. Agree and dispute answer the rating; an acknowledgement only says it was
+    seen (the SLA nudges will read it). A person gives each verdict once per rating."""
+
+    __tablename__ = "rating_verdict"
+    __table_args__ = (
+        UniqueConstraint(
+            "team_id", "rating_id", "user_id", "verdict", name="uq_rating_verdict_once"
+        ),
+        Index("ix_rating_verdict_team_rating", "team_id", "rating_id", "created_at"),
+        Index("ix_rating_verdict_team_created", "team_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    rating_id: int = Field(foreign_key="rating.id")
+    user_id: str = Field(max_length=32)
+    verdict: str = Field(max_length=16)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+
+
 class ProcessedEvent(SQLModel, table=True):
     """An Events API delivery already handled; Slack's retries reuse the ``event_id``."""
 
