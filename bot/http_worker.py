@@ -339,6 +339,9 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has
     def handle_request(self, req: Any, conn: Any) -> bool:
         """Runs in a thread: the answer is written within ``send_seconds`` or not at all."""
         conn.sock.settimeout(self.limits.send_seconds)
+        # The body is here already: a 100 Continue now would come late (RFC 9110 lets a
+        # server that has the content omit it). The main loop sent one if it was awaited.
+        req._expected_100_continue = False
         try:
             return bool(super().handle_request(req, conn))
         except TimeoutError:

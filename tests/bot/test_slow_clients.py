@@ -324,6 +324,23 @@ def test_a_chunked_body_is_refused_with_411(server: Server) -> None:
     assert status_of(read_answer(connection)) == 411
 
 
+def test_a_client_that_waits_for_100_continue_gets_it_before_sending_its_body(
+    server: Server,
+) -> None:
+    whole = raw_rating("CONTINUED", server.fake_slack)
+    head_end = whole.index(b"\r\n\r\n") + 2
+    connection = server.connect()
+    connection.sendall(whole[:head_end] + b"Expect: 100-continue\r\n\r\n")
+
+    interim = connection.recv(65536)  # nothing else is sent until this arrives
+    connection.sendall(whole[head_end + 2 :])
+    answer = connection.recv(65536)
+
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")  # and no second 100 Continue
+    assert "CONTINUED" in server.ratings()
+
+
 def test_two_requests_on_one_kept_alive_connection_are_both_answered(server: Server) -> None:
     client = server.http()
     client.request("GET", "/healthz")
