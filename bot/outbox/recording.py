@@ -48,23 +48,27 @@ class GroupCommit:
     def record(self, sent: Sent) -> None:
         """Wait until ``sent`` is recorded, committing it (and others') if nobody is.
 
-        On return, ``sent.alone`` says the batch failed and the caller must record it alone.
+        A sender that commits a batch without its own post in it (the batch was full)
+        goes on until its post is in one. On return, ``sent.alone`` says the batch failed
+        and the caller must record it alone.
         """
         with self._changed:
             self._waiting.append(sent)
-            while not sent.done and self._committing:
-                self._changed.wait()
-            if sent.done:
-                return
-            self._committing = True
-            batch = self._waiting[: self._max_batch]
-            del self._waiting[: self._max_batch]
-        try:
-            self._commit(batch)
-        finally:
+        while True:
             with self._changed:
-                self._committing = False
-                self._changed.notify_all()
+                while not sent.done and self._committing:
+                    self._changed.wait()
+                if sent.done:
+                    return
+                self._committing = True
+                batch = self._waiting[: self._max_batch]
+                del self._waiting[: self._max_batch]
+            try:
+                self._commit(batch)
+            finally:
+                with self._changed:
+                    self._committing = False
+                    self._changed.notify_all()
 
     def _commit(self, batch: list[Sent]) -> None:
         try:

@@ -100,3 +100,16 @@ def test_every_post_of_a_failed_batch_is_left_to_its_sender_to_record_alone() ->
     group.record(failed)
 
     assert failed.done and failed.alone
+
+
+def test_a_sender_whose_post_missed_the_batch_it_committed_commits_again() -> None:
+    commits = HeldCommits()
+    commits.release.set()
+    group = GroupCommit(commits, max_batch=1)
+    group._waiting.append(sent(2))  # queued by a sender that is not waiting yet
+    last = sent(3)
+
+    group.record(last)
+
+    assert last.done and not last.alone
+    assert commits.batches == [[2], [3]]
