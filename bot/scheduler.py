@@ -1,5 +1,6 @@
 """The delivery process's schedules on APScheduler: meeting reminders, snoozes, weekly
-reports, and forgetting old event ids and webhook signatures. The outbox itself is sent by
+reports, answer-SLA nudges and escalations, and forgetting old event ids and webhook
+signatures. The outbox itself is sent by
 ``bot.delivery``."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from domain.admin.settings import WorkspaceSettings
 from domain.clock import Clock, system_clock
 from domain.kpis.weekly import claim_report, plan_reports, report_rule
 from domain.meetings.reminders import claim_reminder, claim_snooze, plan_reminders
+from domain.nudges import claim_sla_posts
 from domain.outbox_kinds import MEETING_REMINDER, WEEKLY_REPORT
 from storage.engine import SessionFactory
 from storage.leads import prune_deliveries
@@ -34,8 +36,8 @@ WEBHOOK_DELIVERY_MEMORY = timedelta(days=1)
 def claim_scheduled_posts(
     *, session_factory: SessionFactory, defaults: WorkspaceSettings, clock: Clock
 ) -> list[int]:
-    """Claim each due meeting reminder, snooze and weekly report exactly once; the ids of
-    the outbox messages now owed.
+    """Claim each due meeting reminder, snooze, weekly report, and answer-SLA nudge and
+    escalation exactly once; the ids of the outbox messages now owed.
 
     The scheduler's job: the claims commit the posts to the outbox, and that commit wakes
     the outbox pump, which sends them like every other post. A tick is a few short
@@ -48,6 +50,7 @@ def claim_scheduled_posts(
     try:
         owed = _claim_due_posts(session_factory, now)
         owed += _claim_due_reports(session_factory, now, defaults=defaults)
+        owed += claim_sla_posts(session_factory, now=now, defaults=defaults)
     except Exception:
         logger.exception("could not check for due scheduled posts; the next tick retries")
         return []

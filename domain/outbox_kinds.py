@@ -25,6 +25,10 @@ MEETING_REMINDER: Final = "meeting_reminder"
 WEEKLY_REPORT: Final = "weekly_report"
 # One week's KPI chart, asked for with `/kpi chart` in a channel.
 KPI_CHART: Final = "kpi_chart"
+# A rating past its answer SLA: a nudge in its thread; at twice the SLA, a DM to the
+# marketing lead. Also the kinds of the occurrences claimed in ``scheduled_post``.
+SLA_NUDGE: Final = "sla_nudge"
+SLA_ESCALATION: Final = "sla_escalation"
 
 ALL_KINDS: Final = frozenset(
     {
@@ -37,5 +41,7 @@ ALL_KINDS: Final = frozenset(
         MEETING_REMINDER,
         WEEKLY_REPORT,
         KPI_CHART,
+        SLA_NUDGE,
+        SLA_ESCALATION,
     }
 )

@@ -381,6 +381,15 @@ class Workspace(SQLModel, table=True):
     # Signs this workspace's lead webhook instead of LEAD_WEBHOOK_SECRET. Kept as it is
     # given (HMAC needs the key itself), like the bot tokens in OAuth mode.
     lead_webhook_secret: str | None = Field(default=None, max_length=128, repr=False)
+    # The answer SLA (domain/sla.py), as ``/leadloop settings`` writes them: "4h" or
+    # "off", "2h", "mon-fri 09:00-18:00", a user ID. None means leadloop's default.
+    answer_sla: str | None = Field(default=None, max_length=16)
+    low_score_sla: str | None = Field(default=None, max_length=16)
+    business_hours: str | None = Field(default=None, max_length=64)
+    marketing_lead: str | None = Field(default=None, max_length=32)
+    # Ratings from before this are never nudged (set when the SLA was introduced or turned
+    # on again); None: since the workspace was recorded.
+    sla_since: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
 
 
 class KpiValue(SQLModel, table=True):

@@ -17,6 +17,10 @@ SETTABLE_COLUMNS = frozenset(
         "timezone",
         "sales_usergroup",
         "marketing_usergroup",
+        "answer_sla",
+        "low_score_sla",
+        "business_hours",
+        "marketing_lead",
     }
 )
 
@@ -135,3 +139,12 @@ def _recorded(session: Session, *, team_id: str, now: datetime) -> Workspace:
 def known_workspaces(session: Session) -> list[str]:
     """Team IDs of every recorded workspace."""
     return list(session.exec(select(Workspace.team_id).order_by(col(Workspace.team_id))).all())
+
+
+def restart_sla_clock(session: Session, *, team_id: str, now: datetime) -> None:
+    """Only ratings from ``now`` on are nudged (the answer SLA was just turned on)."""
+    workspace = session.get(Workspace, team_id)
+    if workspace is not None:
+        workspace.sla_since = now
+        session.add(workspace)
+        session.flush()

@@ -377,6 +377,7 @@ class FakeSlack:
             "conversations.join": self._conversations_join,
             "conversations.info": self._conversations_info,
             "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "conversations.list": self._conversations_list,
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroups_users_list,
@@ -827,6 +828,28 @@ class FakeSlack:
             "pin_count": 0,
             "response_metadata": {"next_cursor": ""},
         }
+
+    def _conversations_replies(self, params: JsonDict) -> JsonDict:
+        """A thread: its parent and its replies, oldest first (Slack's order here)."""
+        channel, thread = params.get("channel"), params.get("ts")
+        if not isinstance(channel, str) or not channel or not isinstance(thread, str):
+            return {"ok": False, "error": "channel_not_found"}
+        with self._lock:
+            error = self.history_error
+            if error is not None:
+                return {"ok": False, "error": error}
+            messages = [
+                dict(m)
+                for m in self.conversations.get(channel, [])
+                if m["ts"] == thread or m.get("thread_ts") == thread
+            ]
+        if not messages:
+            return {"ok": False, "error": "thread_not_found"}
+        messages.sort(key=lambda message: _ts_micros(message["ts"]) or 0)
+        if not _truthy(params.get("include_all_metadata")):
+            for message in messages:
+                message.pop("metadata", None)
+        return {"ok": True, "messages": messages, "has_more": False}
 
     def _chat_post_ephemeral(self, params: JsonDict) -> JsonDict:
         return {"ok": True, "message_ts": self._next_ts()}

@@ -16,6 +16,7 @@ from bot.outbox.job import Sender
 from bot.outbox.kpi_charts import post_kpi_chart
 from bot.outbox.meetings import post_reminder
 from bot.outbox.ratings import post_rating, update_rating_post
+from bot.outbox.sla import post_escalation, post_nudge
 from bot.outbox.weekly_report import post_weekly_report
 from domain.outbox_kinds import (
     ANSWER_NOTICE,
@@ -26,6 +27,8 @@ from domain.outbox_kinds import (
     MEETING_REMINDER,
     RATING_POST,
     RATING_UPDATE,
+    SLA_ESCALATION,
+    SLA_NUDGE,
     WEEKLY_REPORT,
 )
 
@@ -50,6 +53,8 @@ KINDS: Mapping[str, Kind] = {
     MEETING_REMINDER: Kind(post_reminder),
     WEEKLY_REPORT: Kind(post_weekly_report),
     KPI_CHART: Kind(post_kpi_chart),
+    SLA_NUDGE: Kind(post_nudge),
+    SLA_ESCALATION: Kind(post_escalation),
 }
 
 BULK_KINDS = tuple(name for name, kind in KINDS.items() if kind.bulk)

@@ -48,7 +48,7 @@ def post_message(job: Job, *, channel: str, **kwargs: Any) -> Any:
     After a lapsed claim, the copy already in the conversation instead, when there is one:
     its ``channel`` and ``ts`` stand in for chat.postMessage's answer.
     """
-    found = find_earlier_post(job, channel)
+    found = find_earlier_post(job, channel, thread_ts=kwargs.get("thread_ts"))
     if found is not None:
         return found
     return _post(job, channel, kwargs)
@@ -86,8 +86,13 @@ def _post(job: Job, channel: str, kwargs: dict[str, Any]) -> Any:
     return job.client.chat_postMessage(channel=channel, metadata=outbox_metadata(job), **kwargs)
 
 
-def find_earlier_post(job: Job, target: str) -> dict[str, str] | None:
+def find_earlier_post(
+    job: Job, target: str, *, thread_ts: str | None = None
+) -> dict[str, str] | None:
     """The job's message as an earlier attempt posted it to ``target``, if it did.
+
+    A reply in a thread (``thread_ts``) is looked for in that thread: a channel's history
+    leaves replies out.
 
     Only asks Slack after a lapsed claim: a first send makes no extra call. ``target`` is a
     channel, or a user whose DM with the app is read. When Slack refuses to show the
@@ -102,12 +107,17 @@ def find_earlier_post(job: Job, target: str) -> dict[str, str] | None:
     oldest = f"{since:.6f}" if since <= time.time() else None
     try:
         conversation = _conversation_of(job.client, target)
-        history = job.client.conversations_history(
-            channel=conversation,
-            oldest=oldest,
-            limit=HISTORY_LIMIT,
-            include_all_metadata=True,
-        )
+        if thread_ts:
+            history = job.client.conversations_replies(
+                channel=conversation, ts=thread_ts, limit=HISTORY_LIMIT, include_all_metadata=True
+            )
+        else:
+            history = job.client.conversations_history(
+                channel=conversation,
+                oldest=oldest,
+                limit=HISTORY_LIMIT,
+                include_all_metadata=True,
+            )
     except SlackApiError as error:
         if error.response.status_code == 429 or error.response.status_code >= 500:
             raise  # Slack is busy or down: try again later, still checking first

@@ -8,12 +8,21 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from domain.parsing import ChannelRef, UsageError, parse_channel, shown, unescape_slack
+from domain.sla import (
+    MAX_SLA_MINUTES,
+    describe_duration,
+    parse_business_hours,
+    parse_duration,
+)
 from domain.slack_ids import CHANNEL_ID, USERGROUP_ID
 from storage.roles import ROLES
 
 CHANNEL = "channel"
 TIMEZONE = "timezone"
 USERGROUP = "usergroup"
+DURATION = "duration"
+HOURS = "hours"
+USER = "user"
 # The names admins use in `/leadloop settings <name> <value>` (the keys of
 # domain.admin.settings.SETTING_COLUMNS), and what kind of value each takes.
 SETTING_KINDS = {
@@ -23,6 +32,10 @@ SETTING_KINDS = {
     "timezone": TIMEZONE,
     "sales": USERGROUP,
     "marketing": USERGROUP,
+    "sla": DURATION,
+    "sla-low": DURATION,
+    "hours": HOURS,
+    "marketing-lead": USER,
 }
 SETTING_ABOUT = {
     "feedback": "where ratings are posted for marketing to answer",
@@ -31,8 +44,20 @@ SETTING_ABOUT = {
     "timezone": "the time zone of KPI weeks and the weekly report",
     "sales": "the user group whose members are sales",
     "marketing": "the user group whose members are marketing",
+    "sla": "how long marketing has to answer a rating, in business hours (or off)",
+    "sla-low": "a shorter answer time for ratings of 1 or 2",
+    "hours": "the business hours the answer time counts in, in the workspace's time zone",
+    "marketing-lead": "who gets a DM when a rating waits twice its answer time",
 }
-EXAMPLE_VALUES = {CHANNEL: "#channel", TIMEZONE: "Europe/Berlin", USERGROUP: "@group"}
+EXAMPLE_VALUES = {
+    CHANNEL: "#channel",
+    TIMEZONE: "Europe/Berlin",
+    USERGROUP: "@group",
+    DURATION: "4h",
+    HOURS: "mon-fri 09:00-18:00",
+    USER: "@person",
+}
+SLA_OFF = "off"
 DEFAULT_WORD = "default"
 MAX_ID_LENGTH = 32  # the settings' columns hold at most this much
 MAX_ZONE_LENGTH = 64
@@ -49,6 +74,9 @@ USAGE = (
     "weekly report\n"
     "`/leadloop settings sales|marketing @group`: the user group whose members are sales "
     "or marketing\n"
+    "`/leadloop settings sla 4h` (or `off`), `sla-low 2h`, `hours mon-fri 09:00-18:00`, "
+    "`marketing-lead @person`: how soon marketing answers a rating, and who hears when "
+    "it waits too long\n"
     "`/leadloop settings <name> default`: back to the environment's value\n"
     "`/leadloop webhook`: how a CRM sends this workspace's leads to leadloop\n"
     "`/leadloop webhook new`: a new secret of this workspace's own for the lead webhook "
@@ -189,6 +217,8 @@ def _parse_settings(words: list[str]) -> ShowSettings | ChangeSetting | UsageErr
                 "Europe/Berlin or America/New_York."
             )
         return ChangeSetting(name, zone)
+    if kind in SLA_KINDS:
+        return SLA_KINDS[kind](name, value)
     usergroup = parse_usergroup(value)
     if usergroup is None:
         return _usage_error(
@@ -196,6 +226,42 @@ def _parse_settings(words: list[str]) -> ShowSettings | ChangeSetting | UsageErr
             "list, or write its ID like S0123ABCD."
         )
     return ChangeSetting(name, usergroup)
+
+
+def _duration_setting(name: str, value: str) -> ChangeSetting | UsageError:
+    if name == "sla" and value.lower() == SLA_OFF:
+        return ChangeSetting(name, SLA_OFF)
+    minutes = parse_duration(value)
+    if minutes is None:
+        off = f", or `{SLA_OFF}` for no answer time" if name == "sla" else ""
+        return _usage_error(
+            f"`{shown(value)}` is not an answer time. Write hours and minutes like `4h`, "
+            f"`90m` or `1h30m` (at most {MAX_SLA_MINUTES // 60}h){off}."
+        )
+    return ChangeSetting(name, describe_duration(minutes))
+
+
+def _hours_setting(name: str, value: str) -> ChangeSetting | UsageError:
+    hours = parse_business_hours(value)
+    if hours is None:
+        return _usage_error(
+            f"`{shown(value)}` are not business hours. Write the days and the hours like "
+            "`mon-fri 09:00-18:00` or `mon,wed,fri 08:30-17:00` (closing after opening)."
+        )
+    return ChangeSetting(name, hours.describe())
+
+
+def _user_setting(name: str, value: str) -> ChangeSetting | UsageError:
+    user_id = _user(value)
+    if user_id is None:
+        return _usage_error(
+            f"Mention the person with @ (pick them from Slack's list), e.g. "
+            f"`/leadloop settings {name} @maria`."
+        )
+    return ChangeSetting(name, user_id)
+
+
+SLA_KINDS = {DURATION: _duration_setting, HOURS: _hours_setting, USER: _user_setting}
 
 
 def _parse_webhook(words: list[str]) -> ShowWebhook | ChangeWebhookSecret | UsageError:

@@ -7,9 +7,18 @@ values; ``/leadloop settings`` overrides them for one workspace, in the database
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from domain.sla import (
+    DEFAULT_BUSINESS_HOURS,
+    DEFAULT_SLA_MINUTES,
+    AnswerSla,
+    describe_duration,
+    parse_business_hours,
+    parse_duration,
+)
 from storage.models import Workspace
 from storage.workspaces import SETTABLE_COLUMNS
 
@@ -21,6 +30,10 @@ SETTING_COLUMNS = {
     "timezone": "timezone",
     "sales": "sales_usergroup",
     "marketing": "marketing_usergroup",
+    "sla": "answer_sla",
+    "sla-low": "low_score_sla",
+    "hours": "business_hours",
+    "marketing-lead": "marketing_lead",
 }
 
 
@@ -34,6 +47,22 @@ class WorkspaceSettings:
     timezone: str = "UTC"
     sales_usergroup: str | None = None
     marketing_usergroup: str | None = None
+    # The answer SLA's settings, as stored; read them through ``answer_sla_policy``.
+    answer_sla: str = describe_duration(DEFAULT_SLA_MINUTES)
+    low_score_sla: str | None = None
+    business_hours: str = DEFAULT_BUSINESS_HOURS
+    marketing_lead: str | None = None
+
+    def answer_sla_policy(self) -> AnswerSla | None:
+        """The SLA in force, or None when it is off (or its stored values are unreadable)."""
+        minutes = parse_duration(self.answer_sla)
+        hours = parse_business_hours(self.business_hours)
+        if minutes is None or hours is None:
+            return None
+        low = parse_duration(self.low_score_sla) if self.low_score_sla else None
+        return AnswerSla(
+            minutes=minutes, low_score_minutes=low, hours=hours, zone=ZoneInfo(self.timezone)
+        )
 
     def overridden_by(self, workspace: Workspace | None) -> WorkspaceSettings:
         """These defaults with whatever the workspace's admins set instead."""

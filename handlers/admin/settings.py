@@ -1,4 +1,4 @@
-"""``/leadloop settings``: this workspace's channels, time zone and user groups."""
+"""``/leadloop settings``: this workspace's channels, time zone, user groups and answer SLA."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from sqlmodel import Session
 from domain.admin.parse import (
     CHANNEL,
     DEFAULT_WORD,
+    DURATION,
+    HOURS,
     SETTING_ABOUT,
     SETTING_KINDS,
+    USER,
     USERGROUP,
     ChangeSetting,
 )
@@ -20,7 +23,7 @@ from handlers.deps import Deps
 from handlers.slack_lookups import resolve_channel
 from storage import outbox
 from storage.models import Workspace
-from storage.workspaces import change_settings
+from storage.workspaces import change_settings, restart_sla_clock
 
 HOW_TO_CHANGE = (
     "Change one with `/leadloop settings <name> <value>`, e.g. "
@@ -35,7 +38,11 @@ WHEN_UNSET = {
     "handoff": "hand-offs go to the lead owner only",
     "sales": "only `/leadloop role` makes people sales",
     "marketing": "only `/leadloop role` makes people marketing",
+    "sla-low": "low scores get the same answer time",
+    "marketing-lead": "ratings past twice their answer time are nudged, not escalated",
 }
+# Settings whose default is leadloop's own, not one the environment sets.
+LEADLOOP_DEFAULTS = {"sla", "sla-low", "hours", "marketing-lead"}
 
 
 def settings_text(deps: Deps, *, team_id: str) -> str:
@@ -69,7 +76,11 @@ def change_setting(deps: Deps, request: ChangeSetting, *, team_id: str, client: 
     column = SETTING_COLUMNS[request.name]
     now = deps.clock()
     with deps.session_before_ack() as session:
+        sla_was_off = deps.settings_in(session, team_id=team_id).answer_sla_policy() is None
         change_settings(session, team_id=team_id, now=now, values={column: value})
+        if sla_was_off and deps.settings_in(session, team_id=team_id).answer_sla_policy():
+            # Ratings from while it was off are not nudged all at once now.
+            restart_sla_clock(session, team_id=team_id, now=now)
         retry_ids = outbox.retry_failed_now(session, team_id=team_id, now=now)
         in_force = deps.settings_in(session, team_id=team_id)
         session.commit()
@@ -95,14 +106,18 @@ def _origin(name: str, in_force: WorkspaceSettings, chosen: set[str]) -> str:
         return f"{shown}, set here"
     if shown is None:
         return f"not set ({WHEN_UNSET[name]})"
-    return f"{shown}, the environment's default"
+    return f"{shown}, {_whose_default(name)}"
+
+
+def _whose_default(name: str) -> str:
+    return "leadloop's default" if name in LEADLOOP_DEFAULTS else "the environment's default"
 
 
 def _changed_text(name: str, in_force: WorkspaceSettings, *, reset: bool) -> str:
     shown = _shown_value(name, in_force)
     if reset:
         value = shown if shown is not None else f"not set ({WHEN_UNSET[name]})"
-        return f"`{name}` is back to the environment's default: {value}."
+        return f"`{name}` is back to {_whose_default(name)}: {value}."
     text = f"`{name}` is now {shown} in this workspace: {SETTING_ABOUT[name]}."
     if SETTING_KINDS[name] == CHANNEL:
         text += " If it is a private channel, invite me to it with `/invite @leadloop`."
@@ -118,4 +133,6 @@ def _shown_value(name: str, in_force: WorkspaceSettings) -> str | None:
         return f"<#{value}>"
     if kind == USERGROUP:
         return f"<!subteam^{value}>"
-    return str(value)
+    if kind == USER:
+        return f"<@{value}>"
+    return f"`{value}`" if kind in (DURATION, HOURS) else str(value)
