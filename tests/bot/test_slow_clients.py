@@ -93,7 +93,8 @@ def running_server(
     body_seconds: float,
     threads: int = 8,
 ) -> Iterator[Server]:
-    """``leadloop run`` with one worker (so that it gets every slow client), until SIGTERM."""
+    """``leadloop run`` with one worker (so that it gets every slow client), until SIGTERM;
+    then it must stop cleanly, without a traceback in its log."""
     command = [sys.executable, "-c", LAUNCHER, str(header_seconds), str(body_seconds)]
     command += ["run", "--host", "127.0.0.1", "--port", "0", "--workers", "1"]
     command += ["--threads", str(threads), "--without-delivery"]
@@ -105,8 +106,11 @@ def running_server(
         match = LISTENING.search(log.wait_for("leadloop is listening on ", timeout=60))
         assert match is not None
         yield Server(int(match.group(1)), log, database_url, fake_slack)
-    finally:
+    except BaseException:
         stop_process(process)
+        raise
+    assert stop_process(process) == 0, log.wait_until_closed()
+    assert "Traceback" not in log.wait_until_closed()
 
 
 @pytest.fixture(scope="module")
