@@ -12,6 +12,7 @@ import http.client
 import logging
 import re
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -62,6 +63,7 @@ sys.exit(main(sys.argv[3:]))
 class Server:
     """A running ``leadloop run``: where it listens, its log and its database."""
 
+    process: subprocess.Popen[str]
     port: int
     log: ProcessLog
     database_url: str
@@ -105,7 +107,7 @@ def running_server(
     try:
         match = LISTENING.search(log.wait_for("leadloop is listening on ", timeout=60))
         assert match is not None
-        yield Server(int(match.group(1)), log, database_url, fake_slack)
+        yield Server(process, int(match.group(1)), log, database_url, fake_slack)
     except BaseException:
         stop_process(process)
         raise
@@ -259,6 +261,22 @@ def test_healthz_and_a_signed_rating_answer_while_600_slow_clients_hold_connecti
         finally:
             clients.close()
         assert server.ratings() == ["SLOW-1"]
+
+
+def test_a_stopping_server_closes_connections_that_sent_nothing_at_once(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'leadloop.db'}"
+    with running_server(fake_slack, database_url, header_seconds=60, body_seconds=60) as server:
+        idle = server.connect()
+        health = server.http()
+        health.request("GET", "/healthz")  # accepted after the idle connection
+        assert health.getresponse().status == 200
+
+        server.process.send_signal(signal.SIGTERM)
+
+        # Closed within the client's timeout: not after its 60 s, nor the 30 s grace.
+        assert read_answer(idle) == b""
 
 
 def test_a_client_that_trickles_its_headers_past_the_deadline_gets_408_and_is_closed(
