@@ -8,7 +8,9 @@ to pass. The tests wait for log lines and answers; nothing sleeps to let time pa
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
+import json
 import logging
 import re
 import select
@@ -49,14 +51,16 @@ TRICKLE_EVERY = 0.5
 SLOW_CLIENTS_OF_EACH_KIND = 200
 # Sets the worker's limits, then runs `leadloop run` with the remaining arguments.
 LAUNCHER = """
-import sys
+import json, sys
 from bot import http_worker
-http_worker.LIMITS = http_worker.RequestLimits(
-    header_seconds=float(sys.argv[1]), body_seconds=float(sys.argv[2])
-)
+http_worker.LIMITS = http_worker.RequestLimits(**json.loads(sys.argv[1]))
 from bot.cli import main
-sys.exit(main(sys.argv[3:]))
+sys.exit(main(sys.argv[2:]))
 """
+# Deadlines longer than any test: the slow clients are still sending when the test asks.
+PATIENT = RequestLimits(header_seconds=60, body_seconds=60)
+# Deadlines that pass quickly, and room for 1.5 MB of bodies in arrival.
+STRICT = RequestLimits(header_seconds=1, body_seconds=1, buffered_body_bytes=1_500_000)
 
 
 @dataclass
@@ -90,14 +94,13 @@ class Server:
 def running_server(
     fake_slack: FakeSlack,
     database_url: str,
+    limits: RequestLimits,
     *,
-    header_seconds: float,
-    body_seconds: float,
     threads: int = 8,
 ) -> Iterator[Server]:
     """``leadloop run`` with one worker (so that it gets every slow client), until SIGTERM;
     then it must stop cleanly, without a traceback in its log."""
-    command = [sys.executable, "-c", LAUNCHER, str(header_seconds), str(body_seconds)]
+    command = [sys.executable, "-c", LAUNCHER, json.dumps(dataclasses.asdict(limits))]
     command += ["run", "--host", "127.0.0.1", "--port", "0", "--workers", "1"]
     command += ["--threads", str(threads), "--without-delivery"]
     env = bot_env(fake_slack, database_url)
@@ -126,11 +129,9 @@ def module_fake_slack() -> Iterator[FakeSlack]:
 def server(
     module_fake_slack: FakeSlack, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    """A server whose deadlines pass quickly: 1 s for the headers, 1 s for the body."""
+    """A server with STRICT limits, shared by the tests that only talk to it."""
     database_url = f"sqlite:///{tmp_path_factory.mktemp('slow') / 'leadloop.db'}"
-    with running_server(
-        module_fake_slack, database_url, header_seconds=1.0, body_seconds=1.0
-    ) as running:
+    with running_server(module_fake_slack, database_url, STRICT) as running:
         yield running
 
 
@@ -233,10 +234,7 @@ def test_healthz_and_a_signed_rating_answer_while_600_slow_clients_hold_connecti
     threads: int, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
     database_url = f"sqlite:///{tmp_path / 'leadloop.db'}"
-    # Deadlines longer than the test: every slow client is still sending when we ask.
-    with running_server(
-        fake_slack, database_url, header_seconds=60, body_seconds=60, threads=threads
-    ) as server:
+    with running_server(fake_slack, database_url, PATIENT, threads=threads) as server:
         clients = SlowClients()
         try:
             count = SLOW_CLIENTS_OF_EACH_KIND
@@ -267,7 +265,7 @@ def test_a_stopping_server_closes_connections_that_sent_nothing_at_once(
     fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
     database_url = f"sqlite:///{tmp_path / 'leadloop.db'}"
-    with running_server(fake_slack, database_url, header_seconds=60, body_seconds=60) as server:
+    with running_server(fake_slack, database_url, PATIENT) as server:
         idle = server.connect()
         health = server.http()
         health.request("GET", "/healthz")  # accepted after the idle connection
@@ -334,6 +332,22 @@ def test_a_body_over_1_mb_is_refused_with_413_and_nothing_is_stored(server: Serv
     assert status_of(answer) == 413
     assert answer.endswith(b'{"error": "body too large"}')
     assert "BIG-BODY" not in server.ratings()
+
+
+def test_a_body_past_what_the_worker_may_hold_at_once_is_refused_with_503(
+    server: Server,
+) -> None:
+    first = server.connect()  # announces 1 MB, of the 1.5 MB the worker may hold
+    first.sendall(slack_head(1_000_000, extra="Expect: 100-continue\r\n"))
+    assert first.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"  # its 1 MB is reserved
+    second = server.connect()
+    second.sendall(slack_head(600_000))
+
+    answer = read_answer(second)
+
+    assert status_of(answer) == 503
+    assert answer.endswith(b'{"error": "too many requests arriving; try again"}')
+    first.close()
 
 
 def test_a_chunked_body_is_refused_with_411(server: Server) -> None:
