@@ -216,6 +216,24 @@ class RatingVerdict(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
 
 
+class CampaignOwner(SQLModel, table=True):
+    """Who in marketing answers for a campaign's leads (``/leadloop campaign``): the person
+    an answer-SLA nudge about a rating of one of its leads mentions. Campaign names match
+    the leads' ``campaign`` without regard to letter case."""
+
+    __tablename__ = "campaign_owner"
+    __table_args__ = (UniqueConstraint("team_id", "campaign_key", name="uq_campaign_owner"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    campaign: str = Field(max_length=200)
+    # ``campaign`` in lower case: what the unique key and the lookups compare.
+    campaign_key: str = Field(max_length=200)
+    owner_id: str = Field(max_length=32)
+    set_by: str = Field(max_length=32)
+    updated_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+
+
 class ProcessedEvent(SQLModel, table=True):
     """An Events API delivery already handled; Slack's retries reuse the ``event_id``."""
 

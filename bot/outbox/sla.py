@@ -13,6 +13,7 @@ from bot.outbox.slack_calls import post_message
 from domain.sla import AnswerSla
 from handlers.views.sla import answerers_mention, sla_escalation, sla_nudge
 from storage import scheduled_posts
+from storage.campaigns import campaign_owner
 from storage.models import Lead, Rating
 from storage.ratings import get_rating_with_lead
 from storage.roles import MARKETING, members_with_role
@@ -20,11 +21,13 @@ from storage.sla import still_waiting
 
 
 def post_nudge(job: Job) -> Recorder:
-    """SLA_NUDGE: a reply in the rating's thread, mentioning who should answer."""
+    """SLA_NUDGE: a reply in the rating's thread, mentioning who should answer: the owner
+    of the lead's campaign, else marketing."""
     rating, lead, sla = _waiting_rating(job)
     with job.reading() as session:
+        owner = campaign_owner(session, team_id=job.team_id, campaign=lead.campaign)
         marketers = members_with_role(session, team_id=job.team_id, role=MARKETING)
-    answerers = answerers_mention(job.settings.marketing_usergroup, sorted(marketers))
+    answerers = answerers_mention(owner, job.settings.marketing_usergroup, sorted(marketers))
     text, blocks = sla_nudge(
         lead_ref=lead.external_ref,
         score=rating.score,

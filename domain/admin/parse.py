@@ -58,6 +58,12 @@ EXAMPLE_VALUES = {
     USER: "@person",
 }
 SLA_OFF = "off"
+MAX_CAMPAIGN_LENGTH = 200  # the lead table's campaign column
+_CAMPAIGN_OWNER = re.compile(
+    r'^campaign\s+(?:"(?P<quoted>[^"]*)"|(?P<bare>\S+))\s+owner\s+(?P<owner>\S+)$',
+    re.IGNORECASE,
+)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 DEFAULT_WORD = "default"
 MAX_ID_LENGTH = 32  # the settings' columns hold at most this much
 MAX_ZONE_LENGTH = 64
@@ -78,6 +84,9 @@ USAGE = (
     "`marketing-lead @person`: how soon marketing answers a rating, and who hears when "
     "it waits too long\n"
     "`/leadloop settings <name> default`: back to the environment's value\n"
+    '`/leadloop campaign "Spring Webinar" owner @person`: who in marketing answers for a '
+    "campaign's leads (answer-time reminders mention them); `owner none` takes it away\n"
+    "`/leadloop campaigns`: the campaigns that have an owner\n"
     "`/leadloop webhook`: how a CRM sends this workspace's leads to leadloop\n"
     "`/leadloop webhook new`: a new secret of this workspace's own for the lead webhook "
     "(the one before stops working)\n"
@@ -146,8 +155,23 @@ class ChangeWebhookSecret:
     own: bool
 
 
+@dataclass(frozen=True)
+class SetCampaignOwner:
+    """``/leadloop campaign "Spring Webinar" owner @maria`` (owner None: ``owner none``)."""
+
+    campaign: str
+    owner_id: str | None
+
+
+@dataclass(frozen=True)
+class ListCampaigns:
+    """``/leadloop campaigns``."""
+
+
 AdminCommand = (
     SetRole
+    | SetCampaignOwner
+    | ListCampaigns
     | ListRoles
     | AdminHelp
     | ShowSettings
@@ -169,6 +193,10 @@ def parse_admin_command(text: str) -> AdminCommand | UsageError:
         return _parse_settings(words[1:])
     if verb == "webhook":
         return _parse_webhook(words[1:])
+    if verb == "campaigns" and len(words) == 1:
+        return ListCampaigns()
+    if verb == "campaign":
+        return _parse_campaign(unescape_slack(text).strip())
     if verb != "role":
         return _usage_error(f"I don't know `/leadloop {shown(words[0])}`.")
     if len(words) != 3:
@@ -262,6 +290,30 @@ def _user_setting(name: str, value: str) -> ChangeSetting | UsageError:
 
 
 SLA_KINDS = {DURATION: _duration_setting, HOURS: _hours_setting, USER: _user_setting}
+
+
+def _parse_campaign(text: str) -> SetCampaignOwner | UsageError:
+    how = (
+        'Write `/leadloop campaign "Spring Webinar" owner @person` (quotes around a name '
+        "with spaces), or `owner none` to take the owner away."
+    )
+    # Slack's clients may turn straight quotes into typographic ones.
+    match = _CAMPAIGN_OWNER.match(text.replace("\u201c", '"').replace("\u201d", '"'))
+    if match is None:
+        return _usage_error(f"I can't read that. {how}")
+    campaign = (match.group("quoted") or match.group("bare") or "").strip()
+    if not campaign or len(campaign) > MAX_CAMPAIGN_LENGTH or _CONTROL.search(campaign):
+        return _usage_error(
+            f"A campaign is named as your leads name it, in at most {MAX_CAMPAIGN_LENGTH} "
+            f"characters on one line. {how}"
+        )
+    who = match.group("owner")
+    if who.lower() == "none":
+        return SetCampaignOwner(campaign, None)
+    user_id = _user(who)
+    if user_id is None:
+        return _usage_error(f"Mention the owner with @ (pick them from Slack's list). {how}")
+    return SetCampaignOwner(campaign, user_id)
 
 
 def _parse_webhook(words: list[str]) -> ShowWebhook | ChangeWebhookSecret | UsageError:

@@ -16,7 +16,9 @@ from domain.admin.parse import (
     AdminHelp,
     ChangeSetting,
     ChangeWebhookSecret,
+    ListCampaigns,
     ListRoles,
+    SetCampaignOwner,
     SetRole,
     ShowSettings,
     ShowWebhook,
@@ -27,6 +29,8 @@ from handlers.admin.settings import change_setting, settings_text
 from handlers.admin.webhook import change_webhook_secret, webhook_text
 from handlers.deps import Deps
 from handlers.errors import DATABASE_DOWN
+from handlers.views.ratings import escape_mrkdwn
+from storage import campaigns
 from storage import roles as store
 
 logger = logging.getLogger(__name__)
@@ -70,9 +74,53 @@ def answer_admin_command(deps: Deps, command: dict[str, Any], *, client: WebClie
     with deps.session_before_ack() as session:
         if isinstance(parsed, ListRoles):
             return _list(session, team_id=team_id)
-        answer = _set(session, parsed, team_id=team_id, by=user_id, now=deps.clock())
+        if isinstance(parsed, ListCampaigns):
+            return _campaigns(session, team_id=team_id)
+        if isinstance(parsed, SetCampaignOwner):
+            answer = _own(session, parsed, team_id=team_id, by=user_id, now=deps.clock())
+        else:
+            answer = _set(session, parsed, team_id=team_id, by=user_id, now=deps.clock())
         session.commit()
     return answer
+
+
+def _own(
+    session: Session, request: SetCampaignOwner, *, team_id: str, by: str, now: datetime
+) -> str:
+    name = escape_mrkdwn(request.campaign)
+    changed = campaigns.set_campaign_owner(
+        session,
+        team_id=team_id,
+        campaign=request.campaign,
+        owner_id=request.owner_id,
+        by=by,
+        now=now,
+    )
+    if request.owner_id is None:
+        if not changed:
+            return f"The campaign *{name}* has no owner."
+        return f"The campaign *{name}* has no owner now: reminders mention marketing."
+    if not changed:
+        return f"<@{request.owner_id}> already owns the campaign *{name}*."
+    answer = (
+        f"<@{request.owner_id}> now owns the campaign *{name}*: answer-time reminders about "
+        "its leads' ratings mention them."
+    )
+    if not campaigns.leads_in_campaign(session, team_id=team_id, campaign=request.campaign):
+        answer += " No lead names this campaign yet; check its spelling against your CRM's."
+    return answer
+
+
+def _campaigns(session: Session, *, team_id: str) -> str:
+    rows = campaigns.campaign_owners(session, team_id=team_id)
+    if not rows:
+        return (
+            'No campaign has an owner yet: `/leadloop campaign "Spring Webinar" owner @person` '
+            "gives one."
+        )
+    return "*Campaign owners*\n" + "\n".join(
+        f"• *{escape_mrkdwn(row.campaign)}*: <@{row.owner_id}>" for row in rows
+    )
 
 
 def _is_admin(deps: Deps, *, team_id: str, user_id: str) -> bool:

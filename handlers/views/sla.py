@@ -13,9 +13,13 @@ from handlers.views.ratings import escape_mrkdwn
 MAX_MENTIONED = 5
 
 
-def answerers_mention(usergroup: str | None, marketers: Sequence[str]) -> str:
-    """Who should answer: the marketing user group, else the people with the marketing
-    role (a few), else plain "Marketing"."""
+def answerers_mention(
+    campaign_owner: str | None, usergroup: str | None, marketers: Sequence[str]
+) -> str:
+    """Who should answer: the owner of the lead's campaign, else the marketing user group,
+    else the people with the marketing role (a few), else plain "Marketing"."""
+    if campaign_owner:
+        return f"<@{campaign_owner}>"
     if usergroup:
         return f"<!subteam^{usergroup}>"
     if marketers:

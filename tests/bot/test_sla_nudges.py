@@ -21,7 +21,8 @@ from bot.delivery import OutboxPump
 from bot.outbox.engine import Deliverer
 from bot.scheduler import claim_scheduled_posts, run_scheduled_posts
 from storage.engine import SessionFactory, create_db_engine, make_session_factory
-from storage.models import OutboxMessage, Rating, ScheduledPost, Workspace
+from storage.models import CampaignOwner, OutboxMessage, Rating, ScheduledPost, Workspace
+from storage.ratings import get_or_create_lead
 from storage.workspaces import record_workspace
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock
@@ -434,3 +435,93 @@ def test_a_nudge_whose_sender_died_after_slack_had_it_is_found_in_the_thread_not
     assert fake_slack.calls_to("conversations.replies")
     with session_factory() as session:
         assert session.get(OutboxMessage, message.id).status == "sent"
+
+
+def lead_in_campaign(session_factory: SessionFactory, ref: str, campaign: str) -> None:
+    """A lead the CRM sent with its campaign (as an import or the webhook stores it)."""
+    with session_factory() as session:
+        lead = get_or_create_lead(
+            session,
+            team_id=payloads.TEAM_ID,
+            external_ref=ref,
+            now=datetime(2026, 10, 1, tzinfo=UTC),
+        )
+        lead.campaign = campaign
+        session.add(lead)
+        session.commit()
+
+
+def test_a_nudge_mentions_the_owner_of_the_leads_campaign(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    deliverer: Deliverer,
+    clock: FakeClock,
+) -> None:
+    lead_in_campaign(session_factory, "WEB-1", "Spring Webinar")
+    clock.now = berlin(11, 2, 9, 30)
+    answer_text = leadloop(slack, fake_slack, 'campaign "spring webinar" owner <@UMARIA|maria>')
+    assert "<@UMARIA> now owns the campaign *spring webinar*" in answer_text
+    assert "No lead names" not in answer_text  # names match whatever their letter case
+    clock.now = berlin(11, 2, 10)
+    rate(slack, fake_slack, "WEB-1 2 students, not buyers")
+    rate(slack, fake_slack, "OTHER-1 2 no budget")
+
+    clock.now = berlin(11, 2, 14)
+    tick(session_factory, deliverer, clock)
+
+    mentions = {
+        ref: nudge["blocks"][0]["text"]["text"].split(":")[0]
+        for nudge in nudges(fake_slack)
+        for ref in ("WEB-1", "OTHER-1")
+        if ref in str(nudge["blocks"])
+    }
+    assert mentions == {"WEB-1": "<@UMARIA>", "OTHER-1": f"<!subteam^{MARKETING_GROUP}>"}
+
+
+def test_campaign_owners_are_listed_and_taken_away(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    assert "No campaign has an owner yet" in leadloop(slack, fake_slack, "campaigns")
+    first = leadloop(slack, fake_slack, "campaign Webinar owner <@UMARIA|maria>")
+    assert "No lead names this campaign yet" in first
+    assert "already owns" in leadloop(slack, fake_slack, "campaign webinar owner <@UMARIA>")
+    assert "*Webinar*: <@UMARIA>" in leadloop(slack, fake_slack, "campaigns")
+
+    assert "has no owner now" in leadloop(slack, fake_slack, "campaign Webinar owner none")
+    assert "No campaign has an owner yet" in leadloop(slack, fake_slack, "campaigns")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('campaign "Spring Webinar" owner maria', "Mention the owner with @"),
+        ("campaign owner", "I can't read that"),
+        ('campaign "" owner <@UMARIA>', "A campaign is named as your leads name it"),
+    ],
+)
+def test_a_bad_campaign_command_is_explained_and_changes_nothing(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    text: str,
+    problem: str,
+) -> None:
+    assert problem in leadloop(slack, fake_slack, text)
+    with session_factory() as session:
+        assert session.exec(select(CampaignOwner)).all() == []
+
+
+def test_only_admins_give_campaigns_owners(
+    slack: SlackAppClient, fake_slack: FakeSlack, session_factory: SessionFactory
+) -> None:
+    answer = slack.command(
+        "campaign Webinar owner <@UMARIA>",
+        response_url=fake_slack.response_url(),
+        command="/leadloop",
+        user_id=payloads.RATER_ID,
+    )
+
+    assert "Only leadloop admins" in answer.json()["text"]
+    with session_factory() as session:
+        assert session.exec(select(CampaignOwner)).all() == []
