@@ -180,6 +180,13 @@ def _print_import_summary(
     if hidden > 0:
         print(f"    … and {hidden:,} more; fix these and import again to see the rest.", file=out)
     _print_repeated(summary.repeated_refs, out=out)
+    if summary.campaign_owners:
+        verb = "would get" if dry_run else "got"
+        print(
+            f"{summary.campaign_owners:,} campaign(s) {verb} their owner from "
+            "campaign_owner_slack_id (`/leadloop campaigns` lists them).",
+            file=out,
+        )
     if summary.created:
         _print_handoffs(summary.handoff_messages(), dry_run=dry_run, out=out)
 

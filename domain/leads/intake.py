@@ -44,6 +44,7 @@ from sqlmodel import Session
 from domain.leads.records import LeadRecord, RowError
 from domain.outbox_kinds import HANDOFF_DIGEST, HANDOFF_POST
 from storage import digests
+from storage.campaigns import set_campaign_owner
 from storage.engine import SessionFactory
 from storage.leads import (
     LEAD_FIELDS,
@@ -297,6 +298,27 @@ def merge_fields(current: Mapping[str, Any], incoming: Mapping[str, Any]) -> Fie
     return merged
 
 
+def campaign_owners_of(records: Iterable[LeadRecord]) -> dict[str, str]:
+    """The campaign owners the leads name (campaign -> Slack user); a later lead wins."""
+    return {
+        record.campaign: record.campaign_owner_slack_id
+        for record in records
+        if record.campaign and record.campaign_owner_slack_id
+    }
+
+
+def own_campaigns(
+    session: Session, *, team_id: str, owners: Mapping[str, str], by: str, now: datetime
+) -> int:
+    """Give each campaign its owner; how many changed."""
+    return sum(
+        set_campaign_owner(
+            session, team_id=team_id, campaign=campaign, owner_id=owner, by=by, now=now
+        )
+        for campaign, owner in owners.items()
+    )
+
+
 def fold_records(records: Iterable[LeadRecord]) -> dict[str, Fields]:
     """Leads by reference; a reference given again is merged into what came before."""
     leads: dict[str, Fields] = {}
@@ -377,6 +399,8 @@ class ImportSummary:
     rows_total: int = 0
     plan: HandoffPlan | None = None
     new_by_owner: Counter[str | None] = field(default_factory=Counter)
+    # Campaigns the file gives an owner (``campaign_owner_slack_id``).
+    campaign_owners: int = 0
     # Outbox rows owed and held until ``release_handoffs``.
     held_message_ids: list[int] = field(default_factory=list)
 
@@ -406,6 +430,8 @@ class ImportSummary:
 
 
 Rows = Iterable[LeadRecord | RowError]
+# Who ``campaign_owner.set_by`` names when an import or the webhook gave the owner.
+IMPORTED_BY = "import"
 
 
 def import_leads(
@@ -433,6 +459,7 @@ def import_leads(
     repeated = {entry.external_ref for entry in summary.repeated_refs}
     held: dict[str, Fields] = {}
     batch: dict[str, Fields] = {}
+    campaign_owners: dict[str, str] = {}
     for result in read():
         summary.rows_read += 1
         if isinstance(result, RowError):
@@ -443,6 +470,8 @@ def import_leads(
             summary.repeated += fold_into(held, result)
         else:
             batch[result.external_ref] = record_fields(result)
+        if not isinstance(result, RowError):
+            campaign_owners |= campaign_owners_of([result])
         if len(batch) >= batch_size:
             _import_batch(session_factory, team_id, batch, now, dry_run, summary)
             batch = {}
@@ -451,6 +480,11 @@ def import_leads(
     rest = iter((batch | held).items())
     while part := dict(itertools.islice(rest, batch_size)):
         _import_batch(session_factory, team_id, part, now, dry_run, summary)
+    summary.campaign_owners = len(campaign_owners)
+    if campaign_owners and not dry_run:
+        with session_factory() as session:
+            own_campaigns(session, team_id=team_id, owners=campaign_owners, by=IMPORTED_BY, now=now)
+            session.commit()
     return summary
 
 

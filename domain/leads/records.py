@@ -73,7 +73,9 @@ REQUIRED_COLUMNS = (
     "owner_slack_id",
 )
 EXPECTED_HEADER = ",".join(REQUIRED_COLUMNS)
-KNOWN_FIELDS = frozenset((*REQUIRED_COLUMNS, "status"))
+# Optional: the Slack user who in marketing owns the lead's campaign (see storage.campaigns).
+CAMPAIGN_OWNER_FIELD = "campaign_owner_slack_id"
+KNOWN_FIELDS = frozenset((*REQUIRED_COLUMNS, "status", CAMPAIGN_OWNER_FIELD))
 _LENGTH_LIMITS = (
     ("external_ref", MAX_EXTERNAL_REF_LENGTH),
     ("name", MAX_NAME_LENGTH),
@@ -109,6 +111,7 @@ class LeadRecord:
     owner_slack_id: str | None = None
     status: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    campaign_owner_slack_id: str | None = None
     # Where it came from (CSV row or webhook list index), for messages; not part of the lead.
     row: int = field(default=0, compare=False)
 
@@ -178,6 +181,14 @@ def lead_or_error(
         )
     owner = known.get("owner_slack_id")
     owner_id = None if owner is None else _slack_user_id(owner, problems)
+    campaign_owner = known.get(CAMPAIGN_OWNER_FIELD)
+    campaign_owner_id = (
+        None
+        if campaign_owner is None
+        else _slack_user_id(campaign_owner, problems, name=CAMPAIGN_OWNER_FIELD)
+    )
+    if campaign_owner_id is not None and known.get("campaign") is None:
+        problems.append(f"{CAMPAIGN_OWNER_FIELD} needs a campaign to own (campaign is empty)")
     status = known.get("status")
     if status is not None:
         status = _status(status, problems)
@@ -193,6 +204,7 @@ def lead_or_error(
         owner_slack_id=owner_id,
         status=status,
         attributes=attributes,
+        campaign_owner_slack_id=campaign_owner_id,
         row=row,
     )
 
@@ -223,13 +235,13 @@ def _number_text(value: int | float) -> str | None:
     return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
 
 
-def _slack_user_id(text: str, problems: list[str]) -> str | None:
+def _slack_user_id(text: str, problems: list[str], *, name: str = "owner_slack_id") -> str | None:
     """A Slack user ID, bare (U012AB3CD) or as Slack escapes a mention (<@U012AB3CD|bob>)."""
     mention = _SLACK_MENTION.fullmatch(text)
     user_id = mention.group(1) if mention else text
     if len(user_id) > MAX_SLACK_ID_LENGTH or not _SLACK_USER_ID.fullmatch(user_id):
         problems.append(
-            f"owner_slack_id {quoted(text)} is not a Slack user ID (it looks like U012AB3CD: "
+            f"{name} {quoted(text)} is not a Slack user ID (it looks like U012AB3CD: "
             "in Slack open the person's profile, then ⋮ › Copy member ID)"
         )
         return None

@@ -20,11 +20,14 @@ from typing import Any
 
 from domain.clock import Clock
 from domain.leads.intake import (
+    IMPORTED_BY,
     IntakeCounts,
     WorkspaceProblem,
+    campaign_owners_of,
     choose_workspace,
     fold_records,
     intake_leads,
+    own_campaigns,
     storage_problem,
 )
 from domain.leads.records import LeadRecord, RowError
@@ -141,6 +144,13 @@ class LeadWebhook:
                 leads=leads,
                 now=self.clock(),
                 signed_at=signed.signed_at,
+            )
+            own_campaigns(
+                session,
+                team_id=team_id,
+                owners=campaign_owners_of(records),
+                by=IMPORTED_BY,
+                now=self.clock(),
             )
             session.commit()
         return WebhookAnswer(status=200, body=_answer(counts, errors, replayed=False))

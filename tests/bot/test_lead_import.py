@@ -21,7 +21,7 @@ from domain.leads.intake import import_leads
 from domain.leads.records import EXPECTED_HEADER, LeadRecord
 from handlers import ids
 from storage.engine import SessionFactory
-from storage.models import Handoff, Lead, OutboxMessage, Rating
+from storage.models import CampaignOwner, Handoff, Lead, OutboxMessage, Rating
 from storage.workspaces import record_workspace
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock
@@ -659,3 +659,37 @@ def test_repeated_references_are_named_with_their_rows_and_the_list_is_bounded(
     assert "    … and 11 more repeated external_ref(s)." in result.out
     assert leads(session_factory)["OFTEN"].name == "Take 7"
     assert count_line("created", 31) in result.out
+
+
+def campaign_owners(session_factory: SessionFactory) -> dict[str, str]:
+    with session_factory() as session:
+        return {row.campaign: row.owner_id for row in session.exec(select(CampaignOwner))}
+
+
+def test_a_campaign_owner_column_gives_each_campaign_its_owner_and_bad_ids_are_row_errors(
+    workspace: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    header = EXPECTED_HEADER + ",campaign_owner_slack_id"
+    rows = [
+        "W-1,Ann Lee,ann@acme.example,Acme,Spring 2026,webinar,U0ANN,U0MARIA",
+        "W-2,Bo Li,bo@acme.example,Acme,Spring 2026,webinar,U0ANN,U0MARIA",
+        "W-3,Cy Ng,cy@acme.example,Acme,Fall 2026,ads,U0ANN,maria",
+        "W-4,Di Oz,di@acme.example,Acme,,ads,U0ANN,U0MARIA",
+    ]
+    path = csv_file(tmp_path, rows, header=header)
+
+    dry = run_import(capsys, path, "--dry-run")
+    assert "1 campaign(s) would get their owner" in dry.out
+    assert campaign_owners(session_factory) == {}
+    result = run_import(capsys, path)
+
+    assert result.exit_code == 1, result.err  # rows were skipped
+    assert count_line("created", 2) in result.out and count_line("skipped", 2) in result.out
+    assert "campaign_owner_slack_id 'maria' is not a Slack user ID" in result.out
+    assert "campaign_owner_slack_id needs a campaign to own" in result.out
+    assert "1 campaign(s) got their owner" in result.out
+    assert campaign_owners(session_factory) == {"Spring 2026": "U0MARIA"}
+    assert "campaign_owner_slack_id" not in leads(session_factory)["W-1"].attributes

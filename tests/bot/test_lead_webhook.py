@@ -20,7 +20,7 @@ from bot.server import DRAIN_LIMIT_BYTES
 from domain.leads.webhook import WEBHOOK_OFF
 from domain.leads.webhook_body import new_webhook_secret
 from storage.engine import SessionFactory
-from storage.models import Lead, OutboxMessage
+from storage.models import CampaignOwner, Lead, OutboxMessage
 from storage.workspaces import record_workspace, set_webhook_secret
 from tests import slack_payloads as payloads
 from tests.conftest import FakeClock, ServeWith
@@ -676,3 +676,22 @@ def test_an_admins_new_secret_signs_the_webhook_until_they_go_back_to_the_defaul
         401,
     )
     assert set(stored_leads(session_factory)) == {"CRM-1", "CRM-2"}
+
+
+def test_a_lead_naming_its_campaigns_owner_gives_the_campaign_that_owner(
+    workspace: str, webhook_url: str, executor: SlackAppClient, session_factory: SessionFactory
+) -> None:
+    owned = {**ANN, "campaign_owner_slack_id": "<@U0MARIA|maria>"}
+    refused = {**BO, "campaign": "Fall 2026", "campaign_owner_slack_id": "maria"}
+
+    answer = post_leads(webhook_url, [owned, refused], executor)
+
+    assert answer.status == 200
+    [error] = answer.json()["errors"]
+    assert "campaign_owner_slack_id 'maria' is not a Slack user ID" in error["message"]
+    with session_factory() as session:
+        owners = {row.campaign: row.owner_id for row in session.exec(select(CampaignOwner))}
+    assert owners == {"Spring 2026": "U0MARIA"}
+    assert stored_leads(session_factory)["CRM-1"].attributes == {
+        "marketing_notes": "Asked for a demo twice"
+    }
