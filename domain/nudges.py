@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session
 
 from domain.admin.settings import WorkspaceSettings
 from domain.outbox_kinds import SLA_ESCALATION, SLA_NUDGE
-from domain.sla import AnswerSla
+from domain.sla import SLA_LOOKBACK, AnswerSla
 from storage import outbox, scheduled_posts
 from storage.models import Rating, Workspace
 from storage.sla import waiting_ratings
@@ -28,8 +28,6 @@ from storage.workspaces import installed_workspaces
 
 logger = logging.getLogger(__name__)
 
-# Ratings older than this are not looked at: twice the longest SLA fits well inside it.
-LOOKBACK = timedelta(days=60)
 
 SessionFactory = Callable[[], Session]
 
@@ -46,7 +44,7 @@ def claim_sla_posts(
         policy = settings.answer_sla_policy()
         if policy is None or not policy.hours.is_open(now, policy.zone):
             continue
-        since = max(workspace.sla_since or workspace.installed_at, now - LOOKBACK)
+        since = max(workspace.sla_since or workspace.installed_at, now - SLA_LOOKBACK)
         owed += _claim_kind(session_factory, workspace, policy, SLA_NUDGE, since, now)
         owed += _claim_kind(
             session_factory,

@@ -21,6 +21,9 @@ DEFAULT_SLA_MINUTES = 4 * 60
 LOW_SCORE = 2
 # Longest SLA accepted: a week of business hours is already a week nobody answered.
 MAX_SLA_MINUTES = 7 * 24 * 60
+# Ratings older than this are never reminded about or listed as past their answer time:
+# twice the longest SLA fits well inside it.
+SLA_LOOKBACK = timedelta(days=60)
 # How far ahead business time is counted before giving up (no open hours at all).
 _MAX_DAYS = 400
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists
+from sqlalchemy import ColumnElement, and_, exists, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -21,11 +21,26 @@ BATCH = 500
 
 
 def waiting_ratings(
-    session: Session, *, team_id: str, since: datetime, not_claimed_as: str, limit: int = BATCH
+    session: Session,
+    *,
+    team_id: str,
+    since: datetime,
+    not_claimed_as: str | None = None,
+    limit: int = BATCH,
 ) -> list[tuple[Rating, Lead]]:
-    """Posted ratings from ``since`` on, still waiting for an answer, and not yet claimed
-    as ``not_claimed_as`` (a nudge or an escalation), oldest first, with their leads."""
+    """Posted ratings from ``since`` on, still waiting for an answer (and, with
+    ``not_claimed_as``, not yet claimed as that: a nudge or an escalation), oldest first,
+    with their leads."""
     later = aliased(Rating)
+    unclaimed = (
+        ~exists().where(
+            col(ScheduledPost.team_id) == team_id,
+            col(ScheduledPost.kind) == not_claimed_as,
+            col(ScheduledPost.subject_id) == col(Rating.id),
+        )
+        if not_claimed_as
+        else true()
+    )
     statement = (
         select(Rating, Lead)
         .join(Lead, and_(col(Lead.id) == col(Rating.lead_id), col(Lead.team_id) == team_id))
@@ -40,11 +55,7 @@ def waiting_ratings(
                 col(later.rater_id) == col(Rating.rater_id),
                 col(later.id) > col(Rating.id),
             ),
-            ~exists().where(
-                col(ScheduledPost.team_id) == team_id,
-                col(ScheduledPost.kind) == not_claimed_as,
-                col(ScheduledPost.subject_id) == col(Rating.id),
-            ),
+            unclaimed,
         )
         .order_by(col(Rating.created_at), col(Rating.id))
         .limit(limit)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session
 
 from bot.outbox.job import Job, Recorder, Undeliverable
@@ -12,6 +14,8 @@ from domain.meetings.reminders import SNOOZE, rule_of
 from handlers.views.meetings import meeting_reminder
 from storage import meetings as meeting_store
 from storage import scheduled_posts
+from storage.models import Workspace
+from storage.workspaces import get_workspace
 
 
 def post_reminder(job: Job) -> Recorder:
@@ -29,8 +33,15 @@ def post_reminder(job: Job) -> Recorder:
         )
         if post is None or meeting is None:
             raise Undeliverable("the meeting was removed before its reminder went out")
+        workspace = get_workspace(session, team_id=message.team_id)
         agenda, item_ids = build_agenda(
-            session, meeting=meeting, post=post, now=job.clock(), permalink=permalink
+            session,
+            meeting=meeting,
+            post=post,
+            now=job.clock(),
+            permalink=permalink,
+            answer_time=job.settings.answer_sla_policy(),
+            answer_time_since=_sla_since(workspace),
         )
         shown_in = reminder_post_for(session, post)
     card = ReminderCard(
@@ -61,3 +72,10 @@ def post_reminder(job: Job) -> Recorder:
         )
 
     return record
+
+
+def _sla_since(workspace: Workspace | None) -> datetime | None:
+    """When the workspace's answer time started to apply (see ``Workspace.sla_since``)."""
+    if workspace is None:
+        return None
+    return workspace.sla_since or workspace.installed_at

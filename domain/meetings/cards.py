@@ -21,6 +21,9 @@ class Agenda:
     low_campaigns: tuple[str, ...] = ()
     unanswered_total: int = 0
     unanswered: tuple[AgendaLine, ...] = ()
+    # Of those, the ones past their answer time (the oldest few); None: no answer time set.
+    past_answer_time_total: int | None = None
+    past_answer_time: tuple[AgendaLine, ...] = ()
     kpis: tuple[str, ...] = ()
     items: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 

@@ -84,6 +84,13 @@ def agenda_text(agenda: Agenda) -> str:
         lines.extend(f"    ◦ {_linked(line)}" for line in agenda.unanswered)
     else:
         lines.append("• Every rating has an answer from marketing.")
+    if agenda.past_answer_time_total:
+        lines.append(
+            f"• *{agenda.past_answer_time_total} of them waited past the agreed answer time:*"
+        )
+        lines.extend(f"    ◦ {_linked(line)}" for line in agenda.past_answer_time)
+    elif agenda.past_answer_time_total == 0 and agenda.unanswered_total:
+        lines.append("• None has waited past the agreed answer time.")
     if agenda.kpis:
         lines.append("• *KPIs furthest from target:*")
         lines.extend(f"    ◦ {escape_mrkdwn(line)}" for line in agenda.kpis)

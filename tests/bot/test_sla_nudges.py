@@ -8,6 +8,7 @@ A rating is stored through a signed ``/rate-lead`` and posted; the scheduler's t
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from storage.models import CampaignOwner, OutboxMessage, Rating, ScheduledPost, 
 from storage.ratings import get_or_create_lead
 from storage.workspaces import record_workspace
 from tests import slack_payloads as payloads
+from tests.bot.test_meeting_reminders import MEETING_CHANNEL, add_meeting
 from tests.conftest import FakeClock
 from tests.fake_slack import FakeSlack
 from tests.slack_app_client import SlackAppClient
@@ -525,3 +527,32 @@ def test_only_admins_give_campaigns_owners(
     assert "Only leadloop admins" in answer.json()["text"]
     with session_factory() as session:
         assert session.exec(select(CampaignOwner)).all() == []
+
+
+def test_a_meeting_agenda_lists_the_ratings_past_their_answer_time(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    deliverer: Deliverer,
+    clock: FakeClock,
+) -> None:
+    clock.now = berlin(11, 2, 9)
+    add_meeting(session_factory, clock)  # Mondays and Thursdays at 10:00 in Berlin
+    clock.now = berlin(11, 2, 10, 30)  # after Monday's meeting
+    rate(slack, fake_slack, "LATE-1 2 no budget")  # due Monday 14:30
+    clock.now = berlin(11, 5, 9, 40)
+    rate(slack, fake_slack, "FRESH-1 3 fine")  # due Thursday 13:40
+
+    clock.now = berlin(11, 5, 9, 45)  # Thursday's reminder
+    tick(session_factory, deliverer, clock)
+
+    [reminder] = [
+        call.params
+        for call in fake_slack.calls_to("chat.postMessage")
+        if call.params["channel"] == MEETING_CHANNEL
+    ]
+    agenda = json.dumps(reminder["blocks"])
+    assert "2 rating(s) still wait" in agenda
+    assert "1 of them waited past the agreed answer time" in agenda
+    past = agenda.split("past the agreed answer time")[1]
+    assert "LATE-1 rated 2/5" in past and "FRESH-1" not in past
