@@ -84,6 +84,11 @@ class RefusalLog:
         elif schedule_summary:
             self._schedule(max(self._window_ends - now, 0.0), self._log_summary)
 
+    def flush(self) -> None:
+        """Log now the refusals still waiting for their window's summary (at shutdown, so
+        that a worker stopping mid-window does not lose their count)."""
+        self._log_summary()
+
     def _log_summary(self) -> None:
         with self._lock:
             count, self._unlogged, self._summary_due = self._unlogged, 0, False

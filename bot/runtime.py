@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bot.app import build_lead_webhook, create_app, default_work_executor
 from bot.config import Settings
 from bot.installs import Installations
+from bot.refusals import RefusalLog
 from bot.server import build_wsgi_app
 from bot.serving import ServeOptions, serve
 from bot.slack_client import build_web_client, silent_logger
@@ -143,6 +144,7 @@ class Runtime:
     work_executor: ThreadPoolExecutor
     on_error: ErrorFactory
     lead_webhook: LeadWebhook | None = None
+    refusals: RefusalLog = field(default_factory=RefusalLog)
     _stopped: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -187,6 +189,7 @@ class Runtime:
             is_healthy=lambda: database_answers(self.engine),
             lead_webhook=self.lead_webhook,
             signing_secret=self.settings.slack_signing_secret,
+            refusals=self.refusals,
         )
 
     def serve_socket_mode(self) -> None:
@@ -219,6 +222,7 @@ class Runtime:
         of the database. What they stored is already committed, posts owed included."""
         self.listener_executor.shutdown(wait=True)
         self.work_executor.shutdown(wait=True)
+        self.refusals.flush()
         self.engine.dispose()
         logger.debug("leadloop process %s closed its runtime", os.getpid())
 

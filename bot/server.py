@@ -63,15 +63,17 @@ def build_wsgi_app(
     is_healthy: Callable[[], bool],
     signing_secret: str,
     lead_webhook: LeadWebhookHandler | None = None,
+    refusals: RefusalLog | None = None,
 ) -> WSGIApplication:
     """Route Slack's requests to Bolt, answer the health check and the lead webhook.
 
     Without ``lead_webhook`` the path answers 404; ``leadloop run`` always serves it, and it
-    answers 404 itself for a workspace that has no secret.
+    answers 404 itself for a workspace that has no secret. ``refusals`` logs the requests
+    Slack did not sign (the caller flushes it when the process stops).
     """
     slack_handler = FormReadingHandler(bolt_app, path=SLACK_EVENTS_PATH)
     verifier = SignatureVerifier(signing_secret)
-    refusals = RefusalLog()
+    refusals = refusals or RefusalLog()
     flow = bolt_app.oauth_flow
     oauth_paths = {flow.install_path, flow.redirect_uri_path} if flow is not None else set()
 

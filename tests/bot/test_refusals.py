@@ -160,3 +160,19 @@ def test_bolts_own_check_refuses_with_our_short_line_not_the_body(
     assert "5 minutes off" in line
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "hooks.slack.com" not in logged and "forged" not in logged
+
+
+def test_a_stopping_process_logs_the_refusals_its_window_had_not_summed_up_yet(
+    refusal_lines: Callable[[], list[str]],
+) -> None:
+    later = Later()
+    refusals = RefusalLog(limit=1, schedule=later)
+    for _ in range(4):
+        refusals.refused(path="/slack/events", size=10, reason="no signature")
+
+    refusals.flush()  # the worker stops before the window ends
+    later.run_all()  # the timer, if it still fired, finds nothing left to say
+
+    assert refusal_lines()[1:] == [
+        "refused 3 more requests that Slack did not sign in the last 60 s (not logged one by one)"
+    ]
