@@ -158,6 +158,7 @@ class ArrivingRequest:
 
     conn: Any  # gunicorn's TConn
     deadline: float
+    timer: int = -1  # its deadline's number in ``Deadlines``
     data: bytearray = field(default_factory=bytearray)
     head: Head | None = None
     searched: int = 0  # bytes of ``data`` already searched for the end of the head
@@ -166,6 +167,40 @@ class ArrivingRequest:
     def complete(self) -> bool:
         """Headers and body are all in ``data`` (and perhaps the start of the next one)."""
         return self.head is not None and len(self.data) >= self.head.size + self.head.body_length
+
+
+class Deadlines:
+    """Connections to act on at given instants, soonest first.
+
+    A cancelled deadline lets go of its connection at once: a request that was answered
+    is not kept in memory until the deadline it no longer has.
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int]] = []
+        self._waiting: dict[int, Any] = {}
+        self._numbers = itertools.count()
+
+    def add(self, when: float, conn: Any) -> int:
+        """Remember ``conn`` until ``when``; the deadline's number, to cancel it."""
+        number = next(self._numbers)
+        self._waiting[number] = conn
+        heapq.heappush(self._heap, (when, number))
+        return number
+
+    def cancel(self, number: int) -> None:
+        """Forget a deadline (one that passed or was cancelled already: nothing happens)."""
+        self._waiting.pop(number, None)
+
+    def due(self, now: float) -> list[Any]:
+        """The connections whose deadlines have passed, each forgotten as it is returned."""
+        passed = []
+        while self._heap and self._heap[0][0] <= now:
+            _, number = heapq.heappop(self._heap)
+            conn = self._waiting.pop(number, None)
+            if conn is not None:
+                passed.append(conn)
+        return passed
 
 
 class RefusalTally:
@@ -210,9 +245,8 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has
         super().__init__(*args, **kwargs)
         self.limits = LIMITS
         self._arriving: dict[Any, ArrivingRequest] = {}
-        self._lingering: dict[Any, float] = {}  # connection -> when it is closed anyway
-        self._deadlines: list[tuple[float, int, Any]] = []  # a heap; stale entries skipped
-        self._sequence = itertools.count()
+        self._lingering: dict[Any, int] = {}  # connection -> its deadline's number
+        self._deadlines = Deadlines()
         self._buffered_body_bytes = 0
         self._refusals = RefusalTally()
 
@@ -268,7 +302,7 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has
     def _watch(self, arriving: ArrivingRequest) -> None:
         arriving.conn.sock.setblocking(False)
         self._arriving[arriving.conn] = arriving
-        self._schedule(arriving.deadline, arriving.conn)
+        arriving.timer = self._deadlines.add(arriving.deadline, arriving.conn)
         self.poller.register(
             arriving.conn.sock, selectors.EVENT_READ, partial(self._read, arriving)
         )
@@ -302,8 +336,7 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has
                 return
             arriving.head = head
             if head.body_length:
-                arriving.deadline = self._now() + self.limits.body_seconds
-                self._schedule(arriving.deadline, arriving.conn)
+                self._move_deadline(arriving, self._now() + self.limits.body_seconds)
             if head.expects_continue and len(arriving.data) == head.size:
                 _send_quietly(arriving.conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
         if arriving.complete:
@@ -318,6 +351,7 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has
     def _forget(self, arriving: ArrivingRequest) -> None:
         """Stop reading this request: no more events, its body no longer held."""
         del self._arriving[arriving.conn]
+        self._deadlines.cancel(arriving.timer)
         _unregister(self.poller, arriving.conn.sock)
         if arriving.head is not None:
             self._buffered_body_bytes -= arriving.head.body_length
@@ -370,9 +404,7 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has
         except (OSError, ValueError):  # already closed by the thread, or reset
             self._close_now(conn)
             return
-        deadline = self._now() + self.limits.linger_seconds
-        self._lingering[conn] = deadline
-        self._schedule(deadline, conn)
+        self._lingering[conn] = self._deadlines.add(self._now() + self.limits.linger_seconds, conn)
 
     def _discard(self, conn: Any, _sock: Any) -> None:
         try:
@@ -385,7 +417,7 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has
             self._stop_lingering(conn)
 
     def _stop_lingering(self, conn: Any) -> None:
-        del self._lingering[conn]
+        self._deadlines.cancel(self._lingering.pop(conn))
         _unregister(self.poller, conn.sock)
         self._close_now(conn)
 
@@ -395,27 +427,27 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has
 
     # --- deadlines ----------------------------------------------------------------------
 
-    def _schedule(self, deadline: float, conn: Any) -> None:
-        heapq.heappush(self._deadlines, (deadline, next(self._sequence), conn))
+    def _move_deadline(self, arriving: ArrivingRequest, deadline: float) -> None:
+        self._deadlines.cancel(arriving.timer)
+        arriving.deadline = deadline
+        arriving.timer = self._deadlines.add(deadline, arriving.conn)
 
     def murder_pending(self) -> None:
         """gthread calls this on every turn of its loop, stopping too: enforce deadlines."""
         super().murder_pending()
-        now = self._now()
-        while self._deadlines and self._deadlines[0][0] <= now:
-            _, _, conn = heapq.heappop(self._deadlines)
-            self._expire(conn, now)
+        for conn in self._deadlines.due(self._now()):
+            self._expire(conn)
         self._refusals.log_if_due()
 
-    def _expire(self, conn: Any, now: float) -> None:
+    def _expire(self, conn: Any) -> None:
         arriving = self._arriving.get(conn)
-        if arriving is not None and arriving.deadline <= now:
+        if arriving is not None:
             if arriving.data:
                 self._refuse(arriving, TOO_SLOW)
             else:  # an idle connection that never sent a byte: nobody waits for an answer
                 self._forget(arriving)
                 self._close_now(conn)
-        elif conn in self._lingering and self._lingering[conn] <= now:
+        elif conn in self._lingering:
             self._stop_lingering(conn)
 
     def _cap_keepalive(self, deadline: float) -> None:
@@ -423,8 +455,7 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has
         super()._cap_keepalive(deadline)
         for arriving in self._arriving.values():
             if not arriving.data and arriving.deadline > deadline:
-                arriving.deadline = deadline
-                self._schedule(deadline, arriving.conn)
+                self._move_deadline(arriving, deadline)
 
     @staticmethod
     def _now() -> float:

@@ -32,6 +32,7 @@ from bot.http_worker import (
     HEADERS_TOO_LARGE,
     LENGTH_REQUIRED,
     TOO_SLOW,
+    Deadlines,
     Head,
     Refusal,
     RefusalTally,
@@ -477,3 +478,16 @@ def test_refusals_are_logged_as_one_summary_line_at_most_once_a_minute(
         "1 too slow (408)",
         "2 too slow (408), 1 body too large (413)",
     ]
+
+
+def test_deadlines_come_due_in_order_and_a_cancelled_one_never_does() -> None:
+    deadlines = Deadlines()
+    deadlines.add(3.0, "late")
+    cancelled = deadlines.add(1.0, "answered")
+    deadlines.add(2.0, "slow")
+    deadlines.cancel(cancelled)
+
+    assert deadlines.due(0.5) == []
+    assert deadlines.due(2.5) == ["slow"]
+    assert deadlines.due(10.0) == ["late"]
+    assert deadlines.due(10.0) == []
