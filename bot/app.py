@@ -42,6 +42,7 @@ from handlers import (
     meetings,
     rate_lead,
     thread_replies,
+    verdicts,
 )
 from handlers.deps import Deps
 from storage.engine import SessionFactory
@@ -94,6 +95,7 @@ def create_app(
     home.register(app, deps)
     admin.register(app, deps)
     handoff.register(app, deps)
+    verdicts.register(app, deps)
     installs.register(app, deps)
     errors.register(app)
     return app

@@ -24,6 +24,7 @@ from bot.environment import hide_from_libraries, read_environment
 from bot.export import parse_since, write_csv, write_json
 from bot.logging_setup import configure_logging
 from storage import export as export_rows
+from storage import verdicts as verdict_rows
 from storage.engine import create_db_engine, make_session_factory, read_only
 from storage.workspaces import known_workspaces
 
@@ -37,6 +38,7 @@ EXPORTS = {
     "responses": (export_rows.iter_responses, export_rows.RESPONSE_COLUMNS),
     "leads": (export_rows.iter_leads, export_rows.LEAD_COLUMNS),
     "lead-changes": (export_rows.iter_lead_changes, export_rows.LEAD_CHANGE_COLUMNS),
+    "verdicts": (verdict_rows.iter_verdicts, verdict_rows.VERDICT_COLUMNS),
     "kpi-values": (export_rows.iter_kpi_values, export_rows.KPI_VALUE_COLUMNS),
     "kpi-targets": (export_rows.iter_kpi_targets, export_rows.KPI_TARGET_COLUMNS),
 }

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from typing import Final
 
-# A rating's card in the feedback channel, and a re-render of it when a button changes it.
+# A rating's card in the feedback channel, and a re-render of it when a button changes it
+# (a score button, or marketing's verdict).
 RATING_POST: Final = "rating_post"
 RATING_UPDATE: Final = "rating_update"
 # A DM to the rater when someone first answers in their rating's thread.
 ANSWER_NOTICE: Final = "answer_notice"
+# A DM to the rater when marketing disputes their rating, with the reason.
+DISPUTE_NOTICE: Final = "dispute_notice"
 # A new lead's hand-off (owner's DM and/or the hand-off channel), an import's digest of
 # many, and a re-render of both once the lead is rated.
 HANDOFF_POST: Final = "handoff_post"
@@ -35,6 +38,7 @@ ALL_KINDS: Final = frozenset(
         RATING_POST,
         RATING_UPDATE,
         ANSWER_NOTICE,
+        DISPUTE_NOTICE,
         HANDOFF_POST,
         HANDOFF_DIGEST,
         HANDOFF_REFRESH,

@@ -28,6 +28,16 @@ HANDOFF_ACTIONS_BLOCK = "handoff_actions"
 HANDOFF_SCORE = "handoff_score"
 HANDOFF_REASON = "handoff_rate_with_reason"
 
+# Marketing's verdict buttons on a rating post (their value is the rating's id), and the
+# dispute form.
+VERDICT_ACTIONS_BLOCK = "verdict_actions"
+VERDICT_AGREE = "verdict_agree"
+VERDICT_ACKNOWLEDGE = "verdict_acknowledge"
+VERDICT_DISPUTE = "verdict_dispute"
+DISPUTE_MODAL = "verdict_dispute_modal"
+DISPUTE_REASON_BLOCK = "dispute_reason"
+DISPUTE_REASON_INPUT = "dispute_reason_input"
+
 HOME_RATE_LEAD = "home_rate_lead"
 HOME_REPORT = "home_report"
 HOME_MEETINGS = "home_meetings"

@@ -27,7 +27,16 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, and_, col, select
 
-from storage.models import Lead, LeadFieldChange, Rating, RatingScoreChange, Response, table_of
+from storage.models import (
+    Lead,
+    LeadFieldChange,
+    Rating,
+    RatingScoreChange,
+    RatingVerdict,
+    Response,
+    table_of,
+)
+from storage.verdicts import ANSWERING_VERDICTS
 
 NO_CAMPAIGN = "(no campaign)"
 NO_SOURCE = "(no source)"
@@ -156,6 +165,22 @@ def is_answer_at(team_id: str, as_of: datetime | None = None) -> ColumnElement[b
     return and_(*conditions)
 
 
+def is_verdict_answer_at(team_id: str, as_of: datetime | None = None) -> ColumnElement[bool]:
+    """A verdict on the outer query's rating that answers it at ``as_of`` (None: now).
+
+    Agree and dispute answer a rating as marketing's reply does, from the click on;
+    verdicts are never deleted. An acknowledgement is no answer.
+    """
+    conditions = [
+        col(RatingVerdict.team_id) == team_id,
+        col(RatingVerdict.rating_id) == col(Rating.id),
+        col(RatingVerdict.verdict).in_(ANSWERING_VERDICTS),
+    ]
+    if as_of is not None:
+        conditions.append(col(RatingVerdict.created_at) < as_of)
+    return and_(*conditions)
+
+
 def lowest_scoring_campaigns(
     session: Session, *, team_id: str, since: datetime, until: datetime, limit: int = 3
 ) -> list[CampaignScore]:
@@ -189,11 +214,13 @@ class UnansweredRating:
 def _waiting_for_answer(team_id: str) -> ColumnElement[bool]:
     """Posted, still its rep's latest rating of the lead, and no answer that stands."""
     answered = exists().where(is_answer_at(team_id))
+    agreed_or_disputed = exists().where(is_verdict_answer_at(team_id))
     return and_(
         Rating.team_id == team_id,
         col(Rating.post_ts).is_not(None),
         is_current_rating(),
         ~answered,
+        ~agreed_or_disputed,
     )
 
 
@@ -339,12 +366,32 @@ def _answer_delays(session: Session, *, team_id: str, start: datetime, end: date
     The first answer is looked up per rating through the (team, rating, time) index, so
     the cost follows the period's ratings, never the whole history of answers.
     """
-    first_answer = (
+    first_reply = (
         select(func.min(Response.created_at)).where(is_answer_at(team_id, end)).scalar_subquery()
     )
-    delay = _seconds_between(session, first_answer, col(Rating.created_at))
+    first_verdict = (
+        select(func.min(RatingVerdict.created_at))
+        .where(is_verdict_answer_at(team_id, end))
+        .scalar_subquery()
+    )
+    delay = _seconds_between(
+        session, _earlier_of(first_reply, first_verdict), col(Rating.created_at)
+    )
     return (
         select(delay.label("delay_seconds")).where(counted_ratings(team_id, start, end)).subquery()
+    )
+
+
+def _earlier_of(
+    first: SQLColumnExpression[datetime], second: SQLColumnExpression[datetime]
+) -> ColumnElement[datetime]:
+    """The earlier of two times that may each be NULL (NULL only when both are): SQLite's
+    MIN(a, b) and PostgreSQL's LEAST treat NULL differently, so CASE decides."""
+    return case(
+        (first.is_(None), second),
+        (second.is_(None), first),
+        (first <= second, first),
+        else_=second,
     )
 
 

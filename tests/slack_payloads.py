@@ -290,3 +290,70 @@ def lead_webhook_headers(
         "X-Leadloop-Timestamp": str(stamp),
         "X-Leadloop-Signature": sign_webhook(body, secret=secret, timestamp=stamp),
     }
+
+
+def rating_post_click(
+    *,
+    action_id: str,
+    value: str,
+    post_ts: str,
+    response_url: str,
+    user_id: str = MARKETER_ID,
+    team_id: str = TEAM_ID,
+    channel_id: str = FEEDBACK_CHANNEL,
+    trigger_id: str = "trigger-verdict",
+) -> dict[str, Any]:
+    """A ``block_actions`` payload for a click on a rating post's verdict button."""
+    return {
+        "type": "block_actions",
+        "team": {"id": team_id, "domain": "test"},
+        "user": {"id": user_id, "team_id": team_id},
+        "api_app_id": "A0LEADLOOP",
+        "trigger_id": trigger_id,
+        "channel": {"id": channel_id, "name": "lead-feedback"},
+        "container": {"type": "message", "channel_id": channel_id, "message_ts": post_ts},
+        "message": {"type": "message", "ts": post_ts, "text": "Lead rated"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "verdict_actions",
+                "value": value,
+                "action_ts": "1700000002.000300",
+            }
+        ],
+    }
+
+
+def dispute_submission(
+    *,
+    reason: str | None,
+    rating_id: str,
+    post_ts: str,
+    user_id: str = MARKETER_ID,
+    team_id: str = TEAM_ID,
+    channel_id: str = FEEDBACK_CHANNEL,
+) -> dict[str, Any]:
+    """A ``view_submission`` of the dispute form, its metadata naming the rating and post."""
+    metadata = {"rating_id": rating_id, "channel": channel_id, "ts": post_ts}
+    return {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "test"},
+        "user": {"id": user_id, "team_id": team_id},
+        "api_app_id": "A0LEADLOOP",
+        "view": {
+            "id": "V0003",
+            "team_id": team_id,
+            "type": "modal",
+            "callback_id": "verdict_dispute_modal",
+            "private_metadata": json.dumps(metadata),
+            "state": {
+                "values": {
+                    "dispute_reason": {
+                        "dispute_reason_input": {"type": "plain_text_input", "value": reason}
+                    }
+                }
+            },
+        },
+    }

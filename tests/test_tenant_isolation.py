@@ -60,7 +60,9 @@ from bot.workspace_gate import NOT_THIS_WORKSPACE
 from domain.leads.intake import fold_records, intake_leads
 from domain.leads.records import LeadRecord
 from handlers import ids
+from handlers.verdicts import ONE_CLICK_ACTIONS
 from handlers.views.handoffs import LEAD_NOT_FOUND
+from handlers.views.ratings import VERDICT_RATING_NOT_FOUND
 from storage import roles as role_store
 from storage.engine import SessionFactory
 from storage.models import (
@@ -190,6 +192,7 @@ class World:
     waiting_lead_id: int
     answered_post_ts: str
     unanswered_post_ts: str
+    unanswered_rating_id: int
     response_ts: str
     meeting_id: int
     paused_meeting_id: int
@@ -519,6 +522,7 @@ def _arrange(
     rating = f"{UNANSWERED_REF} 2 Alpha reason: no budget"
     ok(lambda: driver.command(a, "/rate-lead", rating), "You rated")
     answered_post_ts, unanswered_post_ts = _post_ts_of_ratings(session_factory)
+    unanswered_rating_id = _rating_id_posted_at(session_factory, unanswered_post_ts)
     response_ts = "1699990000.000100"
     answer = payloads.thread_reply(
         thread_ts=answered_post_ts,
@@ -570,6 +574,7 @@ def _arrange(
         waiting_lead_id=lead_ids[1],
         answered_post_ts=answered_post_ts,
         unanswered_post_ts=unanswered_post_ts,
+        unanswered_rating_id=unanswered_rating_id,
         response_ts=response_ts,
         meeting_id=meeting_id,
         paused_meeting_id=paused_meeting_id,
@@ -648,6 +653,12 @@ def _post_ts_of_ratings(session_factory: SessionFactory) -> tuple[str, str]:
     posted = [rating.post_ts for rating in ratings]
     assert len(posted) == 2 and None not in posted
     return str(posted[0]), str(posted[1])
+
+
+def _rating_id_posted_at(session_factory: SessionFactory, post_ts: str) -> int:
+    with session_factory() as session:
+        rating = session.exec(sqlmodel_select(Rating).where(Rating.post_ts == post_ts)).one()
+    return rating.id or -1
 
 
 def _meeting_ids(session_factory: SessionFactory) -> tuple[int, int]:
@@ -870,6 +881,55 @@ def handoff_button(action_id: str, value: str) -> Send:
     return send
 
 
+def _marketer_of(actor: Actor) -> str:
+    """Who clicks a verdict: in A its marketer (A's admin rated the ratings); anyone else as
+    themselves (B knows no marketing, so anyone but a rater may answer there)."""
+    return A_MARKETER if actor == A_ACTOR else actor.user_id
+
+
+def verdict_button(action_id: str) -> Send:
+    """A click on a verdict button of A's unanswered rating's post, naming that rating."""
+
+    def send(driver: Driver, world: World, actor: Actor) -> HttpAnswer:
+        return driver.interact(
+            payloads.rating_post_click(
+                action_id=action_id,
+                value=str(world.unanswered_rating_id),
+                post_ts=world.unanswered_post_ts,
+                response_url=driver.fake_slack.response_url("iso"),
+                user_id=_marketer_of(actor),
+                team_id=actor.team_id,
+            )
+        )
+
+    return send
+
+
+def dispute_form(driver: Driver, world: World, actor: Actor) -> HttpAnswer:
+    """The dispute form, its private metadata naming A's unanswered rating and its post."""
+    return driver.interact(
+        payloads.dispute_submission(
+            reason="not what the rep thinks",
+            rating_id=str(world.unanswered_rating_id),
+            post_ts=world.unanswered_post_ts,
+            user_id=_marketer_of(actor),
+            team_id=actor.team_id,
+        )
+    )
+
+
+def rate_from_message(driver: Driver, world: World, actor: Actor) -> HttpAnswer:
+    """ "Rate this lead" on a message that names A's handed-off lead."""
+    return driver.interact(
+        payloads.message_shortcut(
+            {"text": f"CRM: new activity on {HANDED_OFF_REF}"},
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            channel_id=actor.channel_id,
+        )
+    )
+
+
 def rating_form(driver: Driver, world: World, actor: Actor) -> HttpAnswer:
     """The rating form, submitted for A's handed-off lead's reference."""
     return driver.interact(
@@ -1021,6 +1081,14 @@ CASES = [
         changed("rating", f"You rated *{HANDED_OFF_REF}*"),
         b_keeps_own=True,
     ),
+    # The "Rate this lead" shortcut: only the workspace's own leads fill the form in.
+    Case(
+        "shortcut rate_lead_from_message A-lead-ref",
+        ("shortcut", ids.RATE_FROM_MESSAGE),
+        rate_from_message,
+        ids.RATING_MODAL,
+        shown(f'"initial_value": "{HANDED_OFF_REF}"'),
+    ),
     # /meeting: A's meeting ids.
     Case(
         "/meeting skip A-meeting",
@@ -1167,6 +1235,28 @@ CASES = [
         handoff_button(ids.HANDOFF_REASON, "{lead_id}"),
         LEAD_NOT_FOUND,
         shown(HANDED_OFF_REF, ids.RATING_MODAL),
+    ),
+    # Verdict buttons on rating posts and the dispute form: A's rating id and post.
+    Case(
+        "action verdict_agree A-rating",
+        ("action", f"re:{ONE_CLICK_ACTIONS.pattern}"),
+        verdict_button(ids.VERDICT_AGREE),
+        VERDICT_RATING_NOT_FOUND,
+        changed("rating_verdict", "you agreed with the rating"),
+    ),
+    Case(
+        "action verdict_dispute A-rating",
+        ("action", ids.VERDICT_DISPUTE),
+        verdict_button(ids.VERDICT_DISPUTE),
+        VERDICT_RATING_NOT_FOUND,
+        shown(ids.DISPUTE_MODAL, UNANSWERED_REF),
+    ),
+    Case(
+        "view verdict_dispute_modal A-rating",
+        ("view", ids.DISPUTE_MODAL),
+        dispute_form,
+        VERDICT_RATING_NOT_FOUND,
+        changed("rating_verdict", "you disputed the rating"),
     ),
     # Meeting reminder buttons: A's meeting id and A's reminder id.
     Case(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.outbox.answer_notices import notify_rater
 from bot.outbox.digests import post_digest
+from bot.outbox.dispute_notices import notify_disputed
 from bot.outbox.handoffs import post_handoff, refresh_handoff
 from bot.outbox.job import Sender
 from bot.outbox.kpi_charts import post_kpi_chart
@@ -20,6 +21,7 @@ from bot.outbox.sla import post_escalation, post_nudge
 from bot.outbox.weekly_report import post_weekly_report
 from domain.outbox_kinds import (
     ANSWER_NOTICE,
+    DISPUTE_NOTICE,
     HANDOFF_DIGEST,
     HANDOFF_POST,
     HANDOFF_REFRESH,
@@ -47,6 +49,7 @@ KINDS: Mapping[str, Kind] = {
     RATING_POST: Kind(post_rating),
     RATING_UPDATE: Kind(update_rating_post),
     ANSWER_NOTICE: Kind(notify_rater),
+    DISPUTE_NOTICE: Kind(notify_disputed),
     HANDOFF_POST: Kind(post_handoff, bulk=True),
     HANDOFF_DIGEST: Kind(post_digest, bulk=True),
     HANDOFF_REFRESH: Kind(refresh_handoff),

@@ -172,6 +172,11 @@ def normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def reason_problem(reason: str) -> str | None:
+    """Why a free-text reason can't be stored (too long, control characters), or None."""
+    return _reason_problem(reason)
+
+
 def _reason_problem(reason: str) -> str | None:
     if len(reason) > MAX_REASON_LENGTH:
         return (

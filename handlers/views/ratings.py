@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     CheckboxesElement,
     ContextBlock,
     InputBlock,
@@ -18,9 +20,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from domain.ratings.cards import RatingCard
+from domain.ratings.cards import RatingCard, VerdictLine
 from domain.ratings.loop import StoredRating
 from domain.ratings.parse import MAX_LEAD_REF_LENGTH, MAX_REASON_LENGTH, REASON_TAGS
+from domain.ratings.verdicts import ACKNOWLEDGE, AGREE, DISPUTE
 from handlers import ids
 
 SCORE_LABELS = {1: "poor", 2: "weak", 3: "fair", 4: "good", 5: "great"}
@@ -60,13 +63,51 @@ def rating_post(card: RatingCard) -> tuple[str, list[Block]]:
             elements=[
                 MarkdownTextObject(
                     text=f"Rated with {VIA_LABELS.get(card.via, card.via)} · "
-                    "Marketing: reply in this thread to answer."
+                    "Marketing: answer with a button, or reply in this thread."
                 )
             ]
         )
     )
+    if card.verdicts:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_verdicts_text(card))]))
+    if card.rating_id is not None:
+        blocks.append(verdict_buttons(card.rating_id))
     fallback = f"Lead {lead} rated {card.score}/5 by <@{card.rater_id}>"
     return fallback, blocks
+
+
+VERDICT_BUTTONS = (
+    (ids.VERDICT_AGREE, "Agree", "primary"),
+    (ids.VERDICT_DISPUTE, "Dispute", "danger"),
+    (ids.VERDICT_ACKNOWLEDGE, "Acknowledge", None),
+)
+VERDICT_SHOWN = {
+    AGREE: ":white_check_mark: <@{user}> agreed: the lead was poor",
+    DISPUTE: ":warning: <@{user}> disputed the rating",
+    ACKNOWLEDGE: ":eyes: <@{user}> acknowledged; an answer will follow",
+}
+
+
+def verdict_buttons(rating_id: int) -> ActionsBlock:
+    """Marketing's one-click verdicts on a rating post; each carries the rating's id."""
+    return ActionsBlock(
+        block_id=ids.VERDICT_ACTIONS_BLOCK,
+        elements=[
+            ButtonElement(text=label, action_id=action_id, value=str(rating_id), style=style)
+            for action_id, label, style in VERDICT_BUTTONS
+        ],
+    )
+
+
+def _verdicts_text(card: RatingCard) -> str:
+    return truncate("\n".join(_verdict_line(line) for line in card.verdicts))
+
+
+def _verdict_line(line: VerdictLine) -> str:
+    shown = VERDICT_SHOWN.get(line.verdict, "<@{user}> " + line.verdict).format(user=line.user_id)
+    if line.verdict == DISPUTE and line.reason:
+        return f"{shown}: _{escape_mrkdwn(truncate(line.reason, 300))}_"
+    return shown
 
 
 def _lead_details(card: RatingCard) -> str:
@@ -141,6 +182,99 @@ def answer_notice(
         SectionBlock(text=MarkdownTextObject(text=truncate(quoted))),
     ]
     return f"Marketing answered your rating of {lead}", blocks
+
+
+def dispute_notice(
+    card: RatingCard, *, disputer_id: str, reason: str, permalink: str | None
+) -> tuple[str, list[Block]]:
+    """The DM telling a rater that marketing disputed their rating, and why."""
+    lead = escape_mrkdwn(card.lead_ref)
+    where = f" (<{permalink}|see the post>)" if permalink else ""
+    text = f"<@{disputer_id}> disputed your {card.score}/5 rating of *{lead}*{where}:"
+    quoted = "\n".join(f"> {line}" for line in escape_mrkdwn(reason).splitlines()) or ">"
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        SectionBlock(text=MarkdownTextObject(text=truncate(quoted))),
+    ]
+    return f"Marketing disputed your rating of {lead}", blocks
+
+
+def dispute_modal(*, rating_id: int, channel: str, message_ts: str, lead_ref: str) -> View:
+    """The form for a dispute's reason; its metadata names the rating and its post."""
+    metadata = {"rating_id": rating_id, "channel": channel, "ts": message_ts}
+    return View(
+        type="modal",
+        callback_id=ids.DISPUTE_MODAL,
+        title=PlainTextObject(text="Dispute a rating"),
+        submit=PlainTextObject(text="Dispute"),
+        close=PlainTextObject(text="Cancel"),
+        private_metadata=json.dumps(metadata),
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"Why was *{escape_mrkdwn(truncate(lead_ref, 200))}* a better lead "
+                    "than rated? The rep gets your reason by DM."
+                )
+            ),
+            InputBlock(
+                block_id=ids.DISPUTE_REASON_BLOCK,
+                label="Reason",
+                element=PlainTextInputElement(
+                    action_id=ids.DISPUTE_REASON_INPUT,
+                    multiline=True,
+                    max_length=MAX_REASON_LENGTH,
+                ),
+            ),
+        ],
+    )
+
+
+def disputed_view(lead_ref: str) -> View:
+    """What the dispute form turns into once the dispute is stored."""
+    return notice_view("Disputed", verdict_stored(DISPUTE, lead_ref))
+
+
+def notice_view(title: str, text: str) -> View:
+    """A form turned into a note: what became of it."""
+    return View(
+        type="modal",
+        title=PlainTextObject(text=title),
+        close=PlainTextObject(text="Done"),
+        blocks=[SectionBlock(text=MarkdownTextObject(text=text))],
+    )
+
+
+def verdict_stored(verdict: str, lead_ref: str) -> str:
+    """The private note for the marketer whose verdict was stored."""
+    lead = escape_mrkdwn(lead_ref)
+    if verdict == AGREE:
+        return f"Saved: you agreed with the rating of *{lead}*. The post shows it."
+    if verdict == DISPUTE:
+        return (
+            f"Saved: you disputed the rating of *{lead}*. The post shows it, and the rep "
+            "gets your reason by DM."
+        )
+    return (
+        f"Saved: you acknowledged the rating of *{lead}*. It still waits for your answer: "
+        "agree, dispute, or reply in its thread."
+    )
+
+
+def verdict_already_given(verdict: str, lead_ref: str) -> str:
+    """The private note for a second click of the same verdict: nothing changed."""
+    done = {AGREE: "agreed with", DISPUTE: "disputed", ACKNOWLEDGE: "acknowledged"}[verdict]
+    return f"You already {done} the rating of *{escape_mrkdwn(lead_ref)}*; nothing changed."
+
+
+VERDICT_NOT_MARKETING = (
+    "Only marketing can answer a rating with these buttons, and never the rep who rated it. "
+    "Nothing changed. An admin can give the marketing role with "
+    "`/leadloop role @person marketing`."
+)
+VERDICT_RATING_NOT_FOUND = (
+    "I can't find that rating in this workspace, so nothing changed. Use the buttons on the "
+    "rating's own post."
+)
 
 
 def rating_modal(
