@@ -70,7 +70,14 @@ class DeliverySupervisor:
         return self
 
     def stop(self, timeout: float = STOP_SECONDS) -> None:
-        """SIGTERM the delivery process, which finishes its sends; SIGKILL it after ``timeout``."""
+        """SIGTERM the delivery process, which finishes its sends; SIGKILL it after ``timeout``.
+
+        Only in ``leadloop run`` itself: gunicorn's workers are forks of it that leave
+        through the same ``finally``, holding a copy of this object, and must not stop the
+        delivery process when one of them exits.
+        """
+        if os.getpid() != self._parent:
+            return
         self._stopping.set()
         with self._lock:
             child = self._child
