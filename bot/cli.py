@@ -23,6 +23,7 @@ from bot.config import ConfigError, Settings, database_url_from_env, log_level
 from bot.environment import hide_from_libraries, read_environment
 from bot.export import parse_since, write_csv, write_json
 from bot.logging_setup import configure_logging
+from bot.playground.command import add_playground_command
 from storage import export as export_rows
 from storage import verdicts as verdict_rows
 from storage.engine import create_db_engine, make_session_factory, read_only
@@ -116,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Set by `leadloop run` for the child it starts: migrations are done, stop with the parent.
     deliver.add_argument("--exit-with-parent", type=int, metavar="PID", help=argparse.SUPPRESS)
     deliver.set_defaults(handler=command_deliver)
+
+    add_playground_command(commands)
 
     migrate = commands.add_parser(
         "migrate",
