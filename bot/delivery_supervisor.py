@@ -1,11 +1,13 @@
 """``leadloop run`` keeps one delivery process (``leadloop deliver``) running beside it.
 
-The child is forked from ``leadloop run`` itself, after its imports, rather than started
-as a new interpreter: it then shares the memory of every module with the processes that
+The first one is forked from ``leadloop run`` itself, after its imports and before any
+other thread exists: it then shares the memory of every module with the processes that
 answer Slack (a fresh ``python -m bot deliver`` added about 90 MB, and took the whole
-``leadloop run`` past its 150 MB; bench/README.md). It is forked from a thread of its own
-that watches it through a pidfd, so it does not matter who reaps it (gunicorn's master
-reaps every child it has). If the child dies, it is forked again after a pause; if
+``leadloop run`` past its 150 MB; bench/README.md). Forking later, with threads running,
+could copy a lock another thread holds (a half-written log line) into a child that then
+waits for it forever, so a delivery process started again after one died is a fresh
+``python -m bot deliver`` instead. A thread of its own watches the child through a pidfd,
+so it does not matter who reaps it (gunicorn's master reaps every child it has). If
 ``leadloop run`` dies, even by SIGKILL, the kernel stops the child too.
 """
 
@@ -16,6 +18,7 @@ import logging
 import os
 import select
 import signal
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -50,7 +53,7 @@ STOP_SECONDS = 30.0
 
 
 class DeliverySupervisor:
-    """Forks the delivery process and forks it again whenever it dies."""
+    """Forks the delivery process, and starts it again whenever it dies."""
 
     def __init__(self, env: Mapping[str, str], *, log_level: str) -> None:
         self._env = dict(env)
@@ -59,13 +62,16 @@ class DeliverySupervisor:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._child: int | None = None
+        self._forked: int | None = None  # the first child, forked before the thread started
         self._thread = threading.Thread(target=self._supervise, name="leadloop-supervise")
 
     def start(self) -> DeliverySupervisor:
         """Start the delivery process, and watch it."""
-        # What is loaded now stays out of the garbage collector's way, so the child (and
-        # gunicorn's workers) keep sharing those pages instead of copying them.
-        gc.freeze()
+        if threading.active_count() == 1:  # no other thread can hold a lock the fork copies
+            # What is loaded now stays out of the garbage collector's way, so the child
+            # (and gunicorn's workers) keep sharing those pages instead of copying them.
+            gc.freeze()
+            self._forked = self._fork()
         self._thread.start()
         return self
 
@@ -111,16 +117,26 @@ class DeliverySupervisor:
             )
             self._stopping.wait(delay)
 
+    def _fork(self) -> int:
+        pid = os.fork()
+        if pid == 0:
+            _be_the_delivery_process(self._env, self._log_level, parent=self._parent)
+        with self._lock:
+            self._child = pid
+        logger.info("leadloop started its delivery process (pid %s)", pid)
+        return pid
+
     def _run_once(self) -> str:
-        """Fork the child and wait until it has exited; says how it ended."""
+        """The forked child, or a new one started; waits until it has exited and says how
+        it ended."""
         with self._lock:
             if self._stopping.is_set():
                 return "stopping"
-            pid = os.fork()
-            if pid == 0:
-                _be_the_delivery_process(self._env, self._log_level, parent=self._parent)
-            self._child = pid
-        logger.info("leadloop started its delivery process (pid %s)", pid)
+            pid, self._forked = self._forked, None
+            if pid is None:
+                pid = self._spawn()
+                self._child = pid
+                logger.info("leadloop started its delivery process (pid %s)", pid)
         _wait_for_exit(pid)
         try:
             _, status = os.waitpid(pid, 0)
@@ -132,6 +148,23 @@ class DeliverySupervisor:
             return "exited"
         code = os.waitstatus_to_exitcode(status)
         return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+
+    def _spawn(self) -> int:
+        """A fresh ``python -m bot deliver`` (safe to start from this thread)."""
+        command = [
+            sys.executable,
+            "-m",
+            "bot",
+            "deliver",
+            "--log-level",
+            self._log_level,
+            "--exit-with-parent",
+            str(self._parent),
+        ]
+        # posix_spawn runs no Python in the child (unlike a fork from this thread), and
+        # leaves the reaping to _run_once.
+        stdin_from_nowhere = (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)
+        return os.posix_spawn(sys.executable, command, self._env, file_actions=[stdin_from_nowhere])
 
 
 def _be_the_delivery_process(env: Mapping[str, str], log_level: str, *, parent: int) -> NoReturn:
@@ -145,7 +178,6 @@ def _be_the_delivery_process(env: Mapping[str, str], log_level: str, *, parent: 
     try:
         for signum in INHERITED_HANDLERS:
             signal.signal(signum, signal.SIG_DFL)
-        _name_process(DELIVERY_PROCESS_NAME)
         from bot.cli import build_parser, run_command
 
         argv = ["deliver", "--log-level", log_level, "--exit-with-parent", str(parent)]
@@ -191,9 +223,11 @@ def _signal(pid: int, signum: int) -> None:
 
 
 def exit_with_parent(parent_pid: int) -> None:
-    """In the child: get SIGTERM when ``leadloop run`` dies; exit now if it died already."""
+    """In the child: get SIGTERM when ``leadloop run`` dies; exit now if it died already.
+    Also names the process for ``ps``."""
     import ctypes
 
+    _name_process(DELIVERY_PROCESS_NAME)
     pr_set_pdeathsig = 1
     try:
         libc = ctypes.CDLL(None, use_errno=True)
