@@ -112,10 +112,17 @@ def command_report(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         with make_session_factory(read_only(engine))() as session:
             team_id = _workspace(session, args.workspace)
             defaults = WorkspaceSettings(timezone=_timezone(env))
-            timezone = workspace_settings(session, team_id=team_id, defaults=defaults).timezone
+            in_force = workspace_settings(session, team_id=team_id, defaults=defaults)
+            timezone = in_force.timezone
             today = datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
             week = _week(args.week, today=today)
-            report = build_report(session, team_id=team_id, week=week, timezone=timezone)
+            report = build_report(
+                session,
+                team_id=team_id,
+                week=week,
+                timezone=timezone,
+                answer_time=in_force.answer_sla_policy(),
+            )
     finally:
         engine.dispose()
     if args.json:

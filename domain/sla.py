@@ -66,6 +66,20 @@ class BusinessHours:
             day += timedelta(days=1)
         return None
 
+    def open_minutes(self, start: datetime, end: datetime, zone: ZoneInfo) -> float:
+        """Business minutes between two instants (0 when ``end`` is not after ``start``)."""
+        total = timedelta()
+        day = start.astimezone(zone).date()
+        last = end.astimezone(zone).date()
+        while day <= last:
+            opens, closes = self._window(day, zone)
+            if opens is not None and closes is not None:
+                overlap = min(closes, end) - max(opens, start)
+                if overlap > timedelta():
+                    total += overlap
+            day += timedelta(days=1)
+        return total.total_seconds() / 60
+
     def _window(self, day: date, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
         """The day's open hours as UTC instants (wall-clock times in ``zone``)."""
         if day.weekday() not in self.days:

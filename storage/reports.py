@@ -10,7 +10,7 @@ later never changes a period that has ended.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy import (
@@ -413,6 +413,56 @@ def _median(session: Session, values: ColumnElement[float], count: int) -> float
     )
     picked = [float(value) for value in session.execute(middle).scalars()]
     return sum(picked) / len(picked)
+
+
+@dataclass(frozen=True)
+class RatingAnswer:
+    """A counted rating of a period, as it stood at the period's end: its score, its lead's
+    campaign, and the time of its first answer (a reply, an Agree or a Dispute) if any."""
+
+    rated_at: datetime
+    score: int
+    campaign: str
+    first_answer_at: datetime | None
+
+
+def first_answers(
+    session: Session, *, team_id: str, start: datetime, end: datetime
+) -> list[RatingAnswer]:
+    """The ratings [start, end) counts, each with its first answer standing at ``end``."""
+    first_reply = (
+        select(func.min(Response.created_at)).where(is_answer_at(team_id, end)).scalar_subquery()
+    )
+    first_verdict = (
+        select(func.min(RatingVerdict.created_at))
+        .where(is_verdict_answer_at(team_id, end))
+        .scalar_subquery()
+    )
+    statement = (
+        sa_select(
+            col(Rating.created_at),
+            score_at(end),
+            func.coalesce(lead_field_at("campaign", end, now=col(Lead.campaign)), NO_CAMPAIGN),
+            _earlier_of(first_reply, first_verdict),
+        )
+        .join(Lead, and_(col(Lead.id) == col(Rating.lead_id), Lead.team_id == team_id))
+        .where(counted_ratings(team_id, start, end))
+        .order_by(col(Rating.created_at), col(Rating.id))
+    )
+    return [
+        RatingAnswer(
+            rated_at=_aware(rated_at),
+            score=int(score),
+            campaign=str(campaign),
+            first_answer_at=None if answered is None else _aware(answered),
+        )
+        for rated_at, score, campaign, answered in session.execute(statement).all()
+    ]
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives naive datetimes back for stored UTC ones."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

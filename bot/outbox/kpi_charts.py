@@ -24,7 +24,11 @@ def post_kpi_chart(job: Job) -> Recorder:
             raise Undeliverable(f"the KPI chart request names no week: {error}") from error
         channel = post.post_channel
         report = build_report(
-            session, team_id=message.team_id, week=week, timezone=job.settings.timezone
+            session,
+            team_id=message.team_id,
+            week=week,
+            timezone=job.settings.timezone,
+            answer_time=job.settings.answer_sla_policy(),
         )
     # Like the weekly report, a file upload carries no message metadata, so it is not looked
     # for in the channel after a lapsed claim: a sender dying right after it may upload twice.

@@ -22,7 +22,13 @@ def post_weekly_report(job: Job) -> Recorder:
             raise Undeliverable("no report channel is configured for the weekly report")
         rule = report_rule(session, team_id=message.team_id, default_timezone=timezone)
         week = reported_week(post, rule.timezone)
-        report = build_report(session, team_id=message.team_id, week=week, timezone=timezone)
+        report = build_report(
+            session,
+            team_id=message.team_id,
+            week=week,
+            timezone=timezone,
+            answer_time=job.settings.answer_sla_policy(),
+        )
     # A file upload carries no message metadata, so unlike posts it is not looked for in
     # the channel after a lapsed claim: a sender dying right after it may upload it twice.
     upload_report(job.client, report, channel=channel)

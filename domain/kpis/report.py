@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from charts.report_data import CampaignScore, KpiSeries, LoopTrend, ReportData
+from domain.kpis.answer_times import answer_time_numbers
 from domain.kpis.metrics import (
     METRICS,
     KpiStatus,
@@ -33,9 +34,11 @@ from domain.kpis.metrics import (
     resolve_target,
     stored_target,
 )
+from domain.sla import AnswerSla
 from domain.weeks import IsoWeek, week_bounds, weeks_in_year
 from storage import kpis as kpi_store
 from storage import reports
+from storage.campaigns import campaign_owners
 
 WEEKS_SHOWN = 12
 # Raised whenever a number's definition changes, so that a stored report says which it used.
@@ -152,8 +155,12 @@ def build_report(
     week: IsoWeek,
     timezone: str,
     weeks_shown: int = WEEKS_SHOWN,
+    answer_time: AnswerSla | None = None,
 ) -> WeeklyReport:
-    """Everything the weekly chart shows for ``week``, and the JSON numbers behind it."""
+    """Everything the weekly chart shows for ``week``, and the JSON numbers behind it.
+
+    With the workspace's ``answer_time`` the numbers also say how marketing kept it.
+    """
     weeks = [week.shifted(offset) for offset in range(1 - weeks_shown, 1)]
     labels = tuple(shown.label for shown in weeks)
     business = business_kpis(session, team_id=team_id, week=week, weeks_shown=weeks_shown)
@@ -201,6 +208,13 @@ def build_report(
         business=business,
         answers=answers,
         campaigns=(this_week, previous),
+    )
+    owners = {row.campaign_key: row.owner_id for row in campaign_owners(session, team_id=team_id)}
+    numbers["loop"]["answer_time"] = answer_time_numbers(
+        reports.first_answers(session, team_id=team_id, start=this_start, end=this_end),
+        sla=answer_time,
+        week_end=this_end,
+        owners=owners,
     )
     return WeeklyReport(week=week, data=data, numbers=numbers)
 

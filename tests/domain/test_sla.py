@@ -150,3 +150,19 @@ def open_minutes_between(start: datetime, end: datetime) -> int:
             count += 1
         moment += timedelta(minutes=1)
     return count
+
+
+@given(
+    start=st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+    ),
+    minutes=st.integers(min_value=1, max_value=5 * 9 * 60),
+)
+def test_the_open_minutes_up_to_a_due_time_are_the_minutes_it_was_given(
+    start: datetime, minutes: int
+) -> None:
+    due = OFFICE.add(start, minutes, BERLIN)
+
+    assert due is not None
+    assert OFFICE.open_minutes(start, due, BERLIN) == pytest.approx(minutes)
+    assert OFFICE.open_minutes(due, start, BERLIN) == 0

@@ -1,0 +1,91 @@
+"""The answer SLA in the weekly report: how many ratings marketing answered within their
+agreed answer time, and how long answers took in business hours, per campaign owner.
+
+Over a week's counted ratings as they stood at its end (docs/glossary.md, "answer time"):
+a rating is *due* when its answer time ended by the week's end, and answered *within* it
+when its first answer standing at the week's end came no later than that. Ratings whose
+answer time ends after the week are *not yet due*: they are left out of the share rather
+than guessed at, so the figure of a week never changes later.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from domain.sla import AnswerSla, describe_duration
+from storage.reports import RatingAnswer
+
+NO_OWNER = "(no owner)"
+DECIMALS = 1
+
+
+def answer_time_numbers(
+    ratings: Sequence[RatingAnswer],
+    *,
+    sla: AnswerSla | None,
+    week_end: datetime,
+    owners: Mapping[str, str],
+) -> dict[str, Any] | None:
+    """``loop.answer_time`` of ``report --json``; None when the workspace has no answer time.
+
+    ``owners``: each campaign's owner, by the campaign's name in lower case.
+    """
+    if sla is None:
+        return None
+    by_owner: dict[str, list[RatingAnswer]] = {}
+    for rating in ratings:
+        by_owner.setdefault(owners.get(rating.campaign.lower(), NO_OWNER), []).append(rating)
+    return {
+        "sla": describe_duration(sla.minutes),
+        "low_score_sla": describe_duration(sla.low_score_minutes)
+        if sla.low_score_minutes
+        else None,
+        "business_hours": sla.hours.describe(),
+        "overall": _figures(ratings, sla, week_end),
+        "by_campaign_owner": {
+            owner: _figures(group, sla, week_end) for owner, group in sorted(by_owner.items())
+        },
+    }
+
+
+def _figures(ratings: Iterable[RatingAnswer], sla: AnswerSla, week_end: datetime) -> dict[str, Any]:
+    due = within = not_yet_due = 0
+    hours: list[float] = []
+    for rating in ratings:
+        deadline = sla.answer_due(rating.rated_at, rating.score)
+        answered = rating.first_answer_at
+        if answered is not None:
+            hours.append(sla.hours.open_minutes(rating.rated_at, answered, sla.zone) / 60)
+        if deadline is None or deadline > week_end:
+            not_yet_due += 1
+            continue
+        due += 1
+        if answered is not None and answered <= deadline:
+            within += 1
+    return {
+        "due": due,
+        "within": within,
+        "within_pct": round(100 * within / due, DECIMALS) if due else None,
+        "not_yet_due": not_yet_due,
+        "answered": len(hours),
+        "median_business_hours_to_first_answer": _rounded(
+            statistics.median(hours) if hours else None
+        ),
+        "p90_business_hours_to_first_answer": _rounded(percentile_90(hours)),
+    }
+
+
+def percentile_90(values: Sequence[float]) -> float | None:
+    """The 90th percentile by nearest rank: the value at rank ceil(0.9 n) in order."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[math.ceil(0.9 * len(ordered)) - 1]
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, DECIMALS)

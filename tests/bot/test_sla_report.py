@@ -1,0 +1,189 @@
+"""The answer time in the weekly report (``loop.answer_time``), against figures worked out
+by hand, for a week built through signed requests.
+
+Berlin, the default answer time (4 business hours, Mon-Fri 09:00-18:00), week 2026-W45
+(Monday 2 to Monday 9 November):
+
+| rating | campaign (owner) | rated | first answer | due | |
+| --- | --- | --- | --- | --- | --- |
+| WEB-1 3/5 | Webinar (Maria) | Mon 10:00 | Mon 12:00 (reply) | Mon 14:00 | within, 2.0 h |
+| ADS-1 4/5 | Ads (none) | Mon 10:00 | Tue 10:00 (Agree) | Mon 14:00 | late, 9.0 h |
+| NONE-1 2/5 | none | Tue 11:00 | never | Tue 15:00 | late |
+| WEB-2 5/5 | Webinar (Maria) | Fri 17:00 | never | Mon 9 Nov 12:00 | not yet due |
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from domain.admin.settings import WorkspaceSettings
+from domain.kpis.report import build_report
+from domain.weeks import IsoWeek
+from storage.engine import SessionFactory
+from storage.ratings import get_or_create_lead
+from tests import slack_payloads as payloads
+from tests.bot.test_sla_nudges import ADMIN, MARKETING_GROUP, berlin, leadloop, rate
+from tests.conftest import FakeClock
+from tests.fake_slack import FakeSlack
+from tests.slack_app_client import SlackAppClient
+
+W45 = IsoWeek(2026, 45)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(
+        settings,
+        timezone="Europe/Berlin",
+        admin_users=frozenset({ADMIN}),
+        marketing_usergroup=MARKETING_GROUP,
+    )
+
+
+@pytest.fixture
+def fake_slack(fake_slack: FakeSlack) -> FakeSlack:
+    fake_slack.usergroups[MARKETING_GROUP] = [payloads.MARKETER_ID]
+    return fake_slack
+
+
+def leads(session_factory: SessionFactory, campaigns: dict[str, str | None]) -> None:
+    with session_factory() as session:
+        for ref, campaign in campaigns.items():
+            lead = get_or_create_lead(
+                session, team_id=payloads.TEAM_ID, external_ref=ref, now=berlin(10, 1, 9)
+            )
+            lead.campaign = campaign
+            session.add(lead)
+        session.commit()
+
+
+def reply_at(slack: SlackAppClient, post_ts: str, moment: datetime) -> None:
+    """Marketing's reply in the rating's thread, written at ``moment`` (its Slack ts)."""
+    ts = f"{moment.timestamp():.6f}"
+    reply = payloads.thread_reply(thread_ts=post_ts, ts=ts)
+    assert slack.event(payloads.event_callback(reply, event_id=f"Ev{ts}")).status == 200
+
+
+def agree(slack: SlackAppClient, post_ts: str, rating_id: int) -> None:
+    click = payloads.block_action(
+        action_id="verdict_agree",
+        value=str(rating_id),
+        user_id=payloads.MARKETER_ID,
+        channel_id=payloads.FEEDBACK_CHANNEL,
+    )
+    click["container"]["message_ts"] = post_ts
+    click["message"]["ts"] = post_ts
+    assert slack.interact(click).status == 200
+
+
+def test_the_answer_time_figures_of_a_week_are_the_ones_worked_out_by_hand(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+) -> None:
+    leads(session_factory, {"WEB-1": "Webinar", "WEB-2": "Webinar", "ADS-1": "Ads"})
+    clock.now = berlin(11, 2, 9)
+    leadloop(slack, fake_slack, "campaign webinar owner <@UMARIA|maria>")
+    clock.now = berlin(11, 2, 10)
+    web_1 = rate(slack, fake_slack, "WEB-1 3 fine")
+    ads_1 = rate(slack, fake_slack, "ADS-1 4 good")
+    clock.now = berlin(11, 2, 12)
+    reply_at(slack, web_1, clock.now)
+    clock.now = berlin(11, 3, 10)
+    agree(slack, ads_1, rating_id=2)
+    clock.now = berlin(11, 3, 11)
+    rate(slack, fake_slack, "NONE-1 2 no budget")
+    clock.now = berlin(11, 6, 17)
+    rate(slack, fake_slack, "WEB-2 5 great")
+
+    with session_factory() as session:
+        report = build_report(
+            session,
+            team_id=payloads.TEAM_ID,
+            week=W45,
+            timezone="Europe/Berlin",
+            answer_time=WorkspaceSettings(timezone="Europe/Berlin").answer_sla_policy(),
+        )
+
+    assert report.numbers["loop"]["answer_time"] == {
+        "sla": "4h",
+        "low_score_sla": None,
+        "business_hours": "mon-fri 09:00-18:00",
+        "overall": {
+            "due": 3,
+            "within": 1,
+            "within_pct": 33.3,
+            "not_yet_due": 1,
+            "answered": 2,
+            "median_business_hours_to_first_answer": 5.5,
+            "p90_business_hours_to_first_answer": 9.0,
+        },
+        "by_campaign_owner": {
+            "(no owner)": {
+                "due": 2,
+                "within": 0,
+                "within_pct": 0.0,
+                "not_yet_due": 0,
+                "answered": 1,
+                "median_business_hours_to_first_answer": 9.0,
+                "p90_business_hours_to_first_answer": 9.0,
+            },
+            "UMARIA": {
+                "due": 1,
+                "within": 1,
+                "within_pct": 100.0,
+                "not_yet_due": 1,
+                "answered": 1,
+                "median_business_hours_to_first_answer": 2.0,
+                "p90_business_hours_to_first_answer": 2.0,
+            },
+        },
+    }
+
+
+def test_without_an_answer_time_the_report_says_so(
+    session_factory: SessionFactory,
+) -> None:
+    with session_factory() as session:
+        report = build_report(
+            session, team_id=payloads.TEAM_ID, week=W45, timezone="UTC", answer_time=None
+        )
+
+    assert report.numbers["loop"]["answer_time"] is None
+
+
+def test_the_report_of_a_week_is_the_same_when_run_again_later(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+) -> None:
+    sla = WorkspaceSettings(timezone="Europe/Berlin").answer_sla_policy()
+    clock.now = berlin(11, 6, 17)
+    post_ts = rate(slack, fake_slack, "LATE-1 2 no budget")
+
+    def answer_time() -> dict[str, Any]:
+        with session_factory() as session:
+            report = build_report(
+                session,
+                team_id=payloads.TEAM_ID,
+                week=W45,
+                timezone="Europe/Berlin",
+                answer_time=sla,
+            )
+        figures = report.numbers["loop"]["answer_time"]
+        assert isinstance(figures, dict)
+        return figures
+
+    before = answer_time()
+    clock.now = berlin(11, 9, 10)
+    reply_at(slack, post_ts, clock.now)  # answered the next week, within its answer time
+
+    assert answer_time() == before
+    assert before["overall"]["not_yet_due"] == 1
