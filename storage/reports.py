@@ -480,6 +480,55 @@ class ScoreOutcome:
         return self.won / decided if decided else None
 
 
+@dataclass(frozen=True)
+class RatedOutcome:
+    """A counted rating of a period as it stood at the period's end: its rep, its lead's
+    campaign, its score, the lead's outcome (won, lost or None) and marketing's verdict
+    standing then (the latest Agree or Dispute, or None)."""
+
+    rater_id: str
+    campaign: str
+    score: int
+    outcome: str | None
+    verdict: str | None
+
+
+def rated_outcomes(
+    session: Session, *, team_id: str, start: datetime, end: datetime
+) -> list[RatedOutcome]:
+    """Every rating [start, end) counts, with what calibration needs."""
+    status_then = case((col(Lead.status_changed_at) < end, col(Lead.status)), else_=None)
+    latest_verdict = (
+        select(RatingVerdict.verdict)
+        .where(is_verdict_answer_at(team_id, end))
+        .order_by(col(RatingVerdict.created_at).desc(), col(RatingVerdict.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    statement = (
+        sa_select(
+            col(Rating.rater_id),
+            func.coalesce(lead_field_at("campaign", end, now=col(Lead.campaign)), NO_CAMPAIGN),
+            score_at(end),
+            lead_field_at("status", end, now=status_then),
+            latest_verdict,
+        )
+        .join(Lead, and_(col(Lead.id) == col(Rating.lead_id), Lead.team_id == team_id))
+        .where(counted_ratings(team_id, start, end))
+        .order_by(col(Rating.id))
+    )
+    return [
+        RatedOutcome(
+            rater_id=str(rater),
+            campaign=str(campaign),
+            score=int(score),
+            outcome=status if status in DECIDED else None,
+            verdict=verdict,
+        )
+        for rater, campaign, score, status, verdict in session.execute(statement).all()
+    ]
+
+
 def outcomes_by_score(
     session: Session, *, team_id: str, start: datetime, end: datetime
 ) -> list[ScoreOutcome]:

@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from charts.report_data import CampaignScore, KpiSeries, LoopTrend, ReportData
 from domain.kpis.answer_times import answer_time_numbers
+from domain.kpis.calibration import calibration_numbers
 from domain.kpis.metrics import (
     METRICS,
     KpiStatus,
@@ -210,6 +211,10 @@ def build_report(
         campaigns=(this_week, previous),
     )
     owners = {row.campaign_key: row.owner_id for row in campaign_owners(session, team_id=team_id)}
+    window_start, _ = week_bounds(weeks[0], timezone)
+    numbers["calibration"] = calibration_numbers(
+        reports.rated_outcomes(session, team_id=team_id, start=window_start, end=this_end)
+    )
     numbers["loop"]["answer_time"] = answer_time_numbers(
         reports.first_answers(session, team_id=team_id, start=this_start, end=this_end),
         sla=answer_time,

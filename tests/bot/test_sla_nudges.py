@@ -73,10 +73,13 @@ def recorded_workspace(session_factory: SessionFactory) -> None:
 
 
 def rate(
-    slack: SlackAppClient, fake_slack: FakeSlack, text: str = "ACME-1 2 wrong industry"
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    text: str = "ACME-1 2 wrong industry",
+    **fields: str,
 ) -> str:
     """Rate with ``/rate-lead`` (posted at once); the post's ts."""
-    assert slack.command(text, response_url=fake_slack.response_url()).status == 200
+    assert slack.command(text, response_url=fake_slack.response_url(), **fields).status == 200
     return str(fake_slack.posts[-1][1])
 
 

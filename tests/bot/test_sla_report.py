@@ -69,16 +69,21 @@ def reply_at(slack: SlackAppClient, post_ts: str, moment: datetime) -> None:
     assert slack.event(payloads.event_callback(reply, event_id=f"Ev{ts}")).status == 200
 
 
-def agree(slack: SlackAppClient, post_ts: str, rating_id: int) -> None:
-    click = payloads.block_action(
+def agree(slack: SlackAppClient, fake_slack: FakeSlack, post_ts: str, rating_id: int) -> None:
+    click = payloads.rating_post_click(
         action_id="verdict_agree",
         value=str(rating_id),
-        user_id=payloads.MARKETER_ID,
-        channel_id=payloads.FEEDBACK_CHANNEL,
+        post_ts=post_ts,
+        response_url=fake_slack.response_url("verdict"),
     )
-    click["container"]["message_ts"] = post_ts
-    click["message"]["ts"] = post_ts
     assert slack.interact(click).status == 200
+
+
+def dispute(slack: SlackAppClient, post_ts: str, rating_id: int) -> None:
+    form = payloads.dispute_submission(
+        reason="not our target market", rating_id=str(rating_id), post_ts=post_ts
+    )
+    assert slack.interact(form).status == 200
 
 
 def test_the_answer_time_figures_of_a_week_are_the_ones_worked_out_by_hand(
@@ -96,7 +101,7 @@ def test_the_answer_time_figures_of_a_week_are_the_ones_worked_out_by_hand(
     clock.now = berlin(11, 2, 12)
     reply_at(slack, web_1, clock.now)
     clock.now = berlin(11, 3, 10)
-    agree(slack, ads_1, rating_id=2)
+    agree(slack, fake_slack, ads_1, rating_id=2)
     clock.now = berlin(11, 3, 11)
     rate(slack, fake_slack, "NONE-1 2 no budget")
     clock.now = berlin(11, 6, 17)
@@ -187,3 +192,83 @@ def test_the_report_of_a_week_is_the_same_when_run_again_later(
 
     assert answer_time() == before
     assert before["overall"]["not_yet_due"] == 1
+
+
+def outcome(session_factory: SessionFactory, ref: str, status: str, at: datetime) -> None:
+    """The CRM's outcome for a lead, as an import or the webhook records it."""
+    with session_factory() as session:
+        lead = get_or_create_lead(session, team_id=payloads.TEAM_ID, external_ref=ref, now=at)
+        lead.status, lead.status_changed_at = status, at
+        session.add(lead)
+        session.commit()
+
+
+def test_rater_calibration_is_the_one_worked_out_by_hand(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    clock: FakeClock,
+) -> None:
+    """Ann rates A-1 5 (won), A-2 4 (lost), A-3 2 (lost); Bo rates B-1 1 (won), B-2 5
+    (lost). Marketing agrees with Ann's A-3 and disputes her A-2, then agrees with it
+    (the latest stands), and disputes Bo's B-1. Campaigns: A-* Webinar, B-* none.
+
+    Ann: 3 ratings, agreed 2, disputed 0, won 1, lost 2; pairs (5 won, 4 lost) and
+    (5 won, 2 lost) both ordered right: concordance 1.0.
+    Bo: 2 ratings, agreed 0, disputed 1; pair (1 won, 5 lost) ordered wrong: 0.0.
+    """
+    leads(session_factory, {"A-1": "Webinar", "A-2": "Webinar", "A-3": "Webinar"})
+    clock.now = berlin(11, 2, 10)
+    posts = {
+        ref: rate(slack, fake_slack, f"{ref} {score} why", user_id=user)
+        for ref, score, user in (
+            ("A-1", 5, "UANN"),
+            ("A-2", 4, "UANN"),
+            ("A-3", 2, "UANN"),
+            ("B-1", 1, "UBO"),
+            ("B-2", 5, "UBO"),
+        )
+    }
+    rating_ids = {ref: number for number, ref in enumerate(posts, start=1)}
+    clock.now = berlin(11, 3, 10)
+    for ref, verdict in (("A-3", "agree"), ("A-2", "dispute"), ("B-1", "dispute")):
+        if verdict == "dispute":
+            dispute(slack, posts[ref], rating_ids[ref])
+        else:
+            agree(slack, fake_slack, posts[ref], rating_ids[ref])
+    clock.now = berlin(11, 3, 11)
+    agree(slack, fake_slack, posts["A-2"], rating_ids["A-2"])
+    for ref, status in (
+        ("A-1", "won"),
+        ("A-2", "lost"),
+        ("A-3", "lost"),
+        ("B-1", "won"),
+        ("B-2", "lost"),
+    ):
+        outcome(session_factory, ref, status, berlin(11, 4, 9))
+
+    with session_factory() as session:
+        report = build_report(session, team_id=payloads.TEAM_ID, week=W45, timezone="Europe/Berlin")
+
+    assert report.numbers["calibration"]["by_rep"] == {
+        "UANN": {
+            "ratings": 3,
+            "agreed": 2,
+            "disputed": 0,
+            "agreed_pct": 100.0,
+            "won": 1,
+            "lost": 2,
+            "concordance": 1.0,
+        },
+        "UBO": {
+            "ratings": 2,
+            "agreed": 0,
+            "disputed": 1,
+            "agreed_pct": 0.0,
+            "won": 1,
+            "lost": 1,
+            "concordance": 0.0,
+        },
+    }
+    assert report.numbers["calibration"]["by_campaign"]["Webinar"]["concordance"] == 1.0
+    assert report.numbers["calibration"]["by_campaign"]["(no campaign)"]["agreed_pct"] == 0.0
