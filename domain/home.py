@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from domain.admin.roles import RoleDirectory
+from domain.kpis.answer_times import answer_time_numbers
+from domain.kpis.calibration import calibration_numbers
+from domain.sla import AnswerSla
 from domain.weeks import IsoWeek, week_bounds
 from storage import home, reports
 from storage import roles as role_names
@@ -16,6 +20,8 @@ from storage.models import Lead
 
 MAX_ROWS = 10
 UNANSWERED_CAP = 1000
+# The weeks rater calibration looks back over, as the report's conversion window does.
+CALIBRATION_WEEKS = 12
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,11 @@ class HomeData:
     unanswered_total: int = 0
     unanswered: tuple[reports.UnansweredRating, ...] = ()
     campaign_scores: tuple[reports.ScoreGroup, ...] = ()
+    # This week so far: ``loop.answer_time.overall`` of the report (None: no answer time).
+    answer_time: dict[str, Any] | None = None
+    answer_sla: str | None = None
+    # For admins only: the report's ``calibration.by_rep`` over the last 12 weeks.
+    calibration: dict[str, dict[str, Any]] | None = None
     # No feedback channel in this workspace yet: ratings are kept but cannot be posted.
     needs_feedback_channel: bool = False
 
@@ -44,8 +55,10 @@ def home_for(
     roles: RoleDirectory,
     now: datetime,
     timezone: str,
+    answer_time: AnswerSla | None = None,
 ) -> HomeData:
-    """Gather the tab: a rep's leads and ratings, marketing's open answers, or both."""
+    """Gather the tab: a rep's leads and ratings, marketing's open answers and answer time,
+    or both; and, for an admin, the raters' calibration."""
     held = roles.roles_of(session, team_id=team_id, user_id=user_id)
     # Someone with neither role (a small team, or roles not set up) sees both halves.
     show_sales = role_names.SALES in held or role_names.MARKETING not in held
@@ -59,7 +72,33 @@ def home_for(
         data = _with_sales(session, data, team_id=team_id)
     if show_marketing:
         data = _with_marketing(session, data, team_id=team_id, timezone=timezone)
+        data = _with_answer_time(session, data, team_id=team_id, sla=answer_time, zone=timezone)
+    if roles.is_admin(session, team_id=team_id, user_id=user_id):
+        data = _with_calibration(session, data, team_id=team_id, timezone=timezone)
     return data
+
+
+def _with_answer_time(
+    session: Session, data: HomeData, *, team_id: str, sla: AnswerSla | None, zone: str
+) -> HomeData:
+    """This week so far, as the report will count it: what is due by now."""
+    if sla is None:
+        return data
+    start, _ = week_bounds(data.week, zone)
+    figures = answer_time_numbers(
+        reports.first_answers(session, team_id=team_id, start=start, end=data.now),
+        sla=sla,
+        week_end=data.now,
+        owners={},
+    )
+    overall = figures["overall"] if figures else None
+    return replace(data, answer_time=overall, answer_sla=figures["sla"] if figures else None)
+
+
+def _with_calibration(session: Session, data: HomeData, *, team_id: str, timezone: str) -> HomeData:
+    start, _ = week_bounds(data.week.shifted(1 - CALIBRATION_WEEKS), timezone)
+    rows = reports.rated_outcomes(session, team_id=team_id, start=start, end=data.now)
+    return replace(data, calibration=calibration_numbers(rows)["by_rep"])
 
 
 def _with_sales(session: Session, data: HomeData, *, team_id: str) -> HomeData:

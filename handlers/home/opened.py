@@ -33,6 +33,7 @@ def handle_app_home_opened(
                 roles=deps.roles,
                 now=deps.clock(),
                 timezone=settings.timezone,
+                answer_time=settings.answer_sla_policy(),
             )
         data = replace(data, needs_feedback_channel=settings.feedback_channel is None)
         client.views_publish(user_id=user_id, view=home_view(data))

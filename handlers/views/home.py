@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -48,6 +49,8 @@ def home_view(data: HomeData) -> View:
         blocks += _sales_blocks(data)
     if data.show_marketing:
         blocks += _marketing_blocks(data)
+    if data.calibration is not None:
+        blocks += _calibration_blocks(data.calibration)
     return View(type="home", blocks=blocks[:MAX_HOME_BLOCKS])
 
 
@@ -103,6 +106,8 @@ def _marketing_blocks(data: HomeData) -> list[Block]:
         blocks.append(_context("Answer in the rating's thread in the feedback channel."))
     else:
         blocks.append(_section("Every rating has an answer. :tada:"))
+    if data.answer_time is not None and data.answer_sla is not None:
+        blocks.append(_context(_answer_time_text(data.answer_time, data.answer_sla)))
     blocks.append(HeaderBlock(text=f"Average lead score per campaign, {data.week.label}"))
     if data.campaign_scores:
         lines = [
@@ -114,6 +119,49 @@ def _marketing_blocks(data: HomeData) -> list[Block]:
     else:
         blocks.append(_section("No ratings yet this week."))
     return blocks
+
+
+def _answer_time_text(figures: dict[str, Any], sla: str) -> str:
+    if not figures["due"]:
+        kept = f"No rating's answer time ({sla}) has ended yet this week."
+    else:
+        kept = (
+            f"*{figures['within_pct']:g}%* answered within the agreed {sla} "
+            f"({figures['within']} of {figures['due']} due so far)."
+        )
+    median = figures["median_business_hours_to_first_answer"]
+    if median is not None:
+        kept += f" First answers took {median:g} business hours (median)."
+    return kept
+
+
+def _calibration_blocks(by_rep: dict[str, dict[str, Any]]) -> list[Block]:
+    blocks: list[Block] = [
+        DividerBlock(),
+        HeaderBlock(text="Rater calibration (admins only)"),
+    ]
+    if not by_rep:
+        blocks.append(_section("No ratings in the last 12 weeks."))
+        return blocks
+    lines = [
+        f"• <@{rep}>: {figures['ratings']} rating(s); marketing agreed "
+        f"{_shown(figures['agreed_pct'], '%')} of {figures['agreed'] + figures['disputed']} "
+        f"judged; concordance {_shown(figures['concordance'], '')} over "
+        f"{figures['won'] + figures['lost']} outcome(s)"
+        for rep, figures in by_rep.items()
+    ]
+    blocks.append(_section("\n".join(lines)))
+    blocks.append(
+        _context(
+            "Last 12 weeks. Concordance: how often a won lead got a higher score than a lost "
+            "one (1.0 always, 0.5 no better than chance). Only admins see this."
+        )
+    )
+    return blocks
+
+
+def _shown(value: float | None, unit: str) -> str:
+    return "–" if value is None else f"{value:g}{unit}"
 
 
 def _section(text: str) -> SectionBlock:

@@ -229,3 +229,28 @@ def test_this_weeks_campaign_scores_follow_the_workspaces_week_not_utcs(
     home = published(fake_slack)
     assert "Average lead score per campaign, 2026-W46" in home
     assert "Ads: *4.0* (1 rating)" in home
+
+
+def test_marketing_sees_how_this_weeks_ratings_kept_the_agreed_answer_time(
+    slack: SlackAppClient, fake_slack: FakeSlack
+) -> None:
+    open_home(slack, MARKETER)  # the rating, Monday 14:30, was due Tuesday 09:30 unanswered
+
+    home = published(fake_slack)
+    assert "*0%* answered within the agreed 4h (0 of 1 due so far)" in home
+
+
+def test_only_admins_see_the_raters_calibration(
+    settings: Settings, serve_with: ServeWith, fake_slack: FakeSlack
+) -> None:
+    with serve_with(dataclasses.replace(settings, admin_users=frozenset({"UADMIN"}))) as slack:
+        open_home(slack, "UADMIN")
+        open_home(slack, MARKETER)
+        open_home(slack, REP)
+
+    admin, marketer, rep = (
+        str(call.params["view"]["blocks"]) for call in fake_slack.calls_to("views.publish")
+    )
+    assert "Rater calibration (admins only)" in admin
+    assert f"<@{REP}>: 1 rating(s); marketing agreed – of 0 judged" in admin
+    assert "calibration" not in marketer.lower() and "calibration" not in rep.lower()
