@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: install demo pictures run test lint format bench bench-goals postgres clean
+.PHONY: install demo pictures run test browser lint format bench bench-goals postgres clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Slack-free: a quarter of made-up data in data/demo.db, and its weekly chart.
+# Slack-free: a quarter of made-up data in data/demo.db and its weekly chart, then (in a
+# terminal) the playground: the real app against a stand-in for Slack, in the browser, until
+# Ctrl-C. Not in a terminal (CI's quick start pipes the output), the chart alone.
 demo: install
 	$(BIN)/leadloop demo
+	@if [ -t 1 ]; then $(BIN)/leadloop playground --open; else \
+		echo "leadloop: to try the app itself, run $(BIN)/leadloop playground"; fi
 
 run: install
 	$(BIN)/leadloop run
@@ -45,8 +49,17 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: install lint postgres
+test: install lint postgres browser
 	$(BIN)/pytest
+
+# Debian's headless Chromium for the playground's browser tests, installed when it can be
+# (as root); without it those tests are skipped and say why.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && apt-get install -y -q chromium chromium-driver >/dev/null; \
+		then echo "make: installed chromium for the browser tests"; \
+		else echo "make: chromium is not installed; the browser tests will be skipped"; fi; \
+	fi
 
 # Every benchmark (about 10 minutes on the 2-core development machine); `make bench-goals`
 # runs only issue 12's: /rate-lead ack latency, ack to post and throughput (about 6).

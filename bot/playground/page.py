@@ -15,7 +15,8 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -27,11 +28,9 @@ from bot.playground.slack_standin import Note, SlackStandin
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
-    from bot.playground.running import ShiftableClock
-
 LONG_POLL_SECONDS = 15.0
 MAX_ACTION_BODY = 64 * 1024
-JUMPS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
+JUMPS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 _STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/page.css": ("page.css", "text/css; charset=utf-8"),
@@ -41,10 +40,20 @@ _STATIC = {
 Json = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Controls:
+    """What the page's actions work through, once the app is up."""
+
+    slack: SlackSide
+    now: Callable[[], datetime]
+    jump: Callable[[timedelta], None]  # moves the clock forward, posting what comes due
+
+
 def build_page_app(
-    standin: SlackStandin, slack: Callable[[], SlackSide], clock: ShiftableClock
+    standin: SlackStandin, controls: Callable[[], Controls]
 ) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
-    """The page, its API and the stand-in, as one WSGI application."""
+    """The page, its API and the stand-in, as one WSGI application; ``controls`` raises
+    ``PlaygroundError`` until the app is up."""
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO") or "/")
@@ -63,7 +72,7 @@ def build_page_app(
             since = (query.get("since") or [""])[0]
             if since.isdigit():
                 standin.wait_for_change(int(since), LONG_POLL_SECONDS)
-            return _json(start_response, page_state(standin, user_id=user, clock=clock))
+            return _json(start_response, page_state(standin, user_id=user, now=_now(controls)))
         if method == "POST" and path.startswith("/do/"):
             return _action(environ, start_response, path.removeprefix("/do/"))
         return _send(start_response, "404 Not Found", b"not found", "text/plain")
@@ -90,7 +99,8 @@ def build_page_app(
 
     def do(name: str, asked: Json) -> Json:
         user = _person(standin, asked.get("as"))
-        side = slack()
+        control = controls()
+        side = control.slack
         if name == "type":
             side.type_text(
                 user_id=user,
@@ -121,7 +131,7 @@ def build_page_app(
             jump = JUMPS.get(str(asked.get("by")))
             if jump is None:
                 raise PlaygroundError(f"the clock jumps by one of: {', '.join(JUMPS)}")
-            clock.jump(jump)
+            control.jump(jump)
             standin.touch()  # the page shows the new time
         else:
             raise PlaygroundError(f"no such action: {name}")
@@ -130,7 +140,14 @@ def build_page_app(
     return application
 
 
-def page_state(standin: SlackStandin, *, user_id: str, clock: ShiftableClock) -> Json:
+def _now(controls: Callable[[], Controls]) -> datetime:
+    try:
+        return controls().now()
+    except PlaygroundError:
+        return datetime.now(UTC)
+
+
+def page_state(standin: SlackStandin, *, user_id: str, now: datetime) -> Json:
     """Everything the page shows to ``user_id``, drawn as HTML, with the stand-in's version."""
     with standin.lock:
         version = standin.version
@@ -157,7 +174,7 @@ def page_state(standin: SlackStandin, *, user_id: str, clock: ShiftableClock) ->
         home = standin.homes.get(user_id)
         return {
             "version": version,
-            "now": clock().strftime("%a %d %b %Y, %H:%M UTC"),
+            "now": now.strftime("%a %d %b %Y, %H:%M UTC"),
             "people": [{"id": p.user_id, "name": p.name} for p in standin.people],
             "conversations": conversations,
             "modal": _modal(modal, names) if modal else None,

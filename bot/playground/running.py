@@ -23,9 +23,10 @@ from sqlmodel import select
 from bot.app import create_app, default_work_executor
 from bot.config import Settings
 from bot.delivery import DeliveryService
-from bot.playground.page import build_page_app
-from bot.playground.slack_side import SlackSide
+from bot.playground.page import Controls, build_page_app
+from bot.playground.slack_side import PlaygroundError, SlackSide
 from bot.playground.slack_standin import BOT_USER_ID, Person, SlackStandin
+from bot.scheduler import claim_scheduled_posts
 from bot.server import build_wsgi_app, make_http_server
 from bot.slack_client import build_web_client
 from domain.kpis.demo import DEMO_TEAM, MARKETERS, REPS, fill_demo_data
@@ -72,6 +73,8 @@ NEW_LEADS = (
 )
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 SCHEDULER_TICK_SECONDS = 1.0
+# Within the schedules' on-time tolerance (2 minutes), so a jump posts what comes due.
+JUMP_STEP = timedelta(minutes=1)
 
 
 class PlaygroundRefused(ValueError):
@@ -112,13 +115,29 @@ class ShiftableClock:
         return self()
 
 
+def stepped_jump(clock: ShiftableClock, tick: Callable[[], object]) -> Callable[[timedelta], None]:
+    """A jump of the clock made of steps short enough that each reminder, nudge or report
+    that comes due on the way is claimed on time (``tick`` claims what is due), as if the
+    time had passed: one long jump would find them overdue, and record them as missed."""
+
+    def jump(delta: timedelta) -> None:
+        left = delta
+        while left > timedelta(0):
+            step = min(JUMP_STEP, left)
+            clock.jump(step)
+            tick()
+            left -= step
+
+    return jump
+
+
 @dataclass
 class Playground:
     """Everything one ``leadloop playground`` holds; ``close`` stops it all."""
 
     url: str
     standin: SlackStandin
-    slack: SlackSide
+    controls: Controls
     clock: ShiftableClock
     _close: list[Callable[[], None]]
 
@@ -155,7 +174,7 @@ def start_playground(*, database: Path = DEFAULT_DATABASE, port: int = 0) -> Pla
     playground: Playground | None = None
     try:
         page_server = make_http_server(
-            build_page_app(standin, lambda: _slack_side(playground), clock), host=HOST, port=port
+            build_page_app(standin, lambda: _controls(playground)), host=HOST, port=port
         )
         close.append(page_server.server_close)
         standin.base_url = f"http://{HOST}:{page_server.server_port}"
@@ -208,17 +227,25 @@ def start_playground(*, database: Path = DEFAULT_DATABASE, port: int = 0) -> Pla
             events_url=f"http://{HOST}:{app_server.server_port}/slack/events",
             signing_secret=settings.slack_signing_secret,
         )
-        playground = Playground(standin.base_url + "/", standin, slack, clock, close)
+        defaults = settings.workspace_defaults()
+
+        def tick() -> object:
+            return claim_scheduled_posts(
+                session_factory=session_factory, defaults=defaults, clock=clock
+            )
+
+        controls = Controls(slack=slack, now=clock, jump=stepped_jump(clock, tick))
+        playground = Playground(standin.base_url + "/", standin, controls, clock, close)
         return playground
     except BaseException:
         _close_all(close)
         raise
 
 
-def _slack_side(playground: Playground | None) -> SlackSide:
+def _controls(playground: Playground | None) -> Controls:
     if playground is None:
-        raise RuntimeError("the playground is still starting")
-    return playground.slack
+        raise PlaygroundError("the playground is still starting")
+    return playground.controls
 
 
 def _serve(server: WSGIServer, close: list[Callable[[], None]], *, name: str) -> None:

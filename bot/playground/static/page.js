@@ -45,26 +45,35 @@ function render() {
   $("now").textContent = state.now;
   const item = (c) =>
     `<button type="button" class="conversation${!view.home && c.id === view.conversation ? " current" : ""}" data-conversation="${c.id}">${escape(c.title)}<span class="count">${c.count || ""}</span></button>`;
-  $("channels").innerHTML = state.conversations.filter((c) => c.kind === "channel").map(item).join("");
-  $("dms").innerHTML = state.conversations.filter((c) => c.kind === "dm").map(item).join("");
+  setHtml($("channels"), state.conversations.filter((c) => c.kind === "channel").map(item).join(""));
+  setHtml($("dms"), state.conversations.filter((c) => c.kind === "dm").map(item).join(""));
   document.querySelector(".home-tab").classList.toggle("current", view.home);
   const current = state.conversations.find((c) => c.id === view.conversation);
   if (view.home) {
     $("title").textContent = "App Home";
-    $("messages").innerHTML = state.home || '<p class="empty">Opening App Home…</p>';
+    setHtml($("messages"), state.home || '<p class="empty">Opening App Home…</p>');
   } else {
     $("title").textContent = current.title;
-    $("messages").innerHTML = current.html;
+    setHtml($("messages"), current.html);
   }
   $("messages").dataset.where = view.home ? "home" : "message";
   $("composer").hidden = view.home;
   const thread = !view.home && view.thread && current.threads[view.thread];
   $("thread").hidden = !thread;
-  if (thread) $("thread-messages").innerHTML = thread;
+  if (thread) setHtml($("thread-messages"), thread);
   if (state.modal !== view.modalHtml) {
     view.modalHtml = state.modal;
     $("modal").innerHTML = state.modal || "";
     $("modal-backdrop").hidden = !state.modal;
+  }
+}
+
+// Replaces an element's HTML only when it changed, so that what is on screen stays put
+// (and clickable) while the page waits for the next change.
+function setHtml(element, html) {
+  if (element.lastHtml !== html) {
+    element.lastHtml = html;
+    element.innerHTML = html;
   }
 }
 
