@@ -16,8 +16,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlmodel import Session
+
 from domain.sla import AnswerSla, describe_duration
-from storage.reports import RatingAnswer
+from domain.weeks import IsoWeek, week_bounds
+from storage.reports import RatingAnswer, first_answers
 
 NO_OWNER = "(no owner)"
 DECIMALS = 1
@@ -89,3 +92,33 @@ def percentile_90(values: Sequence[float]) -> float | None:
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, DECIMALS)
+
+
+def answer_time_line(
+    session: Session,
+    *,
+    team_id: str,
+    week: IsoWeek,
+    timezone: str,
+    sla: AnswerSla | None,
+    now: datetime,
+) -> str | None:
+    """One line for ``/kpi show``: how the week's ratings kept the answer time (to now, for
+    the current week), as the report counts it; None without an answer time."""
+    start, end = week_bounds(week, timezone)
+    end = min(end, now)
+    figures = answer_time_numbers(
+        first_answers(session, team_id=team_id, start=start, end=end),
+        sla=sla,
+        week_end=end,
+        owners={},
+    )
+    if figures is None:
+        return None
+    overall = figures["overall"]
+    if not overall["due"]:
+        return f"Answer time ({figures['sla']}): no rating of {week.label} was due yet."
+    return (
+        f"Answer time ({figures['sla']}): {overall['within_pct']:g}% of {week.label}'s due "
+        f"ratings answered within it ({overall['within']} of {overall['due']})."
+    )

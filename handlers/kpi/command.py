@@ -10,6 +10,7 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
+from domain.kpis.answer_times import answer_time_line
 from domain.kpis.chart_requests import owe_kpi_chart
 from domain.kpis.metrics import describe_target, format_value
 from domain.kpis.parse import (
@@ -92,10 +93,18 @@ def show_kpis_text(deps: Deps, *, team_id: str, week: IsoWeek | None) -> str:
     Read in a session whose lock waits are bounded: someone is waiting for the table.
     """
     with deps.session_before_ack() as session:
+        settings = deps.settings_in(session, team_id=team_id)
         if week is None:
-            zone = ZoneInfo(deps.settings_in(session, team_id=team_id).timezone)
-            week = IsoWeek.from_date(deps.clock().astimezone(zone).date())
+            week = IsoWeek.from_date(deps.clock().astimezone(ZoneInfo(settings.timezone)).date())
         views = business_kpis(session, team_id=team_id, week=week)
+        kept = answer_time_line(
+            session,
+            team_id=team_id,
+            week=week,
+            timezone=settings.timezone,
+            sla=settings.answer_sla_policy(),
+            now=deps.clock(),
+        )
     rows = [("KPI", "Actual", "Target", "Status")]
     for view in views:
         rows.append(
@@ -111,7 +120,8 @@ def show_kpis_text(deps: Deps, *, team_id: str, week: IsoWeek | None) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )
-    return f"*KPIs for {week.label}*\n```\n{table}\n```"
+    text = f"*KPIs for {week.label}*\n```\n{table}\n```"
+    return f"{text}\n{kept}" if kept else text
 
 
 def _chart(deps: Deps, *, team_id: str, week: IsoWeek, channel: str) -> str:

@@ -433,3 +433,15 @@ def test_a_database_refusing_writes_is_answered_in_the_ack_and_nothing_changes(
     assert uploads_to(fake_slack) == []
     [logged] = [r for r in caplog.records if r.name == "handlers.kpi.command"]
     assert logged.exc_info is not None  # with its traceback
+
+
+def test_show_says_how_the_weeks_ratings_kept_the_answer_time(
+    slack: SlackAppClient, fake_slack: FakeSlack, clock: FakeClock
+) -> None:
+    assert "no rating of 2026-W45 was due yet" in kpi(slack, fake_slack, "show", user_id=MEMBER)
+    slack.command("ACME-1 2 no budget", response_url=fake_slack.response_url())  # Mon 09:30
+
+    clock.advance(days=1)  # due Monday 13:30, unanswered
+
+    answer = kpi(slack, fake_slack, "show", user_id=MEMBER)
+    assert "Answer time (4h): 0% of 2026-W45's due ratings answered within it (0 of 1)." in answer
