@@ -559,3 +559,63 @@ def test_a_meeting_agenda_lists_the_ratings_past_their_answer_time(
     assert "1 of them waited past the agreed answer time" in agenda
     past = agenda.split("past the agreed answer time")[1]
     assert "LATE-1 rated 2/5" in past and "FRESH-1" not in past
+
+
+@pytest.mark.parametrize("verdict", ["verdict_agree", "verdict_acknowledge"])
+def test_an_agree_or_an_acknowledge_before_the_sla_means_no_nudge_and_no_escalation(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    deliverer: Deliverer,
+    clock: FakeClock,
+    verdict: str,
+) -> None:
+    leadloop(slack, fake_slack, f"settings marketing-lead <@{MARKETING_LEAD}>")
+    clock.now = berlin(11, 2, 10)
+    post_ts = rate(slack, fake_slack)
+    clock.now = berlin(11, 2, 11)
+    click = payloads.rating_post_click(
+        action_id=verdict, value="1", post_ts=post_ts, response_url=fake_slack.response_url("v")
+    )
+    assert slack.interact(click).status == 200
+
+    for hours in (4, 8, 24):
+        clock.now = berlin(11, 2, 10) + timedelta(hours=hours)
+        tick(session_factory, deliverer, clock)
+
+    assert nudges(fake_slack) == [] and escalations(fake_slack) == []
+
+
+def test_two_instances_ticking_at_once_escalate_once(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    database_url: str,
+    deliverer: Deliverer,
+    clock: FakeClock,
+) -> None:
+    leadloop(slack, fake_slack, f"settings marketing-lead <@{MARKETING_LEAD}>")
+    clock.now = berlin(11, 2, 9, 30)
+    rate(slack, fake_slack)
+    clock.now = berlin(11, 2, 17, 30)  # past twice the answer time: nudge and escalation due
+    engines = [create_db_engine(database_url) for _ in range(2)]
+    start = threading.Barrier(2)
+
+    def instance(factory: SessionFactory) -> None:
+        start.wait()
+        claim_scheduled_posts(session_factory=factory, defaults=deliverer.defaults, clock=clock)
+
+    try:
+        threads = [
+            threading.Thread(target=instance, args=(make_session_factory(engine),))
+            for engine in engines
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        for engine in engines:
+            engine.dispose()
+    OutboxPump(deliverer).drain()
+
+    assert len(nudges(fake_slack)) == 1 and len(escalations(fake_slack)) == 1
