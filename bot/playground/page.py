@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,8 @@ _STATIC = {
 }
 
 Json = dict[str, Any]
+_ARCHIVE = re.compile(r"/archives/([A-Z0-9]+)/p([0-9]{7,20})")
+_TS = re.compile(r"[0-9]{1,14}\.[0-9]{6}")
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ def build_page_app(
             name, kind = _STATIC[path]
             body = resources.files("bot.playground").joinpath("static", name).read_bytes()
             return _send(start_response, "200 OK", body, kind)
+        if method == "GET" and path.startswith("/archives/"):
+            return _permalink(environ, start_response, path)
         if method == "GET" and path == "/state":
             query = parse_qs(str(environ.get("QUERY_STRING") or ""))
             user = (query.get("as") or [""])[0]
@@ -138,6 +143,20 @@ def build_page_app(
         return {}
 
     return application
+
+
+def _permalink(
+    environ: WSGIEnvironment, start_response: StartResponse, path: str
+) -> Iterable[bytes]:
+    """A Slack message link (``/archives/C…/p…?thread_ts=…``): the page, showing it."""
+    match = _ARCHIVE.fullmatch(path)
+    if match is None:
+        return _send(start_response, "404 Not Found", b"not found", "text/plain")
+    channel, digits = match.groups()
+    thread = (parse_qs(str(environ.get("QUERY_STRING") or "")).get("thread_ts") or [""])[0]
+    ts = thread if _TS.fullmatch(thread) else f"{digits[:-6]}.{digits[-6:]}"
+    start_response("302 Found", [("Location", f"/#{channel}/{ts}"), ("Content-Length", "0")])
+    return [b""]
 
 
 def _now(controls: Callable[[], Controls]) -> datetime:

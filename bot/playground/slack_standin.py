@@ -197,7 +197,7 @@ class SlackStandin:
     def _auth_test(self, params: JsonDict) -> JsonDict:
         return {
             "ok": True,
-            "url": "https://playground.invalid/",
+            "url": f"{self.base_url}/",  # message links lead back to the page (/archives/…)
             "team": "leadloop playground",
             "user": "leadloop",
             "team_id": self.team_id,

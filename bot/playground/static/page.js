@@ -41,7 +41,13 @@ function render() {
       .map((p) => `<option value="${p.id}">${p.name.replace(/</g, "&lt;")}</option>`)
       .join("");
   }
-  if (!view.conversation) view.conversation = state.conversations[0].id;
+  if (!view.conversation) {
+    // A message link (/archives/…) arrives as #CHANNEL/TS: open that conversation and thread.
+    const [linked, ts] = decodeURIComponent(location.hash.slice(1)).split("/");
+    const known = state.conversations.find((c) => c.id === linked);
+    view.conversation = known ? known.id : state.conversations[0].id;
+    if (known && ts && known.threads[ts]) view.thread = ts;
+  }
   $("now").textContent = state.now;
   const item = (c) =>
     `<button type="button" class="conversation${!view.home && c.id === view.conversation ? " current" : ""}" data-conversation="${c.id}">${escape(c.title)}<span class="count">${c.count || ""}</span></button>`;

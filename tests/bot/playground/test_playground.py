@@ -3,12 +3,14 @@ on 127.0.0.1, against the Slack stand-in."""
 
 from __future__ import annotations
 
+import html
 import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,8 +82,24 @@ def test_a_thread_reply_as_marketing_reaches_the_raters_dm(page: PageClient) -> 
     page.wait_until(lambda: "answered your 2/5 rating" in page.conversation(ALEX, ALEX_DM)["html"])
     dm = page.conversation(ALEX, ALEX_DM)["html"]
     assert "We&#x27;ll fix the &lt;list&gt;" in dm or "We'll fix the &lt;list&gt;" in dm
+    link = html.unescape(dm.split('<a href="', 1)[1].split('"', 1)[0])
+    assert link.startswith(page.playground.url + "archives/")
+    assert redirect_of(link) == f"/#{FEEDBACK}/{post}"  # the page, with that thread open
     thread = page.conversation(FAY, FEEDBACK)["threads"][post]
     assert "Fay (marketing)" in thread and "&lt;list&gt;" in thread
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def redirect_of(url: str) -> str:
+    """Where ``url`` redirects to."""
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.build_opener(NoRedirects).open(url, timeout=10)
+    assert answer.value.code == 302
+    return str(answer.value.headers["Location"])
 
 
 def test_a_handoff_button_click_updates_the_message(page: PageClient) -> None:
