@@ -189,7 +189,13 @@ def command_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             )
             leads = fill_demo_data(session, last_week=last_week)
             session.commit()
-            report = build_report(session, team_id=DEMO_TEAM, week=last_week, timezone="UTC")
+            report = build_report(
+                session,
+                team_id=DEMO_TEAM,
+                week=last_week,
+                timezone="UTC",
+                answer_time=WorkspaceSettings().answer_sla_policy(),  # leadloop's default
+            )
     finally:
         engine.dispose()
     out = Path(args.out)

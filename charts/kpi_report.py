@@ -300,6 +300,8 @@ def _draw_loop(figure: Figure, spec: SubplotSpec, loop: LoopTrend, report_week: 
     bottom = figure.add_subplot(cells[1, 0], sharex=top)
     _titled(top, title, _loop_subtitle(loop, report_week))
     _small_trend(top, rates, "Answered", _percent_label, ceiling=100.0)
+    if loop.within_answer_time:
+        _within_answer_time(top, _finite(loop.within_answer_time))
     _small_trend(bottom, hours, "Median hours\nto answer", _hours, ceiling=None)
     _week_axis(top, loop.weeks, max_labels=6)
     _week_axis(bottom, loop.weeks, max_labels=6)
@@ -343,6 +345,33 @@ def _small_trend(
         ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0f}%"))
 
 
+def _within_answer_time(ax: Axes, values: list[float | None]) -> None:
+    """The share answered within the agreed answer time, dashed, over the share answered."""
+    if all(value is None for value in values):
+        return
+    positions = list(range(len(values)))
+    ax.plot(
+        positions,
+        _nan_for_none(values),
+        color=GREY,
+        linestyle="--",
+        marker="s",
+        markersize=3,
+        linewidth=1.5,
+    )
+    latest = max(i for i, value in enumerate(values) if value is not None)
+    ax.annotate(
+        "in time",
+        xy=(latest, values[latest] or 0.0),
+        xytext=(0, -6),
+        textcoords="offset points",
+        ha="right",
+        va="top",
+        fontsize=LABEL_SIZE,
+        color=GREY,
+    )
+
+
 def _percent_label(value: float) -> str:
     return f"{_trimmed(value, 1)}%"
 
@@ -351,7 +380,14 @@ def _loop_subtitle(loop: LoopTrend, report_week: str) -> str:
     rate = _latest(loop.weeks, loop.response_rate)
     hours = _latest(loop.weeks, loop.median_hours_to_answer)
     parts = []
-    if rate is not None:
+    within = _latest(loop.weeks, loop.within_answer_time) if loop.within_answer_time else None
+    if rate is not None and within is not None:
+        # Short, to fit the panel: the dashed line is labelled "in time".
+        parts.append(
+            f"{_percent_label(rate[1])} answered{_when(rate[0], report_week)}, "
+            f"{_percent_label(within[1])} in time{_when(within[0], report_week)}"
+        )
+    elif rate is not None:
         parts.append(f"{_percent_label(rate[1])} of ratings answered{_when(rate[0], report_week)}")
     if hours is not None:
         parts.append(f"median {_hours(hours[1])} to answer{_when(hours[0], report_week)}")

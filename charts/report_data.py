@@ -52,15 +52,21 @@ class CampaignScore:
 
 @dataclass(frozen=True)
 class LoopTrend:
-    """How marketing answers sales, per week: percent of ratings answered, median hours."""
+    """How marketing answers sales, per week: percent of ratings answered (and within the
+    agreed answer time), median hours."""
 
     weeks: tuple[str, ...]
     response_rate: tuple[float | None, ...]
     median_hours_to_answer: tuple[float | None, ...]
+    # Percent of the ratings due each week answered within the agreed answer time; empty
+    # when the workspace has no answer time.
+    within_answer_time: tuple[float | None, ...] = ()
 
     def __post_init__(self) -> None:
         _same_length(self.weeks, self.response_rate, what="loop weeks and response rates")
         _same_length(self.weeks, self.median_hours_to_answer, what="loop weeks and hours")
+        if self.within_answer_time:
+            _same_length(self.weeks, self.within_answer_time, what="loop weeks and answer times")
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,9 @@ def build_report(
             median_hours_to_answer=tuple(
                 shown["median_hours_to_first_answer"] for shown in answers
             ),
+            within_answer_time=_within_answer_time(
+                session, team_id=team_id, weeks=weeks, timezone=timezone, sla=answer_time
+            ),
         ),
     )
     numbers = _numbers(
@@ -222,6 +225,30 @@ def build_report(
         owners=owners,
     )
     return WeeklyReport(week=week, data=data, numbers=numbers)
+
+
+def _within_answer_time(
+    session: Session,
+    *,
+    team_id: str,
+    weeks: list[IsoWeek],
+    timezone: str,
+    sla: AnswerSla | None,
+) -> tuple[float | None, ...]:
+    """Each shown week's share answered within the answer time (empty without one)."""
+    if sla is None:
+        return ()
+    shares = []
+    for shown in weeks:
+        start, end = week_bounds(shown, timezone)
+        figures = answer_time_numbers(
+            reports.first_answers(session, team_id=team_id, start=start, end=end),
+            sla=sla,
+            week_end=end,
+            owners={},
+        )
+        shares.append(figures["overall"]["within_pct"] if figures else None)
+    return tuple(shares)
 
 
 def _answers(stats: reports.AnswerStats) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from domain.kpis.metrics import kpi_status
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ROOT = Path(__file__).resolve().parents[2]
 REPORT_WEEK = "2026-W45"
+PREVIOUS_WEEK = "2026-W44"
 TWELVE_WEEKS = tuple(f"2026-W{week:02d}" for week in range(34, 46))
 NO_LOOP = LoopTrend(weeks=(), response_rate=(), median_hours_to_answer=())
 KPI_NAMES = ("conv", "cac", "rev", "ret", "roi")
@@ -410,6 +411,32 @@ def test_the_answer_share_is_shown_as_given_to_one_decimal() -> None:
 
     assert "66.7% of ratings answered · median 30 min to answer" in drawn
     assert "66.7%" in drawn
+
+
+def test_the_share_answered_within_the_answer_time_is_a_dashed_line_in_the_same_panel() -> None:
+    loop = LoopTrend(
+        (PREVIOUS_WEEK, REPORT_WEEK),
+        response_rate=(80.0, 90.0),
+        median_hours_to_answer=(3.0, 2.0),
+        within_answer_time=(50.0, 62.5),
+    )
+    figure = build_figure(ReportData(week=REPORT_WEEK, business=(), campaigns=(), loop=loop))
+
+    drawn = all_text(figure)
+    assert "90% answered, 62.5% in time · median 2.0 h to answer" in drawn
+    assert "in time" in drawn
+    [answered] = [ax for ax in figure.axes if ax.get_ylabel() == "Answered"]
+    assert [line.get_linestyle() for line in answered.get_lines()] == ["-", "--"]
+
+
+def test_answer_times_must_cover_the_same_weeks() -> None:
+    with pytest.raises(ValueError):
+        LoopTrend(
+            (REPORT_WEEK,),
+            response_rate=(80.0,),
+            median_hours_to_answer=(3.0,),
+            within_answer_time=(50.0, 60.0),
+        )
 
 
 def test_the_chart_can_be_written_as_svg_and_pdf() -> None:
