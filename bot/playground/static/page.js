@@ -37,6 +37,7 @@ function render() {
   const state = view.state;
   if (!view.person) {
     view.person = state.people[0].id;
+    view.version = null; // this state was nobody's: read the first person's at once
     $("person").innerHTML = state.people
       .map((p) => `<option value="${p.id}">${p.name.replace(/</g, "&lt;")}</option>`)
       .join("");
@@ -77,10 +78,11 @@ function render() {
 // Replaces an element's HTML only when it changed, so that what is on screen stays put
 // (and clickable) while the page waits for the next change.
 function setHtml(element, html) {
-  if (element.lastHtml !== html) {
-    element.lastHtml = html;
-    element.innerHTML = html;
-  }
+  if (element.lastHtml === html) return;
+  element.lastHtml = html;
+  element.innerHTML = html;
+  // A timeline that changed shows its newest message, as Slack does.
+  if (element.classList.contains("messages")) element.scrollTop = element.scrollHeight;
 }
 
 function escape(text) {
