@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from domain.admin.roles import RoleDirectory
-from domain.kpis.answer_times import answer_time_numbers
+from domain.kpis.answer_times import NO_OWNER, answer_time_numbers
 from domain.kpis.calibration import calibration_numbers
 from domain.sla import AnswerSla
 from domain.weeks import IsoWeek, week_bounds
 from storage import home, reports
 from storage import roles as role_names
+from storage.campaigns import campaign_owners
 from storage.models import Lead
 
 MAX_ROWS = 10
@@ -41,6 +42,7 @@ class HomeData:
     # This week so far: ``loop.answer_time.overall`` of the report (None: no answer time).
     answer_time: dict[str, Any] | None = None
     answer_sla: str | None = None
+    answer_time_by_owner: dict[str, dict[str, Any]] | None = None
     # For admins only: the report's ``calibration.by_rep`` over the last 12 weeks.
     calibration: dict[str, dict[str, Any]] | None = None
     # No feedback channel in this workspace yet: ratings are kept but cannot be posted.
@@ -85,14 +87,23 @@ def _with_answer_time(
     if sla is None:
         return data
     start, _ = week_bounds(data.week, zone)
+    owners = {row.campaign_key: row.owner_id for row in campaign_owners(session, team_id=team_id)}
     figures = answer_time_numbers(
         reports.first_answers(session, team_id=team_id, start=start, end=data.now),
         sla=sla,
         week_end=data.now,
-        owners={},
+        owners=owners,
     )
-    overall = figures["overall"] if figures else None
-    return replace(data, answer_time=overall, answer_sla=figures["sla"] if figures else None)
+    if figures is None:
+        return data
+    by_owner = figures["by_campaign_owner"]
+    return replace(
+        data,
+        answer_time=figures["overall"],
+        answer_sla=figures["sla"],
+        # Per owner only when some campaign has one: otherwise it repeats the overall line.
+        answer_time_by_owner=by_owner if set(by_owner) - {NO_OWNER} else None,
+    )
 
 
 def _with_calibration(session: Session, data: HomeData, *, team_id: str, timezone: str) -> HomeData:

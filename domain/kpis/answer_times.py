@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from domain.sla import AnswerSla, describe_duration
 from domain.weeks import IsoWeek, week_bounds
+from storage.campaigns import campaign_owners
 from storage.reports import RatingAnswer, first_answers
 
 NO_OWNER = "(no owner)"
@@ -103,22 +104,46 @@ def answer_time_line(
     sla: AnswerSla | None,
     now: datetime,
 ) -> str | None:
-    """One line for ``/kpi show``: how the week's ratings kept the answer time (to now, for
-    the current week), as the report counts it; None without an answer time."""
+    """``/kpi show``'s lines: how the week's ratings kept the answer time (to now, for the
+    current week), overall and per campaign owner, as the report counts it; None without an
+    answer time."""
     start, end = week_bounds(week, timezone)
     end = min(end, now)
+    owners = {row.campaign_key: row.owner_id for row in campaign_owners(session, team_id=team_id)}
     figures = answer_time_numbers(
         first_answers(session, team_id=team_id, start=start, end=end),
         sla=sla,
         week_end=end,
-        owners={},
+        owners=owners,
     )
     if figures is None:
         return None
     overall = figures["overall"]
-    if not overall["due"]:
+    if not overall["due"] and not overall["answered"]:
         return f"Answer time ({figures['sla']}): no rating of {week.label} was due yet."
+    lines = [f"Answer time ({figures['sla']}), {week.label}: {describe_kept(overall)}"]
+    if len(figures["by_campaign_owner"]) > 1 or NO_OWNER not in figures["by_campaign_owner"]:
+        lines += [
+            f"• {_owner(owner)}: {describe_kept(kept)}"
+            for owner, kept in figures["by_campaign_owner"].items()
+        ]
+    return "\n".join(lines)
+
+
+def describe_kept(figures: Mapping[str, Any]) -> str:
+    """ "75% within it (3 of 4 due) · first answers: median 2 h, 90th percentile 5 h"."""
+    if figures["due"]:
+        kept = f"{figures['within_pct']:g}% within it ({figures['within']} of {figures['due']} due)"
+    else:
+        kept = "none due yet"
+    median = figures["median_business_hours_to_first_answer"]
+    if median is None:
+        return kept
+    p90 = figures["p90_business_hours_to_first_answer"]
     return (
-        f"Answer time ({figures['sla']}): {overall['within_pct']:g}% of {week.label}'s due "
-        f"ratings answered within it ({overall['within']} of {overall['due']})."
+        f"{kept} · first answers: median {median:g} h, 90th percentile {p90:g} h (business hours)"
     )
+
+
+def _owner(owner: str) -> str:
+    return owner if owner == NO_OWNER else f"<@{owner}>"

@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from domain.home import UNANSWERED_CAP, HomeData
+from domain.kpis.answer_times import NO_OWNER, describe_kept
 from handlers import ids
 from handlers.views.ratings import escape_mrkdwn, stars, truncate
 
@@ -108,6 +109,12 @@ def _marketing_blocks(data: HomeData) -> list[Block]:
         blocks.append(_section("Every rating has an answer. :tada:"))
     if data.answer_time is not None and data.answer_sla is not None:
         blocks.append(_context(_answer_time_text(data.answer_time, data.answer_sla)))
+    if data.answer_time_by_owner:
+        lines = [
+            f"• {owner if owner == NO_OWNER else f'<@{owner}>'}: {describe_kept(kept)}"
+            for owner, kept in data.answer_time_by_owner.items()
+        ]
+        blocks.append(_section("*Per campaign owner, this week:*\n" + "\n".join(lines)))
     blocks.append(HeaderBlock(text=f"Average lead score per campaign, {data.week.label}"))
     if data.campaign_scores:
         lines = [

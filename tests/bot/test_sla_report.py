@@ -22,6 +22,7 @@ import pytest
 
 from bot.config import Settings
 from domain.admin.settings import WorkspaceSettings
+from domain.kpis.answer_times import answer_time_line
 from domain.kpis.report import build_report
 from domain.weeks import IsoWeek
 from storage.engine import SessionFactory
@@ -116,6 +117,23 @@ def test_the_answer_time_figures_of_a_week_are_the_ones_worked_out_by_hand(
             answer_time=WorkspaceSettings(timezone="Europe/Berlin").answer_sla_policy(),
         )
 
+    with session_factory() as session:
+        shown = answer_time_line(
+            session,
+            team_id=payloads.TEAM_ID,
+            week=W45,
+            timezone="Europe/Berlin",
+            sla=WorkspaceSettings(timezone="Europe/Berlin").answer_sla_policy(),
+            now=berlin(11, 20, 9),
+        )
+    assert shown == (
+        "Answer time (4h), 2026-W45: 33.3% within it (1 of 3 due) · first answers: median "
+        "5.5 h, 90th percentile 9 h (business hours)\n"
+        "• (no owner): 0% within it (0 of 2 due) · first answers: median 9 h, 90th "
+        "percentile 9 h (business hours)\n"
+        "• <@UMARIA>: 100% within it (1 of 1 due) · first answers: median 2 h, 90th "
+        "percentile 2 h (business hours)"
+    )
     assert report.numbers["loop"]["answer_time"] == {
         "sla": "4h",
         "low_score_sla": None,

@@ -254,3 +254,21 @@ def test_only_admins_see_the_raters_calibration(
     assert "Rater calibration (admins only)" in admin
     assert f"<@{REP}>: 1 rating(s); marketing agreed – of 0 judged" in admin
     assert "calibration" not in marketer.lower() and "calibration" not in rep.lower()
+
+
+def test_marketing_sees_the_answer_time_per_campaign_owner_once_a_campaign_has_one(
+    settings: Settings, serve_with: ServeWith, fake_slack: FakeSlack
+) -> None:
+    admin = dataclasses.replace(settings, admin_users=frozenset({"UADMIN"}))
+    with serve_with(admin) as slack:
+        slack.command(
+            "campaign Webinar owner <@UMARIA>",
+            response_url=fake_slack.response_url(),
+            command="/leadloop",
+            user_id="UADMIN",
+        )
+        open_home(slack, MARKETER)
+
+    home = published(fake_slack)
+    assert "Per campaign owner, this week:" in home
+    assert "• <@UMARIA>: 0% within it (0 of 1 due)" in home  # ACME-1 is a Webinar lead

@@ -444,4 +444,4 @@ def test_show_says_how_the_weeks_ratings_kept_the_answer_time(
     clock.advance(days=1)  # due Monday 13:30, unanswered
 
     answer = kpi(slack, fake_slack, "show", user_id=MEMBER)
-    assert "Answer time (4h): 0% of 2026-W45's due ratings answered within it (0 of 1)." in answer
+    assert "Answer time (4h), 2026-W45: 0% within it (0 of 1 due)" in answer
