@@ -16,6 +16,7 @@ wakes the delivery process, exactly as the database looks once the lease has run
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import subprocess
@@ -198,13 +199,14 @@ def kill_delivery_child(bot: Bot) -> int:
 def post_signed(
     url: str, body: str, *, content_type: str, extra: dict[str, str] | None = None
 ) -> int:
-    """A request signed as Slack signs it; the status, 0 when no answer came back (the
-    process died with it in flight, or was dead already: never acknowledged)."""
+    """A request signed as Slack signs it; the status, 0 when no whole answer came back (the
+    process died with it in flight, even between the answer's head and its body, or was
+    dead already: Slack takes none of these as acknowledged)."""
     headers = payloads.signed_headers(body, content_type=content_type)
     headers.update(extra or {})
     try:
         return http_request(url, method="POST", body=body.encode(), headers=headers).status
-    except OSError:
+    except (OSError, http.client.HTTPException):
         return 0
 
 
