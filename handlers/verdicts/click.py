@@ -9,17 +9,15 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from domain.ratings.verdicts import ACKNOWLEDGE, AGREE, VerdictOutcome, VerdictResult, give_verdict
+from domain.ratings.verdicts import ACKNOWLEDGE, AGREE, VerdictOutcome, VerdictResult
 from handlers import ids
 from handlers.deps import Deps
 from handlers.errors import DATABASE_DOWN
 from handlers.payload import first_action, tell_clicker
 from handlers.verdicts.reading import (
     REFUSALS,
-    VerdictRequest,
-    answer_rule,
-    check_before_storing,
     read_click,
+    store_verdict,
 )
 from handlers.views.ratings import verdict_already_given, verdict_stored
 
@@ -40,7 +38,7 @@ def handle_verdict_click(
     request = read_click(body)
     verdict = VERDICT_OF_ACTION[str(first_action(body).get("action_id"))]
     try:
-        result = _store(deps, request, verdict)
+        result = store_verdict(deps, request, verdict=verdict)
     except SQLAlchemyError:
         logger.exception("could not store a verdict click")
         ack()
@@ -52,26 +50,6 @@ def handle_verdict_click(
         tell_clicker(respond, body, _reply(result, verdict))
 
     deps.after_ack(tell, body=body, client=client)
-
-
-def _store(deps: Deps, request: VerdictRequest, verdict: str) -> VerdictResult:
-    checked = check_before_storing(deps, request)
-    if checked.outcome is not VerdictOutcome.STORED or request.rating_id is None:
-        return checked
-    with deps.session_before_ack() as session:
-        result = give_verdict(
-            session,
-            team_id=request.team_id,
-            user_id=request.user_id,
-            rating_id=request.rating_id,
-            post=request.post,
-            verdict=verdict,
-            reason="",
-            may_answer=answer_rule(deps),
-            now=deps.clock(),
-        )
-        session.commit()
-    return result
 
 
 def _reply(result: VerdictResult, verdict: str) -> str:

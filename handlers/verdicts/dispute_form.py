@@ -12,19 +12,15 @@ from domain.ratings.parse import normalise_newlines
 from domain.ratings.verdicts import (
     DISPUTE,
     VerdictOutcome,
-    VerdictResult,
     dispute_reason_problem,
-    give_verdict,
 )
 from handlers import ids
 from handlers.deps import Deps
 from handlers.payload import object_at, text_at
 from handlers.verdicts.reading import (
     REFUSALS,
-    VerdictRequest,
-    answer_rule,
-    check_before_storing,
     read_dispute_form,
+    store_verdict,
 )
 from handlers.views.ratings import disputed_view, notice_view, verdict_already_given
 
@@ -53,7 +49,9 @@ def handle_dispute_submission(
         return
     request = read_dispute_form(body, view)
     try:
-        result = _store(deps, request, normalise_newlines(reason).strip())
+        result = store_verdict(
+            deps, request, verdict=DISPUTE, reason=normalise_newlines(reason).strip()
+        )
     except SQLAlchemyError:
         logger.exception("could not store a dispute")
         ack(response_action="errors", errors={ids.DISPUTE_REASON_BLOCK: NOT_SAVED})
@@ -69,23 +67,3 @@ def handle_dispute_submission(
         ack(response_action="update", view=notice_view("Disputed", done))
         return
     ack(response_action="update", view=disputed_view(lead_ref))
-
-
-def _store(deps: Deps, request: VerdictRequest, reason: str) -> VerdictResult:
-    checked = check_before_storing(deps, request)
-    if checked.outcome is not VerdictOutcome.STORED or request.rating_id is None:
-        return checked
-    with deps.session_before_ack() as session:
-        result = give_verdict(
-            session,
-            team_id=request.team_id,
-            user_id=request.user_id,
-            rating_id=request.rating_id,
-            post=request.post,
-            verdict=DISPUTE,
-            reason=reason,
-            may_answer=answer_rule(deps),
-            now=deps.clock(),
-        )
-        session.commit()
-    return result

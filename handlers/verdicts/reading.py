@@ -10,7 +10,13 @@ from typing import Any
 from sqlmodel import Session
 
 from domain.ratings.loop import AnswerRule
-from domain.ratings.verdicts import PostRef, VerdictOutcome, VerdictResult, check_verdict
+from domain.ratings.verdicts import (
+    PostRef,
+    VerdictOutcome,
+    VerdictResult,
+    check_verdict,
+    give_verdict,
+)
 from handlers.deps import Deps
 from handlers.payload import first_action, parse_id, team_of, text_at
 from handlers.views.ratings import VERDICT_NOT_MARKETING, VERDICT_RATING_NOT_FOUND
@@ -88,3 +94,27 @@ REFUSALS = {
     VerdictOutcome.NOT_FOUND: VERDICT_RATING_NOT_FOUND,
     VerdictOutcome.NOT_MARKETING: VERDICT_NOT_MARKETING,
 }
+
+
+def store_verdict(
+    deps: Deps, request: VerdictRequest, *, verdict: str, reason: str = ""
+) -> VerdictResult:
+    """Check the request, then commit the verdict with the messages it owes (before the
+    ack: an acknowledged click or form is a stored one)."""
+    checked = check_before_storing(deps, request)
+    if checked.outcome is not VerdictOutcome.STORED or request.rating_id is None:
+        return checked
+    with deps.session_before_ack() as session:
+        result = give_verdict(
+            session,
+            team_id=request.team_id,
+            user_id=request.user_id,
+            rating_id=request.rating_id,
+            post=request.post,
+            verdict=verdict,
+            reason=reason,
+            may_answer=answer_rule(deps),
+            now=deps.clock(),
+        )
+        session.commit()
+    return result
