@@ -619,3 +619,25 @@ def test_two_instances_ticking_at_once_escalate_once(
     OutboxPump(deliverer).drain()
 
     assert len(nudges(fake_slack)) == 1 and len(escalations(fake_slack)) == 1
+
+
+def test_a_dispute_before_the_sla_means_no_nudge_and_no_escalation(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    session_factory: SessionFactory,
+    deliverer: Deliverer,
+    clock: FakeClock,
+) -> None:
+    leadloop(slack, fake_slack, f"settings marketing-lead <@{MARKETING_LEAD}>")
+    clock.now = berlin(11, 2, 10)
+    post_ts = rate(slack, fake_slack)
+    clock.now = berlin(11, 2, 11)
+    form = payloads.dispute_submission(reason="a real buyer", rating_id="1", post_ts=post_ts)
+    assert slack.interact(form).status == 200
+
+    for hours in (4, 8, 24):
+        clock.now = berlin(11, 2, 10) + timedelta(hours=hours)
+        tick(session_factory, deliverer, clock)
+
+    assert nudges(fake_slack) == [] and escalations(fake_slack) == []
+    assert fake_slack.calls_to("chat.postMessage")[-1].params["channel"] == payloads.RATER_ID
