@@ -63,11 +63,11 @@ def render_text(text: Any, *, names: Names = no_names) -> str:
 def mrkdwn(text: str, *, names: Names = no_names) -> str:
     """Slack's mrkdwn as HTML: links, mentions, bold, italics, strikes, code and quotes."""
     pieces: list[str] = []
-    placeholders: list[str] = []
+    set_aside: list[str] = []  # HTML already made, kept out of the escaping below
 
     def keep(fragment: str) -> str:
-        placeholders.append(fragment)
-        return f"\x00{len(placeholders) - 1}\x00"
+        set_aside.append(fragment)
+        return f"\x00{len(set_aside) - 1}\x00"
 
     text = _CODE_BLOCK.sub(lambda m: keep(f"<pre>{html.escape(_unescape(m.group(1)))}</pre>"), text)
     text = _CODE.sub(lambda m: keep(f"<code>{html.escape(_unescape(m.group(1)))}</code>"), text)
@@ -78,7 +78,7 @@ def mrkdwn(text: str, *, names: Names = no_names) -> str:
         body = _inline(html.escape(_unescape(body), quote=False))
         pieces.append(f'<span class="bk-quote">{body}</span>' if quoted else body)
     joined = "<br>".join(pieces)
-    return re.sub("\x00(\\d+)\x00", lambda m: placeholders[int(m.group(1))], joined)
+    return re.sub("\x00(\\d+)\x00", lambda m: set_aside[int(m.group(1))], joined)
 
 
 def _inline(escaped: str) -> str:
