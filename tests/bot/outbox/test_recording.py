@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 
 from bot.outbox.recording import GroupCommit, Sent
@@ -31,18 +30,25 @@ class HeldCommits:
             raise RuntimeError("database gone")
 
 
-def record_in_thread(group: GroupCommit, each: Sent) -> threading.Thread:
-    thread = threading.Thread(target=group.record, args=(each,))
-    thread.start()
-    return thread
+class ArrivingDuringTheFirstCommit:
+    """Commits that remember each batch's ids; while the first one is under way, other
+    senders' posts join the queue (as their threads would, appending behind it)."""
+
+    def __init__(self, arriving: list[Sent]) -> None:
+        self.batches: list[list[int]] = []
+        self.group: GroupCommit | None = None
+        self._arriving = arriving
+
+    def __call__(self, batch: Sequence[Sent]) -> None:
+        self.batches.append([each.message.id or -1 for each in batch])
+        if len(self.batches) == 1 and self.group is not None:
+            self.group._waiting.extend(self._arriving)  # noqa: SLF001
 
 
-def wait_until_waiting(group: GroupCommit, count: int) -> None:
-    """Until ``count`` posts wait behind the commit under way."""
-    deadline = time.monotonic() + 10
-    while len(group._waiting) < count:  # the test's window onto the queue
-        assert time.monotonic() < deadline, f"{count} posts never queued"
-        time.sleep(0.001)
+def grouped(arriving: list[Sent], *, max_batch: int = 64) -> tuple[GroupCommit, list[list[int]]]:
+    commits = ArrivingDuringTheFirstCommit(arriving)
+    commits.group = GroupCommit(commits, max_batch=max_batch)
+    return commits.group, commits.batches
 
 
 def test_a_lone_post_is_committed_at_once_by_its_own_sender() -> None:
@@ -58,37 +64,25 @@ def test_a_lone_post_is_committed_at_once_by_its_own_sender() -> None:
 
 
 def test_posts_sent_while_a_commit_is_under_way_are_committed_together_next() -> None:
-    commits = HeldCommits()
-    group = GroupCommit(commits)
-    first = record_in_thread(group, sent(1))
-    assert commits.started.wait(timeout=10)
     later = [sent(message_id) for message_id in (2, 3, 4)]
-    threads = [record_in_thread(group, each) for each in later]
-    wait_until_waiting(group, 3)
+    group, batches = grouped(later)
 
-    commits.release.set()
-    for thread in (first, *threads):
-        thread.join(timeout=10)
+    group.record(sent(1))  # commits [1]; 2, 3 and 4 arrive meanwhile
+    assert batches == [[1]] and not any(each.done for each in later)
+    last = sent(5)
+    group.record(last)  # the next sender commits everything waiting, its own post too
 
-    assert [sorted(batch) for batch in commits.batches] == [[1], [2, 3, 4]]
-    assert all(each.done and not each.alone for each in later)
+    assert batches == [[1], [2, 3, 4, 5]]
+    assert all(each.done and not each.alone for each in (*later, last))
 
 
 def test_a_batch_never_grows_past_its_limit() -> None:
-    commits = HeldCommits()
-    group = GroupCommit(commits, max_batch=2)
-    first = record_in_thread(group, sent(1))
-    assert commits.started.wait(timeout=10)
-    threads = [record_in_thread(group, sent(message_id)) for message_id in (2, 3, 4)]
-    wait_until_waiting(group, 3)
+    group, batches = grouped([sent(message_id) for message_id in (2, 3, 4)], max_batch=2)
 
-    commits.release.set()
-    for thread in (first, *threads):
-        thread.join(timeout=10)
+    group.record(sent(1))
+    group.record(sent(5))  # commits batches until its own post is in one
 
-    # The three waiting posts in two batches, in the order they came (threads race there).
-    assert [len(batch) for batch in commits.batches] == [1, 2, 1]
-    assert sorted(sum(commits.batches, [])) == [1, 2, 3, 4]
+    assert batches == [[1], [2, 3], [4, 5]]
 
 
 def test_every_post_of_a_failed_batch_is_left_to_its_sender_to_record_alone() -> None:
