@@ -30,6 +30,7 @@ from storage.engine import create_db_engine, make_session_factory, read_only
 from storage.workspaces import known_workspaces
 
 if TYPE_CHECKING:
+    from bot.delivery_supervisor import DeliverySupervisor
     from bot.runtime import Runtime
 
 logger = logging.getLogger("leadloop")
@@ -278,10 +279,12 @@ def command_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     supervisor = None
     if not args.without_delivery:
         supervisor = DeliverySupervisor(env, log_level=level).start()
+    on_stopping = _stopping_of(supervisor)
     try:
         if settings.socket_mode:
-            return _run_socket_mode(runtime.Runtime.start(settings, on_error=CliError))
-        return _run_http(args, settings)
+            started = runtime.Runtime.start(settings, on_error=CliError)
+            return _run_socket_mode(started, on_stopping=on_stopping)
+        return _run_http(args, settings, on_stopping=on_stopping)
     finally:
         if supervisor is not None:
             supervisor.stop()
@@ -325,7 +328,16 @@ def _log_level(args: argparse.Namespace, env: Mapping[str, str]) -> str:
     return log_level(env.get("LOG_LEVEL", ""), name="LOG_LEVEL")
 
 
-def _run_http(args: argparse.Namespace, settings: Settings) -> int:
+def _stopping_of(supervisor: DeliverySupervisor | None) -> Callable[[], None]:
+    """What tells the delivery supervisor that ``leadloop run`` is stopping, if it runs."""
+    if supervisor is None:
+        return lambda: None
+    return supervisor.parent_stopping
+
+
+def _run_http(
+    args: argparse.Namespace, settings: Settings, *, on_stopping: Callable[[], None]
+) -> int:
     """Serve HTTP with gunicorn: the master binds the port, each worker serves it."""
     from bot.runtime import serve_http
     from bot.serving import ServeOptions, bind_listener
@@ -336,7 +348,9 @@ def _run_http(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as error:
         raise CliError(f"could not listen on {args.host}:{port}: {error.strerror}") from None
     options = ServeOptions(host=args.host, port=port, workers=args.workers, threads=args.threads)
-    status = serve_http(settings, listener=listener, options=options, on_error=CliError)
+    status = serve_http(
+        settings, listener=listener, options=options, on_error=CliError, on_stopping=on_stopping
+    )
     if status != EXIT_OK:
         raise CliError("a worker could not start; the log above says why.", EXIT_FAILURE)
     logger.info("leadloop stopped")
@@ -368,9 +382,14 @@ def _port(args: argparse.Namespace, settings: Settings) -> int:
     return int(args.port if args.port is not None else settings.port)
 
 
-def _run_socket_mode(runtime: Runtime) -> int:
+def _run_socket_mode(runtime: Runtime, *, on_stopping: Callable[[], None]) -> int:
     """Take Slack's requests over Socket Mode until SIGTERM or SIGINT."""
-    restore_signals = _stop_on_signals(runtime.stop)
+
+    def stop() -> None:
+        on_stopping()
+        runtime.stop()
+
+    restore_signals = _stop_on_signals(stop)
     try:
         runtime.serve_socket_mode()
     finally:

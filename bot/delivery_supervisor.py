@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
 # Loaded here, in the parent, so that the forked child shares them rather than loading
@@ -50,14 +50,23 @@ INHERITED_HANDLERS = (
 # A child that lived this long was healthy: its next death starts the pauses over.
 HEALTHY_SECONDS = 60.0
 STOP_SECONDS = 30.0
+# How ``_run_once`` says the child ended on its own terms (it only does on a stop signal).
+CLEAN_EXIT = "exited"
 
 
 class DeliverySupervisor:
     """Forks the delivery process, and starts it again whenever it dies."""
 
-    def __init__(self, env: Mapping[str, str], *, log_level: str) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        log_level: str,
+        restart_delays: Sequence[float] = RESTART_DELAYS,
+    ) -> None:
         self._env = dict(env)
         self._log_level = log_level
+        self._restart_delays = tuple(restart_delays)
         self._parent = os.getpid()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -74,6 +83,15 @@ class DeliverySupervisor:
             self._forked = self._fork()
         self._thread.start()
         return self
+
+    def parent_stopping(self) -> None:
+        """``leadloop run`` is stopping: a delivery process that ends now stays ended.
+
+        Ctrl-C reaches the delivery process with the whole process group, often before
+        ``leadloop run`` has finished its requests in flight and called ``stop``.
+        """
+        if os.getpid() == self._parent:
+            self._stopping.set()
 
     def stop(self, timeout: float = STOP_SECONDS) -> None:
         """SIGTERM the delivery process, which finishes its sends; SIGKILL it after ``timeout``.
@@ -110,8 +128,15 @@ class DeliverySupervisor:
                 return
             if time.monotonic() - started > HEALTHY_SECONDS:
                 failures = 0
-            delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
+            delay = self._restart_delays[min(failures, len(self._restart_delays) - 1)]
             failures += 1
+            if status == CLEAN_EXIT:
+                # It was told to stop: by Ctrl-C, which reaches the whole process group,
+                # leadloop run is then stopping too and says so within moments.
+                if self._stopping.wait(delay):
+                    return
+                logger.error("the delivery process was stopped; starting it again")
+                continue
             logger.error(
                 "the delivery process stopped (%s); starting it again in %s s", status, delay
             )
@@ -145,7 +170,7 @@ class DeliverySupervisor:
         with self._lock:
             self._child = None
         if status is None or os.waitstatus_to_exitcode(status) == 0:
-            return "exited"
+            return CLEAN_EXIT
         code = os.waitstatus_to_exitcode(status)
         return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
 

@@ -20,6 +20,7 @@ import itertools
 import json
 import logging
 import selectors
+import signal
 import socket
 import time
 from collections import Counter
@@ -238,6 +239,11 @@ class RefusalTally:
         self._counts.clear()
 
 
+# The signals that stop a worker. The master blocks them while it forks one
+# (``bot.serving.LeadloopArbiter``); the new worker takes them once its own handlers are in.
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGQUIT, signal.SIGTERM})
+
+
 class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no type hints
     """gthread, except that a thread gets a connection only with a whole request read."""
 
@@ -257,6 +263,11 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has
         plain_http1 = list(cfg.http_protocols) == ["h1"] and cfg.http2_cleartext == "off"
         if cfg.is_ssl or not plain_http1 or cfg.proxy_protocol != "off":
             raise ConfigError("leadloop's worker serves plain HTTP/1.x: terminate TLS in front")
+
+    def init_signals(self) -> None:
+        """gunicorn's worker handlers, then the stop signals the fork held back, if any."""
+        super().init_signals()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     # --- where connections come from -------------------------------------------------
 

@@ -120,17 +120,19 @@ def serve_http(
     listener: socket.socket,
     options: ServeOptions,
     on_error: ErrorFactory,
+    on_stopping: Callable[[], None],
 ) -> int:
     """Serve Slack's HTTP requests with gunicorn until SIGTERM; returns the exit status.
 
     Every worker builds its own ``Runtime``; none sends posts or runs the schedules, which
-    is the delivery process's work (``bot.delivery``).
+    is the delivery process's work (``bot.delivery``). ``on_stopping`` runs as soon as the
+    master starts stopping.
     """
 
     def start_worker() -> Runtime:
         return Runtime.start(settings, on_error=on_error)
 
-    return serve(start_worker, options, listener)
+    return serve(start_worker, options, listener, on_stopping=on_stopping)
 
 
 @dataclass

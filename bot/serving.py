@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger as GunicornLogger
 from gunicorn.sock import TCPSocket
+
+from bot.http_worker import STOP_SIGNALS
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
@@ -101,15 +104,53 @@ class LoggingToRoot(GunicornLogger):  # type: ignore[misc]  # gunicorn has no ty
             log.setLevel(logging.NOTSET)
 
 
+class LeadloopArbiter(Arbiter):  # type: ignore[misc]  # gunicorn has no type hints
+    """gunicorn's master, safe against a stop signal that arrives while a worker boots.
+
+    Until a new worker has installed its own handlers it runs the master's, which only
+    queue the signal in the worker's copy of the master: a Ctrl-C or SIGTERM in that
+    window was lost, and the worker served on while the master waited for it to stop
+    (and killed it after the graceful timeout). The master now blocks those signals while
+    it forks, so the new worker receives them as soon as it can handle them
+    (``BufferingThreadWorker.init_signals``).
+    """
+
+    def __init__(self, app: Any, *, on_stopping: Callable[[], None]) -> None:
+        super().__init__(app)
+        self._on_stopping = on_stopping
+
+    def spawn_worker(self) -> int:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            return int(super().spawn_worker())
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+    def stop(self, graceful: bool = True) -> None:
+        """Say that leadloop is stopping, then stop the workers."""
+        self._on_stopping()
+        super().stop(graceful)
+
+
+def _nothing() -> None:
+    """An ``on_stopping`` that has nothing to tell."""
+
+
 class GunicornServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hints
     """gunicorn configured in code: ``leadloop run`` stays the one command to start."""
 
     def __init__(
-        self, build: ServiceFactory, options: ServeOptions, listener: socket.socket
+        self,
+        build: ServiceFactory,
+        options: ServeOptions,
+        listener: socket.socket,
+        *,
+        on_stopping: Callable[[], None] = _nothing,
     ) -> None:
         self._build = build
         self._options = options
         self._listener = listener
+        self._on_stopping = on_stopping
         self._address: tuple[str, int] = listener.getsockname()[:2]
         self._service: WorkerService | None = None  # set in each worker, never in the master
         super().__init__(prog="leadloop")
@@ -146,7 +187,7 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no 
 
     def serve(self) -> int:
         """Run the master until it is stopped; returns the exit status (0 after SIGTERM)."""
-        arbiter = Arbiter(self)
+        arbiter = LeadloopArbiter(self, on_stopping=self._on_stopping)
         arbiter.LISTENERS = [
             TCPSocket(self._address, self.cfg, arbiter.log, fd=self._listener.detach())
         ]
@@ -190,6 +231,15 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no 
         logger.info("leadloop worker %s stopped", os.getpid())
 
 
-def serve(build: ServiceFactory, options: ServeOptions, listener: socket.socket) -> int:
-    """Serve ``listener`` with gunicorn, each worker running what ``build`` makes."""
-    return GunicornServer(build, options, listener).serve()
+def serve(
+    build: ServiceFactory,
+    options: ServeOptions,
+    listener: socket.socket,
+    *,
+    on_stopping: Callable[[], None] = _nothing,
+) -> int:
+    """Serve ``listener`` with gunicorn, each worker running what ``build`` makes.
+
+    ``on_stopping`` runs in the master as soon as it starts stopping (SIGTERM, Ctrl-C).
+    """
+    return GunicornServer(build, options, listener, on_stopping=on_stopping).serve()

@@ -166,6 +166,9 @@ def test_a_connection_that_stops_answering_pings_is_replaced(
         socket_mode.mute()
         muted = socket_mode.hellos[-1]
         back = socket_mode.wait_for_hello(since=muted + 0.01, timeout=5)
+        # Answered on the new connection: the client has taken its hello (and said so).
+        envelope_id = socket_mode.send_envelope("slash_commands", {"text": "x"})
+        socket_mode.wait_for_ack(envelope_id)
     finally:
         client.close()
 
