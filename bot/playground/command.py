@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import threading
 import webbrowser
@@ -71,11 +72,14 @@ def command_playground(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     )
     if args.open:
         webbrowser.open(playground.url)
-    stopped = threading.Event()
+    # SIGTERM (a service manager, `kill`) stops it as Ctrl-C does: through the `finally`.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        stopped.wait()
+        threading.Event().wait()
     except KeyboardInterrupt:
         print("leadloop: stopping the playground", file=sys.stderr)
     finally:
         playground.close()
+        signal.signal(signal.SIGTERM, previous)
+    print("leadloop: the playground stopped", file=sys.stderr)
     return EXIT_OK

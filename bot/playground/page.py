@@ -60,8 +60,10 @@ def build_page_app(
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO") or "/")
-        if str(environ.get("HTTP_HOST") or "") != standin.base_url.removeprefix("http://"):
-            return _send(start_response, "421 Misdirected Request", b"", "text/plain")
+        if not _addressed_to(standin, str(environ.get("HTTP_HOST") or "")):
+            where = f"{standin.base_url}/"
+            refusal = f"The leadloop playground answers only at {where}: open that address."
+            return _send(start_response, "421 Misdirected Request", refusal.encode(), "text/plain")
         if standin.handles(path):
             return standin.wsgi(environ, start_response)
         method = str(environ.get("REQUEST_METHOD") or "GET")
@@ -143,6 +145,13 @@ def build_page_app(
         return {}
 
     return application
+
+
+def _addressed_to(standin: SlackStandin, host: str) -> bool:
+    """Whether ``host`` (the request's Host header) names this server: 127.0.0.1 or
+    localhost, with its port. Any other name may be a DNS trick of a page elsewhere."""
+    port = standin.base_url.rsplit(":", 1)[1]
+    return host in {f"127.0.0.1:{port}", f"localhost:{port}"}
 
 
 def _permalink(

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import signal
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -27,6 +31,7 @@ from bot.playground.running import (
 from domain.kpis.demo import MARKETERS, REPS
 from tests.bot.playground.playground_driver import PageClient, message_html, message_ts
 
+ROOT = Path(__file__).resolve().parents[3]
 ALEX, FAY = REPS[0], MARKETERS[0]
 ALEX_DM = f"D{ALEX}"
 
@@ -206,6 +211,13 @@ def test_actions_need_json_and_this_servers_own_address(playground: Playground) 
     with pytest.raises(urllib.error.HTTPError) as misdirected:
         urllib.request.urlopen(rebound, timeout=10)
     assert misdirected.value.code == 421
+    assert playground.url in misdirected.value.read().decode()
+
+
+def test_the_page_answers_at_localhost_too(playground: Playground) -> None:
+    port = playground.url.rsplit(":", 1)[1].strip("/")
+    with urllib.request.urlopen(f"http://localhost:{port}/", timeout=10) as page:
+        assert "A local playground on this computer" in page.read().decode()
 
 
 def test_an_unknown_person_or_command_is_refused_on_the_page(page: PageClient) -> None:
@@ -260,3 +272,22 @@ def test_a_second_start_keeps_the_database_as_it_was(tmp_path: Path) -> None:
         assert json.dumps(page.state(ALEX)).count("Only visible to you") == 1
     finally:
         second.close()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_playground_command_stops_cleanly_on_ctrl_c_and_sigterm(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    env = {"PATH": os.environ.get("PATH", ""), "LEADLOOP_ENV_FILE": os.devnull}
+    command = [sys.executable, "-m", "bot", "playground", "--port", "0"]
+    command += ["--database", str(tmp_path / "playground.db")]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    assert "the playground runs at http://127.0.0.1:" in process.stdout.readline()
+    process.send_signal(stop)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert "the playground stopped" in stderr
+    assert "Traceback" not in stderr
