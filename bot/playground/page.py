@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from bot.playground.blockkit import mrkdwn, render_blocks, render_text
-from bot.playground.slack_side import PlaygroundError, SlackSide
+from bot.playground.slack_side import MESSAGE_SHORTCUTS, PlaygroundError, SlackSide
 from bot.playground.slack_standin import Note, SlackStandin
 
 if TYPE_CHECKING:
@@ -124,6 +124,13 @@ def build_page_app(
                 channel=str(asked.get("channel") or ""),
                 ts=str(asked.get("ts") or ""),
                 where=_text(asked, "where"),
+            )
+        elif name == "shortcut":
+            side.shortcut(
+                user_id=user,
+                callback_id=_text(asked, "callback_id"),
+                channel=_text(asked, "channel"),
+                ts=_text(asked, "ts"),
             )
         elif name == "submit":
             values = asked.get("values")
@@ -253,9 +260,22 @@ def _message(
             replies = _replies_button(message["ts"], "Reply in thread")
     return (
         f'<div class="message" data-channel="{html.escape(channel)}" '
-        f'data-ts="{html.escape(str(message["ts"]))}">'
+        f'data-ts="{html.escape(str(message["ts"]))}">{_more_actions()}'
         f'<div class="author">{html.escape(author)}{edited}</div>'
         f'<div class="body">{body}</div>{replies}</div>'
+    )
+
+
+def _more_actions() -> str:
+    """A message's "More actions" menu: leadloop's message shortcuts, as Slack lists them."""
+    items = "".join(
+        f'<button type="button" class="shortcut" role="menuitem" '
+        f'data-shortcut="{html.escape(callback_id)}">{html.escape(name)}</button>'
+        for callback_id, name in MESSAGE_SHORTCUTS.items()
+    )
+    return (
+        '<details class="more-actions"><summary title="More actions" aria-label="More actions">'
+        f'&#x22EF;</summary><div class="more-actions-menu" role="menu">{items}</div></details>'
     )
 
 

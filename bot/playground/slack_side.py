@@ -21,8 +21,12 @@ from urllib.parse import urlencode
 from slack_sdk.signature import SignatureVerifier
 
 from bot.playground.slack_standin import SlackStandin
+from handlers import ids
 
 COMMANDS = ("/rate-lead", "/meeting", "/kpi", "/leadloop")
+# leadloop's message shortcuts, callback ID -> name, as manifest.json declares them (a test
+# keeps the two the same): the "More actions" menu on each message of the page offers them.
+MESSAGE_SHORTCUTS = {ids.RATE_FROM_MESSAGE: "Rate this lead"}
 APP_ID = "APLAYGROUND"
 _CHANNEL_NAME = re.compile(r"(?<![<\w])#([a-z0-9][a-z0-9_-]*)")
 
@@ -130,6 +134,36 @@ class SlackSide:
         )
 
     # ------------------------------------------------------------------ clicks and forms
+
+    def shortcut(self, *, user_id: str, callback_id: str, channel: str, ts: str) -> None:
+        """A message shortcut picked from a message's "More actions" menu: ``message_action``."""
+        if callback_id not in MESSAGE_SHORTCUTS:
+            raise PlaygroundError(f"leadloop has no message shortcut {callback_id!r}")
+        message = self.standin.find_message(channel, ts)
+        if message is None:
+            raise PlaygroundError("that message is gone")
+        payload = {
+            "type": "message_action",
+            "token": "playground",
+            "callback_id": callback_id,
+            "trigger_id": self.standin.trigger_for(user_id),
+            "action_ts": self.standin.next_ts(),
+            "message_ts": ts,
+            "team": {"id": self.standin.team_id, "domain": "playground"},
+            "user": {"id": user_id, "name": self._name(user_id), "team_id": self.standin.team_id},
+            "channel": {
+                "id": channel,
+                "name": self.standin.channels.get(channel, "directmessage"),
+            },
+            "message": {"type": "message", **message},
+            "response_url": self.standin.response_url(user_id=user_id, channel=channel),
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        answer = self._post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        )
+        self.standin.add_note(user_id=user_id, channel=channel, answer=answer)
 
     def click(
         self,

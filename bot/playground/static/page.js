@@ -110,8 +110,17 @@ function formValues() {
 }
 
 document.addEventListener("click", async (event) => {
+  // A message's "More actions" menu closes when anything else is clicked, as Slack's does.
+  for (const menu of document.querySelectorAll(".more-actions[open]")) {
+    if (!menu.contains(event.target)) menu.open = false;
+  }
   const target = event.target.closest("button");
   if (!target) return;
+  if (target.dataset.shortcut) {
+    const message = target.closest(".message[data-ts]");
+    target.closest(".more-actions").open = false;
+    return act("shortcut", { callback_id: target.dataset.shortcut, channel: message.dataset.channel, ts: message.dataset.ts });
+  }
   if (target.dataset.jump) return act("clock", { by: target.dataset.jump });
   if (target.dataset.home) {
     view.home = true;

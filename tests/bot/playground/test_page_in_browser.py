@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.playground.running import FEEDBACK, Playground, start_playground
+from bot.playground.running import FEEDBACK, HANDOFFS, MEETINGS, Playground, start_playground
 from domain.kpis.demo import MARKETERS, REPS
 
 webdriver = pytest.importorskip(
@@ -199,4 +200,58 @@ def test_app_home_opens_for_the_chosen_person(browser: Any, playground: Playgrou
     assert wait_for(browser, "#title", "App Home")
     WebDriverWait(browser, WAIT_SECONDS).until(
         lambda driver: driver.find_elements(By.CSS_SELECTOR, "#messages .bk-block")
+    )
+
+
+def test_rate_this_lead_from_a_messages_menu_opens_the_form_with_its_lead(
+    browser: Any, playground: Playground
+) -> None:
+    browser.get(playground.url)
+    wait_for(browser, "#person", "Alex")
+    open_conversation(browser, HANDOFFS)
+    wait_for(browser, "#messages", "ACME-1")
+    handoff = '//div[contains(@class, "message")][.//b[contains(., ": ACME-1")]]'
+
+    WebDriverWait(
+        browser, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(lambda driver: driver.find_element(By.XPATH, handoff + "//summary").click() or True)
+    shortcut = browser.find_element(By.XPATH, handoff + "//button[@data-shortcut]")
+    assert shortcut.text == "Rate this lead" and shortcut.is_displayed()
+    shortcut.click()
+
+    wait_for(browser, "#modal", "Rate a lead")
+    lead = browser.find_element(By.CSS_SELECTOR, '#modal [data-action-id="lead_input"]')
+    assert lead.get_attribute("value") == "ACME-1"
+
+
+def test_jumping_the_clock_on_the_page_brings_a_meeting_reminder(
+    browser: Any, playground: Playground
+) -> None:
+    # A daily meeting in 90 minutes, reminded an hour before: due in 30 minutes.
+    at = (playground.clock() + timedelta(minutes=90)).strftime("%H:%M")
+    days = "mon,tue,wed,thu,fri,sat,sun"
+    browser.get(playground.url)
+    wait_for(browser, "#person", "Fay")
+    act_as(browser, FAY)
+    open_conversation(browser, MEETINGS)
+    type_line(
+        browser, "text", f"/meeting add {days} {at} #sales-marketing Pipeline sync --remind 1h"
+    )
+    wait_for(browser, "#messages", "Only visible to you")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#messages .message[data-ts]")
+    before = browser.find_element(By.ID, "now").text
+
+    click(browser, '[data-jump="hour"]')
+
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda driver: driver.find_element(By.ID, "now").text != before
+    )
+    posted = f'#messages .message[data-channel="{MEETINGS}"][data-ts]'
+    WebDriverWait(
+        browser, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(
+        lambda driver: any(
+            "Pipeline sync" in message.text
+            for message in driver.find_elements(By.CSS_SELECTOR, posted)
+        )
     )

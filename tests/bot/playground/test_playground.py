@@ -28,6 +28,7 @@ from bot.playground.running import (
     refuse_real_slack,
     start_playground,
 )
+from bot.playground.slack_side import MESSAGE_SHORTCUTS
 from domain.kpis.demo import MARKETERS, REPS
 from tests.bot.playground.playground_driver import PageClient, message_html, message_ts
 
@@ -158,6 +159,81 @@ def test_the_rating_form_opens_and_a_missing_score_is_flagged(page: PageClient) 
     answer = page.do("submit", **{"as": ALEX, "values": values})
     assert answer == {"ok": True, "errors": {}}
     page.wait_until(lambda: "ACME-2" in page.conversation(ALEX, FEEDBACK)["html"])
+
+
+def test_rate_this_lead_from_a_handoffs_menu_opens_the_form_with_its_lead(
+    page: PageClient,
+) -> None:
+    page.wait_until(lambda: "ACME-1</b>" in page.conversation(ALEX, HANDOFFS)["html"])
+    timeline = page.conversation(ALEX, HANDOFFS)["html"]
+    handoff = message_ts(timeline, "ACME-1</b>")
+    menu = message_html(timeline, handoff)
+    assert 'title="More actions"' in menu
+    assert 'data-shortcut="rate_lead_from_message">Rate this lead</button>' in menu
+
+    answer = page.do(
+        "shortcut",
+        **{
+            "as": ALEX,
+            "callback_id": "rate_lead_from_message",
+            "channel": HANDOFFS,
+            "ts": handoff,
+        },
+    )
+
+    assert answer == {"ok": True}
+    page.wait_until(lambda: page.state(ALEX)["modal"] is not None)
+    form = page.state(ALEX)["modal"]
+    assert "Rate a lead" in form
+    assert 'data-action-id="lead_input" data-block-id="lead" value="ACME-1"' in form
+    assert page.state(FAY)["modal"] is None  # in front of the one who picked it only
+
+
+def test_rate_this_lead_from_a_message_naming_no_lead_opens_the_form_empty(
+    page: PageClient,
+) -> None:
+    typed = {"as": FAY, "channel": FEEDBACK, "text": "Who wants coffee?"}
+    assert page.do("type", **typed) == {"ok": True}
+    said = message_ts(page.conversation(FAY, FEEDBACK)["html"], "Who wants coffee?")
+
+    answer = page.do(
+        "shortcut",
+        **{"as": FAY, "callback_id": "rate_lead_from_message", "channel": FEEDBACK, "ts": said},
+    )
+
+    assert answer == {"ok": True}
+    page.wait_until(lambda: page.state(FAY)["modal"] is not None)
+    form = page.state(FAY)["modal"]
+    assert 'data-action-id="lead_input" data-block-id="lead" value=""' in form
+
+
+def test_a_shortcut_leadloop_lacks_or_a_message_that_is_gone_is_refused(page: PageClient) -> None:
+    page.wait_until(lambda: page.conversation(ALEX, HANDOFFS)["count"] == 3)
+    handoff = message_ts(page.conversation(ALEX, HANDOFFS)["html"], "ACME-1")
+    unknown = page.do(
+        "shortcut", **{"as": ALEX, "callback_id": "delete_it", "channel": HANDOFFS, "ts": handoff}
+    )
+    gone = page.do(
+        "shortcut",
+        **{"as": ALEX, "callback_id": "rate_lead_from_message", "channel": HANDOFFS, "ts": "1.0"},
+    )
+
+    assert not unknown["ok"] and "delete_it" in unknown["error"]
+    assert gone == {"ok": False, "error": "that message is gone"}
+    assert page.state(ALEX)["modal"] is None
+
+
+def test_the_pages_message_shortcuts_are_the_manifests() -> None:
+    with open(ROOT / "manifest.json", encoding="utf-8") as file:
+        manifest = json.load(file)
+
+    declared = {
+        shortcut["callback_id"]: shortcut["name"]
+        for shortcut in manifest["features"]["shortcuts"]
+        if shortcut["type"] == "message"
+    }
+
+    assert declared == MESSAGE_SHORTCUTS
 
 
 def test_app_home_is_published_for_the_chosen_person(page: PageClient) -> None:
