@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: install demo pictures run test browser lint format bench bench-goals postgres clean
+.PHONY: install demo pictures screenshots run test browser lint format bench bench-goals postgres clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ PICTURE_WEEK := 2026-W47
 pictures: install
 	$(BIN)/leadloop demo --week $(PICTURE_WEEK) --database-url sqlite:///./data/pictures.db \
 		--out docs/images/weekly-report.png
+
+# The README's screenshots of the playground (docs/images/playground-*.png), taken in
+# headless Chromium at a fixed time, so they change only when what users see changes.
+# Messages show emoji: Debian's emoji font is installed first when it can be (as root).
+screenshots: install browser
+	@if command -v fc-list >/dev/null && [ -z "$$(fc-list :charset=1f4e5)" ] && [ "$$(id -u)" = 0 ]; \
+	then apt-get install -y -q fonts-noto-color-emoji >/dev/null || true; fi
+	$(BIN)/python -m bot.playground.screenshots docs/images
 
 lint: install
 	$(BIN)/ruff check .

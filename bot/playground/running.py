@@ -156,10 +156,15 @@ def _close_all(steps: list[Callable[[], None]]) -> None:
     steps.clear()
 
 
-def start_playground(*, database: Path = DEFAULT_DATABASE, port: int = 0) -> Playground:
+def start_playground(
+    *, database: Path = DEFAULT_DATABASE, port: int = 0, start_at: datetime | None = None
+) -> Playground:
     """Start the stand-in and the page on 127.0.0.1:``port`` (0: any), then the real app and
-    its delivery against them; ``database`` is created, migrated and seeded if empty."""
+    its delivery against them; ``database`` is created, migrated and seeded if empty. The
+    clock reads ``start_at`` at the start (the real time if None) and runs on from there."""
     clock = ShiftableClock()
+    if start_at is not None:
+        clock.shift = start_at - datetime.now(UTC)
     standin = SlackStandin(
         team_id=DEMO_TEAM,
         people=list(PEOPLE),
