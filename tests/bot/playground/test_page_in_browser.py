@@ -210,7 +210,7 @@ def test_rate_this_lead_from_a_messages_menu_opens_the_form_with_its_lead(
     wait_for(browser, "#person", "Alex")
     open_conversation(browser, HANDOFFS)
     wait_for(browser, "#messages", "ACME-1")
-    handoff = '//div[contains(@class, "message")][.//b[contains(., ": ACME-1")]]'
+    handoff = '//div[@data-ts][.//b[contains(., ": ACME-1")]]'  # the message, by its ts
 
     WebDriverWait(
         browser, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)
