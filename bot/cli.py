@@ -24,6 +24,7 @@ from bot.environment import hide_from_libraries, read_environment
 from bot.export import parse_since, write_csv, write_json
 from bot.logging_setup import configure_logging
 from bot.playground.command import add_playground_command
+from bot.stopping import wait_until_set
 from storage import export as export_rows
 from storage import verdicts as verdict_rows
 from storage.engine import create_db_engine, make_session_factory, read_only
@@ -312,7 +313,7 @@ def command_deliver(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         "leadloop is delivering (pid %s): posts go out as soon as they are stored", os.getpid()
     )
     try:
-        stopped.wait()
+        wait_until_set(stopped)
     finally:
         # Ctrl-C reaches this process with the whole group, and `leadloop run` sends SIGTERM
         # as soon as it has stopped itself: that second signal must not cut the close short.

@@ -30,6 +30,7 @@ from bot.refusals import RefusalLog
 from bot.server import build_wsgi_app
 from bot.serving import ServeOptions, serve
 from bot.slack_client import build_web_client, silent_logger
+from bot.stopping import wait_until_set
 from domain.clock import Clock, scaled_clock, system_clock
 from domain.leads.webhook import LeadWebhook
 from storage.engine import (
@@ -212,7 +213,7 @@ class Runtime:
                 f"({error.response.get('error')}): check SLACK_APP_TOKEN and that "
                 "Socket Mode is on in the Slack app."
             ) from None
-        self._stopped.wait()
+        wait_until_set(self._stopped)
         handler.close()
 
     def stop(self) -> None:

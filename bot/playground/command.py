@@ -6,15 +6,18 @@ import argparse
 import logging
 import signal
 import sys
-import threading
 import webbrowser
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli_common import EXIT_OK, EXIT_USAGE, CliError
 from bot.config import log_level
 from bot.logging_setup import configure_logging
+from bot.stopping import wait_for_a_signal
+
+if TYPE_CHECKING:
+    from bot.playground.running import Playground
 
 logger = logging.getLogger("leadloop")
 
@@ -56,8 +59,25 @@ def command_playground(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if not 0 <= args.port <= 65535:
         raise CliError("--port must be between 0 and 65535.", EXIT_USAGE)
     configure_logging(level=log_level(env.get("LOG_LEVEL") or "WARNING", name="LOG_LEVEL"))
+    # SIGTERM (a service manager, `kill`) stops it as Ctrl-C does. Either may come at any
+    # moment, even while it starts: whatever was started is then stopped before it exits.
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        playground = start_playground(database=args.database, port=args.port)
+        _start_and_serve(args, start_playground)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("leadloop: the playground stopped", file=sys.stderr)
+    return EXIT_OK
+
+
+def _start_and_serve(args: argparse.Namespace, start: Callable[..., Playground]) -> None:
+    """Start the playground, say where it is, and serve until Ctrl-C or SIGTERM."""
+    try:
+        playground = start(database=args.database, port=args.port)
     except OSError as error:
         if error.filename:
             raise
@@ -65,21 +85,18 @@ def command_playground(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             f"could not listen on 127.0.0.1:{args.port} ({error.strerror or error}); "
             "choose another with --port."
         ) from None
-    print(
-        f"leadloop: the playground runs at {playground.url} (local only, no Slack involved; "
-        f"database {args.database}). Ctrl-C stops it.",
-        flush=True,
-    )
-    if args.open:
-        webbrowser.open(playground.url)
-    # SIGTERM (a service manager, `kill`) stops it as Ctrl-C does: through the `finally`.
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        print("leadloop: stopping the playground", file=sys.stderr)
+        print(
+            f"leadloop: the playground runs at {playground.url} (local only, no Slack "
+            f"involved; database {args.database}). Ctrl-C stops it.",
+            flush=True,
+        )
+        if args.open:
+            webbrowser.open(playground.url)
+        wait_for_a_signal()  # KeyboardInterrupt, from Ctrl-C or SIGTERM
     finally:
+        # A second Ctrl-C must not cut the stop short: its threads would keep it running.
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop_signal, signal.SIG_IGN)
+        print("leadloop: stopping the playground", file=sys.stderr)
         playground.close()
-        signal.signal(signal.SIGTERM, previous)
-    print("leadloop: the playground stopped", file=sys.stderr)
-    return EXIT_OK

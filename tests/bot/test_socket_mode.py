@@ -137,6 +137,9 @@ def test_refused_handshakes_are_retried_soon_with_one_warning(
         socket_mode.refuse_handshakes(3)
         dropped = socket_mode.drop()
         back = socket_mode.wait_for_hello(since=dropped)
+        # Answered on the new connection: the client has taken its hello (and said so).
+        envelope_id = socket_mode.send_envelope("slash_commands", {"text": "x"})
+        socket_mode.wait_for_ack(envelope_id)
     finally:
         client.close()
 

@@ -363,7 +363,12 @@ def test_the_playground_command_stops_cleanly_on_ctrl_c_and_sigterm(
     assert process.stdout is not None
     assert "the playground runs at http://127.0.0.1:" in process.stdout.readline()
     process.send_signal(stop)
-    _, stderr = process.communicate(timeout=30)
+    try:
+        _, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, stderr = process.communicate()
+        raise AssertionError(f"still running 30 s after {stop.name}:\n{stderr}") from None
     assert process.returncode == 0, stderr
     assert "the playground stopped" in stderr
     assert "Traceback" not in stderr
