@@ -315,7 +315,8 @@ def _modal(view: Json, names: Callable[[str], str]) -> str:
 
 
 def _names(standin: SlackStandin) -> Callable[[str], str]:
-    known = {p.user_id: p.name for p in standin.people} | dict(standin.channels)
+    known = dict(standin.colleagues) | {p.user_id: p.name for p in standin.people}
+    known |= dict(standin.channels)
     known |= {group: "sales" for group in standin.usergroups if "SALES" in group}
     known |= {group: "marketing" for group in standin.usergroups if "MKT" in group}
 

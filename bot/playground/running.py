@@ -64,6 +64,8 @@ PEOPLE = (
     Person(MARKETERS[0], "Fay (marketing)", "marketing"),
     Person(MARKETERS[1], "Gus (marketing)", "marketing"),
 )
+# The demo data's other reps: named on the page (in App Home's lists), not acted as.
+COLLEAGUES = {REPS[2]: "Cho (sales)", REPS[3]: "Dan (sales)", REPS[4]: "Eva (sales)"}
 # New leads handed off when the playground's database is created: their hand-off
 # messages, with the one-click rating buttons, are in the reps' DMs and #lead-handoffs.
 NEW_LEADS = (
@@ -169,8 +171,9 @@ def start_playground(
         team_id=DEMO_TEAM,
         people=list(PEOPLE),
         channels=dict(CHANNELS),
+        colleagues=dict(COLLEAGUES),
         usergroups={
-            SALES_GROUP: [p.user_id for p in PEOPLE if p.role == "sales"],
+            SALES_GROUP: [p.user_id for p in PEOPLE if p.role == "sales"] + list(COLLEAGUES),
             MARKETING_GROUP: [p.user_id for p in PEOPLE if p.role == "marketing"],
         },
         clock=clock,

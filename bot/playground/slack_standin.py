@@ -61,6 +61,8 @@ class SlackStandin:
     team_id: str
     people: list[Person]
     channels: dict[str, str]  # channel ID -> name
+    # Others in the workspace, whom the page names but you cannot act as: ID -> name.
+    colleagues: dict[str, str] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     clock: Callable[[], datetime] = system_clock  # message timestamps follow it
     base_url: str = ""  # set once the server is bound: http://127.0.0.1:PORT
@@ -320,7 +322,7 @@ class SlackStandin:
     def _users_info(self, params: JsonDict) -> JsonDict:
         user = str(params.get("user") or "")
         person = next((p for p in self.people if p.user_id == user), None)
-        name = person.name if person else user.lower()
+        name = person.name if person else self.colleagues.get(user, user.lower())
         return {
             "ok": True,
             "user": {"id": user, "name": name, "real_name": name, "tz": "UTC", "is_bot": False},

@@ -201,6 +201,8 @@ def test_app_home_opens_for_the_chosen_person(browser: Any, playground: Playgrou
     WebDriverWait(browser, WAIT_SECONDS).until(
         lambda driver: driver.find_elements(By.CSS_SELECTOR, "#messages .bk-block")
     )
+    # A home tab has no message box, as in Slack.
+    assert not browser.find_element(By.ID, "composer").is_displayed()
 
 
 def test_rate_this_lead_from_a_messages_menu_opens_the_form_with_its_lead(

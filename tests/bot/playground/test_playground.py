@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -241,6 +242,10 @@ def test_app_home_is_published_for_the_chosen_person(page: PageClient) -> None:
 
     page.wait_until(lambda: page.state(FAY)["home"] is not None)
     assert page.state(ALEX)["home"] is None
+    # Everyone in the demo data is named, the reps you cannot act as too.
+    home = page.state(FAY)["home"]
+    assert "Cho (sales)" in home
+    assert not re.search(r"\bU(REP|MKT)0[A-Z]+\b", home), home
 
 
 def test_jumping_the_clock_brings_a_meeting_reminder(page: PageClient) -> None:
