@@ -10,19 +10,17 @@ Selenium (a dev dependency) is imported only here, when the pictures are taken.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import math
 import os
-import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.playground.chromium import BrowserUnavailable, browser_paths, headless_chromium
 from bot.playground.running import FEEDBACK, start_playground
 from domain.kpis.demo import MARKETERS, REPS
 
@@ -45,18 +43,9 @@ DEFAULT_HEIGHT = 760
 MIN_HEIGHT = 420
 MAX_HEIGHT = 1600
 WAIT_SECONDS = 15
-# Where Chromium and its driver are, when not on PATH or in /usr/bin.
-CHROMIUM_ENV = "LEADLOOP_CHROMIUM"
-CHROMEDRIVER_ENV = "LEADLOOP_CHROMEDRIVER"
-INSTALL_HINT = "apt-get install chromium chromium-driver, then make install"
 EXIT_OK = 0
 EXIT_UNAVAILABLE = 2
 ALEX, BEA, FAY = REPS[0], REPS[1], MARKETERS[0]
-
-
-class BrowserUnavailable(RuntimeError):
-    """Selenium, Chromium or chromedriver is missing or will not start: the message says
-    which, and how to install it."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         written = take_screenshots(args.out_dir)
     except BrowserUnavailable as error:
-        print(f"screenshots: {error}", file=sys.stderr)
+        print(f"screenshots: none taken: {error}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     for path in written:
         print(f"screenshots: wrote {path} ({path.stat().st_size // 1024} KB)")
@@ -80,11 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def take_screenshots(out_dir: Path, *, environ: dict[str, str] | None = None) -> list[Path]:
     """Run every scene against a fresh playground; the PNGs written, in ``SCENES`` order."""
     env = dict(os.environ if environ is None else environ)
-    chromium, chromedriver = _browser_paths(env)
+    chromium, chromedriver = browser_paths(env)
     out_dir.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory(prefix="leadloop-screenshots-") as scratch,
-        _chromium(chromium, chromedriver, Path(scratch) / "profile") as browser,
+        headless_chromium(
+            chromium, chromedriver, Path(scratch) / "profile", window=(WIDTH, DEFAULT_HEIGHT)
+        ) as browser,
     ):
         playground = start_playground(
             database=Path(scratch) / "playground.db", port=0, start_at=START_AT
@@ -100,56 +91,6 @@ def take_screenshots(out_dir: Path, *, environ: dict[str, str] | None = None) ->
         finally:
             playground.close()
     return [shots[name] for name in SCENES]
-
-
-def _browser_paths(env: dict[str, str]) -> tuple[str, str]:
-    if importlib.util.find_spec("selenium") is None:
-        raise BrowserUnavailable(f"Selenium is not installed, so no screenshots: {INSTALL_HINT}")
-    chromium = env.get(CHROMIUM_ENV) or shutil.which("chromium") or "/usr/bin/chromium"
-    chromedriver = (
-        env.get(CHROMEDRIVER_ENV) or shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    )
-    for name, path in (("Chromium", chromium), ("chromedriver", chromedriver)):
-        if not Path(path).is_file():
-            raise BrowserUnavailable(f"{name} is not at {path}, so no screenshots: {INSTALL_HINT}")
-    return chromium, chromedriver
-
-
-@contextmanager
-def _chromium(chromium: str, chromedriver: str, profile: Path) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.common.exceptions import WebDriverException
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--hide-scrollbars",
-        "--force-device-scale-factor=1",
-        f"--user-data-dir={profile}",
-        f"--window-size={WIDTH},{DEFAULT_HEIGHT}",
-    ):
-        options.add_argument(flag)
-    try:
-        driver = webdriver.Chrome(
-            service=webdriver.ChromeService(executable_path=chromedriver), options=options
-        )
-    except WebDriverException as error:
-        reason = next(iter((error.msg or "").splitlines()), "no reason given")
-        raise BrowserUnavailable(
-            f"headless Chromium would not start ({reason}): {INSTALL_HINT}"
-        ) from None
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 class _Page:

@@ -7,30 +7,28 @@ them when it can).
 
 from __future__ import annotations
 
-import shutil
+import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.playground.chromium import BrowserUnavailable, browser_paths, headless_chromium
 from bot.playground.running import FEEDBACK, HANDOFFS, MEETINGS, Playground, start_playground
 from domain.kpis.demo import MARKETERS, REPS
 
 webdriver = pytest.importorskip(
     "selenium.webdriver", reason="Selenium is not installed: pip install -e '.[dev]'"
 )
-from selenium.common.exceptions import (  # noqa: E402
-    StaleElementReferenceException,
-    WebDriverException,
-)
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+WINDOW = (1400, 900)
 WAIT_SECONDS = 15
 ALEX, FAY = REPS[0], MARKETERS[0]
 
@@ -38,36 +36,15 @@ ALEX, FAY = REPS[0], MARKETERS[0]
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
     """Headless Chromium, with a profile of its own and no background traffic."""
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip(
-            "headless Chromium is not installed (apt-get install -y chromium chromium-driver; "
-            "`make test` tries this)"
-        )
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1400,900",
-    ):
-        options.add_argument(flag)
-    try:
-        driver = webdriver.Chrome(
-            service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options
-        )
-    except WebDriverException as error:
-        pytest.skip(f"headless Chromium would not start here: {error.msg}")
-    try:
+    with ExitStack() as stack:
+        try:
+            chromium, chromedriver = browser_paths(os.environ)
+            driver = stack.enter_context(
+                headless_chromium(chromium, chromedriver, tmp_path / "profile", window=WINDOW)
+            )
+        except BrowserUnavailable as error:
+            pytest.skip(f"no browser tests: {error} (`make test` tries this)")
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from datetime import timedelta
@@ -16,18 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.playground.running import start_playground
-from bot.playground.screenshots import (
+from bot.playground.chromium import (
     CHROMEDRIVER_ENV,
     CHROMIUM_ENV,
-    EXIT_UNAVAILABLE,
-    SCENES,
-    START_AT,
-    main,
+    BrowserUnavailable,
+    browser_paths,
 )
+from bot.playground.running import start_playground
+from bot.playground.screenshots import EXIT_UNAVAILABLE, SCENES, START_AT, main
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 ROOT = Path(__file__).resolve().parents[3]
 README = ROOT / "README.md"
 IMAGES = ROOT / "docs" / "images"
@@ -36,12 +32,10 @@ OTHER_PICTURES = {"weekly-report"}
 
 
 def test_the_command_writes_every_scene_as_a_real_picture(tmp_path: Path) -> None:
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip(
-            "headless Chromium is not installed (apt-get install -y chromium chromium-driver; "
-            "`make test` tries this)"
-        )
-    pytest.importorskip("selenium", reason="Selenium is not installed: pip install -e '.[dev]'")
+    try:
+        browser_paths(os.environ)
+    except BrowserUnavailable as error:
+        pytest.skip(f"no screenshots: {error} (`make test` tries this)")
     image = pytest.importorskip("PIL.Image", reason="Pillow (matplotlib's) is not installed")
 
     assert main([str(tmp_path / "images")]) == 0
