@@ -121,12 +121,20 @@ def wait_for_child(supervisor: DeliverySupervisor, *, other_than: int | None = N
     return found[0]
 
 
-def test_a_delivery_process_that_stops_while_leadloop_run_stops_is_not_started_again(
+@pytest.fixture
+def delivery_env(
     fake_slack: FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+) -> dict[str, str]:
+    """A delivery process's environment (SQLite, the fake Slack); the supervisor's log
+    lines are captured."""
     caplog.set_level(logging.INFO, logger="leadloop")
-    env = bot_env(fake_slack, f"sqlite:///{tmp_path / 'leadloop.db'}")
-    with supervising(env) as supervisor:
+    return bot_env(fake_slack, f"sqlite:///{tmp_path / 'leadloop.db'}")
+
+
+def test_a_delivery_process_that_stops_while_leadloop_run_stops_is_not_started_again(
+    delivery_env: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    with supervising(delivery_env) as supervisor:
         child = wait_for_child(supervisor)
         supervisor.parent_stopping()
         os.kill(child, signal.SIGTERM)  # Ctrl-C reached it with the whole group
@@ -136,11 +144,9 @@ def test_a_delivery_process_that_stops_while_leadloop_run_stops_is_not_started_a
 
 
 def test_a_delivery_process_stopped_on_its_own_is_started_again_at_once(
-    fake_slack: FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    delivery_env: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="leadloop")
-    env = bot_env(fake_slack, f"sqlite:///{tmp_path / 'leadloop.db'}")
-    with supervising(env) as supervisor:
+    with supervising(delivery_env) as supervisor:
         child = wait_for_child(supervisor)
         os.kill(child, signal.SIGTERM)  # an admin's `kill`, not a stop of leadloop run
         wait_for_child(supervisor, other_than=child)
