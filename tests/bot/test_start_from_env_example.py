@@ -292,3 +292,27 @@ def test_empty_oauth_lines_keep_single_workspace_mode_and_the_bot_answers(
     assert "leadloop runs in HTTP mode on http://127.0.0.1:" in mode_line
     assert "with OAuth installs" not in mode_line
     assert not log.containing("installing through OAuth")
+
+
+def test_the_playground_starts_from_the_example_copied_unchanged(tmp_path: Path) -> None:
+    """`cp .env.example .env`, then `make demo` in a terminal: the playground starts (the
+    example names no Slack for it to refuse) and Ctrl-C stops it."""
+    directory = tmp_path / "leadloop"
+    env_file_from_example(directory)
+    process = subprocess.Popen(
+        [str(LEADLOOP), "playground", "--port", "0"],
+        cwd=directory,
+        env=user_environment(tmp_path),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    started = process.stdout.readline()
+    status = stop_process(process, signal_number=signal.SIGINT, process_group=True)
+    stderr = process.stderr.read() if process.stderr else ""
+    assert "the playground runs at http://127.0.0.1:" in started, stderr
+    assert status == 0, stderr
+    assert (directory / "data" / "playground.db").exists()
