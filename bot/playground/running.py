@@ -206,7 +206,7 @@ def start_playground(
         close.append(engine.dispose)
         upgrade_to_head(engine)
         session_factory = make_session_factory(engine)
-        _seed(session_factory, clock())
+        seed(session_factory, clock())
 
         work_executor = default_work_executor()
         close.append(lambda: work_executor.shutdown(wait=True))
@@ -267,7 +267,7 @@ def _serve(server: WSGIServer, close: list[Callable[[], None]], *, name: str) ->
     close.append(stop)
 
 
-def _seed(session_factory: SessionFactory, now: datetime) -> None:
+def seed(session_factory: SessionFactory, now: datetime) -> None:
     """A fresh database gets the demo's quarter of data and three new leads to hand off."""
     with session_factory() as session:
         if session.exec(select(Lead.id).where(Lead.team_id == DEMO_TEAM).limit(1)).first():

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bot.playground.chromium import BrowserUnavailable, browser_paths, headless_chromium
-from bot.playground.running import FEEDBACK, HANDOFFS, MEETINGS, Playground, start_playground
+from bot.playground.running import FEEDBACK, HANDOFFS, MEETINGS, Playground
 from domain.kpis.demo import MARKETERS, REPS
 
 webdriver = pytest.importorskip(
@@ -45,16 +45,6 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         except BrowserUnavailable as error:
             pytest.skip(f"no browser tests: {error} (`make test` tries this)")
         yield driver
-
-
-@pytest.fixture
-def playground(tmp_path: Path) -> Iterator[Playground]:
-    """A playground on a fresh database of its own, on a free port."""
-    running = start_playground(database=tmp_path / "playground.db", port=0)
-    try:
-        yield running
-    finally:
-        running.close()
 
 
 def wait_for(browser: Any, css: str, text: str) -> Any:

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,16 +35,6 @@ from tests.bot.playground.playground_driver import PageClient, message_html, mes
 ROOT = Path(__file__).resolve().parents[3]
 ALEX, FAY = REPS[0], MARKETERS[0]
 ALEX_DM = f"D{ALEX}"
-
-
-@pytest.fixture
-def playground(tmp_path: Path) -> Iterator[Playground]:
-    """A playground on a fresh database of its own, on a free port."""
-    running = start_playground(database=tmp_path / "data" / "playground.db", port=0)
-    try:
-        yield running
-    finally:
-        running.close()
 
 
 @pytest.fixture

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import re
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from bot.playground.running import REPORTS, Playground, start_playground
+from bot.playground.running import REPORTS, Playground
 from domain.kpis.demo import MARKETERS
 from tests.bot.playground.playground_driver import PageClient
 
@@ -19,13 +17,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-def page(tmp_path: Path) -> Iterator[PageClient]:
-    """The page's side of a playground on a fresh database of its own."""
-    playground: Playground = start_playground(database=tmp_path / "playground.db", port=0)
-    try:
-        yield PageClient(playground)
-    finally:
-        playground.close()
+def page(playground: Playground) -> PageClient:
+    """The page's side of the playground."""
+    return PageClient(playground)
 
 
 def test_the_weekly_chart_asked_for_in_a_channel_shows_on_the_page_as_an_image(
