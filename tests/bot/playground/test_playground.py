@@ -12,7 +12,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -252,6 +252,29 @@ def test_jumping_the_clock_brings_a_meeting_reminder(page: PageClient) -> None:
     assert page.state(FAY)["now"] != before
     page.wait_until(lambda: page.conversation(FAY, MEETINGS)["count"] == 1)
     assert "Pipeline sync" in page.conversation(ALEX, MEETINGS)["html"]
+
+
+def test_jumping_past_the_answer_time_brings_a_nudge_to_the_ratings_thread(
+    tmp_path: Path,
+) -> None:
+    # A Tuesday morning: within the default business hours, so the default 4 h answer
+    # time ends at 13:30 the same day.
+    tuesday = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    playground = start_playground(database=tmp_path / "playground.db", port=0, start_at=tuesday)
+    try:
+        page = PageClient(playground)
+        ts = rate_acme_1(page)
+        assert page.do("clock", **{"as": FAY, "by": "hour"}) == {"ok": True}
+        assert "has waited" not in page.conversation(FAY, FEEDBACK)["threads"][ts]
+
+        for _ in range(3):
+            assert page.do("clock", **{"as": FAY, "by": "hour"}) == {"ok": True}
+
+        page.wait_until(lambda: "has waited" in page.conversation(FAY, FEEDBACK)["threads"][ts])
+        thread = page.conversation(FAY, FEEDBACK)["threads"][ts]
+        assert "ACME-1" in thread and "marketing" in thread
+    finally:
+        playground.close()
 
 
 def test_the_page_is_served_with_its_script_and_says_it_is_local(page: PageClient) -> None:
