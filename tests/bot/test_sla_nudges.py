@@ -306,16 +306,11 @@ def test_a_claimed_nudge_survives_a_restart_and_goes_out_once(
     assert len(nudges(fake_slack)) == 1
 
 
-def test_two_instances_ticking_at_once_nudge_once(
-    slack: SlackAppClient,
-    fake_slack: FakeSlack,
-    database_url: str,
-    deliverer: Deliverer,
-    clock: FakeClock,
-) -> None:
-    clock.now = berlin(11, 2, 10)
-    rate(slack, fake_slack)
-    clock.now = berlin(11, 2, 14)
+def claim_on_two_instances_at_once(
+    database_url: str, deliverer: Deliverer, clock: FakeClock
+) -> list[list[int]]:
+    """Two instances (an engine each) claim what is due at the same moment; what each
+    claimed."""
     engines = [create_db_engine(database_url) for _ in range(2)]
     start = threading.Barrier(2)
     owed: list[list[int]] = []
@@ -338,6 +333,20 @@ def test_two_instances_ticking_at_once_nudge_once(
     finally:
         for engine in engines:
             engine.dispose()
+    return owed
+
+
+def test_two_instances_ticking_at_once_nudge_once(
+    slack: SlackAppClient,
+    fake_slack: FakeSlack,
+    database_url: str,
+    deliverer: Deliverer,
+    clock: FakeClock,
+) -> None:
+    clock.now = berlin(11, 2, 10)
+    rate(slack, fake_slack)
+    clock.now = berlin(11, 2, 14)
+    owed = claim_on_two_instances_at_once(database_url, deliverer, clock)
     OutboxPump(deliverer).drain()
 
     assert sorted(len(ids) for ids in owed) == [0, 1]
@@ -597,25 +606,7 @@ def test_two_instances_ticking_at_once_escalate_once(
     clock.now = berlin(11, 2, 9, 30)
     rate(slack, fake_slack)
     clock.now = berlin(11, 2, 17, 30)  # past twice the answer time: nudge and escalation due
-    engines = [create_db_engine(database_url) for _ in range(2)]
-    start = threading.Barrier(2)
-
-    def instance(factory: SessionFactory) -> None:
-        start.wait()
-        claim_scheduled_posts(session_factory=factory, defaults=deliverer.defaults, clock=clock)
-
-    try:
-        threads = [
-            threading.Thread(target=instance, args=(make_session_factory(engine),))
-            for engine in engines
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-    finally:
-        for engine in engines:
-            engine.dispose()
+    claim_on_two_instances_at_once(database_url, deliverer, clock)
     OutboxPump(deliverer).drain()
 
     assert len(nudges(fake_slack)) == 1 and len(escalations(fake_slack)) == 1
