@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -389,3 +390,21 @@ def test_the_playground_command_stops_cleanly_on_ctrl_c_and_sigterm(
     assert process.returncode == 0, stderr
     assert "the playground stopped" in stderr
     assert "Traceback" not in stderr
+
+
+def test_a_port_in_use_is_explained_and_another_suggested(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        args = build_parser().parse_args(
+            ["playground", "--port", str(port), "--database", str(tmp_path / "p.db")]
+        )
+        status = run_command(args, {})
+
+    assert status == 2
+    error = capsys.readouterr().err
+    assert f"could not listen on 127.0.0.1:{port}" in error
+    assert "choose another with --port" in error
+    assert "Traceback" not in error
+    assert not (tmp_path / "p.db").exists()
