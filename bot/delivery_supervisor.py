@@ -50,8 +50,9 @@ INHERITED_HANDLERS = (
 # A child that lived this long was healthy: its next death starts the pauses over.
 HEALTHY_SECONDS = 60.0
 STOP_SECONDS = 30.0
-# How ``_run_once`` says the child ended on its own terms (it only does on a stop signal).
-CLEAN_EXIT = "exited"
+# How ``_run_once`` says the child ended with no sign of a failure: with status 0, which
+# it only does on a stop signal, or reaped by gunicorn's master, which keeps the status.
+ENDED_QUIETLY = "ended"
 
 
 class DeliverySupervisor:
@@ -130,12 +131,14 @@ class DeliverySupervisor:
                 failures = 0
             delay = self._restart_delays[min(failures, len(self._restart_delays) - 1)]
             failures += 1
-            if status == CLEAN_EXIT:
-                # It was told to stop: by Ctrl-C, which reaches the whole process group,
-                # leadloop run is then stopping too and says so within moments.
+            if status == ENDED_QUIETLY:
+                # Most likely told to stop: by Ctrl-C, which reaches the whole process
+                # group, leadloop run is then stopping too and says so within moments.
                 if self._stopping.wait(delay):
                     return
-                logger.error("the delivery process was stopped; starting it again")
+                logger.error(
+                    "the delivery process ended while leadloop kept running; starting it again"
+                )
                 continue
             logger.error(
                 "the delivery process stopped (%s); starting it again in %s s", status, delay
@@ -170,7 +173,7 @@ class DeliverySupervisor:
         with self._lock:
             self._child = None
         if status is None or os.waitstatus_to_exitcode(status) == 0:
-            return CLEAN_EXIT
+            return ENDED_QUIETLY
         code = os.waitstatus_to_exitcode(status)
         return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
 
