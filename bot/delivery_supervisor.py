@@ -51,7 +51,7 @@ INHERITED_HANDLERS = (
 HEALTHY_SECONDS = 60.0
 STOP_SECONDS = 30.0
 # How ``_run_once`` says the child ended with no sign of a failure: with status 0, which
-# it only does on a stop signal, or reaped by gunicorn's master, which keeps the status.
+# it only does on a stop signal, or reaped first by gunicorn's master, leaving no status.
 ENDED_QUIETLY = "ended"
 
 
