@@ -122,6 +122,7 @@ def command_report(args: argparse.Namespace, env: Mapping[str, str]) -> int:
                 week=week,
                 timezone=timezone,
                 answer_time=in_force.answer_sla_policy(),
+                default_timezone=defaults.timezone,
             )
     finally:
         engine.dispose()

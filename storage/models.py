@@ -234,6 +234,24 @@ class CampaignOwner(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
 
 
+class CampaignOwnerChange(SQLModel, table=True):
+    """A campaign's owner as it became at ``changed_at`` (None: it had none from then on).
+
+    Append-only: every ``/leadloop campaign`` change and every owner an import or the
+    webhook gives. A week's answer-time figures group ratings by the owners as of its end."""
+
+    __tablename__ = "campaign_owner_change"
+    __table_args__ = (
+        Index("ix_campaign_owner_change_team", "team_id", "campaign_key", "changed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    campaign_key: str = Field(max_length=200)
+    owner_id: str | None = Field(default=None, max_length=32)
+    changed_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
+
+
 class ProcessedEvent(SQLModel, table=True):
     """An Events API delivery already handled; Slack's retries reuse the ``event_id``."""
 
@@ -408,6 +426,26 @@ class Workspace(SQLModel, table=True):
     # Ratings from before this are never nudged (set when the SLA was introduced or turned
     # on again); None: since the workspace was recorded.
     sla_since: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
+
+
+class AnswerTimeSettingsChange(SQLModel, table=True):
+    """A workspace's whole answer-time configuration as it became at ``changed_at``.
+
+    Append-only: written with every change of ``answer_sla``, ``low_score_sla``,
+    ``business_hours`` or ``timezone``, and when a workspace is first recorded. Values as the
+    workspace row stores them: None means leadloop's (or the environment's) default. A week's
+    answer-time figures use the configuration as of its end."""
+
+    __tablename__ = "answer_time_settings_change"
+    __table_args__ = (Index("ix_answer_time_settings_change_team", "team_id", "changed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    answer_sla: str | None = Field(default=None, max_length=16)
+    low_score_sla: str | None = Field(default=None, max_length=16)
+    business_hours: str | None = Field(default=None, max_length=64)
+    timezone: str | None = Field(default=None, max_length=64)
+    changed_at: datetime = Field(sa_column=_timestamp_column(nullable=False))
 
 
 class KpiValue(SQLModel, table=True):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from storage.models import SLACK_OAUTH_STATES_TABLE, Workspace
+from storage.models import SLACK_OAUTH_STATES_TABLE, AnswerTimeSettingsChange, Workspace
 
 SETTABLE_COLUMNS = frozenset(
     {
@@ -23,6 +23,9 @@ SETTABLE_COLUMNS = frozenset(
         "marketing_lead",
     }
 )
+# The columns a week's answer-time figures depend on: each change of one is kept
+# (``AnswerTimeSettingsChange``) so that a past week is read with the values of its end.
+ANSWER_TIME_COLUMNS = ("answer_sla", "low_score_sla", "business_hours", "timezone")
 
 
 def record_workspace(
@@ -36,7 +39,7 @@ def record_workspace(
     """Insert or refresh a workspace (the bot started in it, or it was (re)installed)."""
     workspace = session.get(Workspace, team_id)
     if workspace is None:
-        workspace = Workspace(team_id=team_id, installed_at=now, updated_at=now)
+        workspace = _new_workspace(session, team_id=team_id, now=now)
     workspace.team_name = team_name
     workspace.bot_user_id = bot_user_id
     workspace.uninstalled_at = None
@@ -72,7 +75,7 @@ def mark_uninstalled(session: Session, *, team_id: str, now: datetime) -> bool:
     """Remember that the app was uninstalled from ``team_id``; False if already known."""
     workspace = session.get(Workspace, team_id)
     if workspace is None:
-        workspace = Workspace(team_id=team_id, installed_at=now, updated_at=now)
+        workspace = _new_workspace(session, team_id=team_id, now=now)
     elif workspace.uninstalled_at is not None:
         return False
     workspace.uninstalled_at = now
@@ -93,15 +96,80 @@ def prune_oauth_states(session: Session, *, now: datetime) -> int:
 def change_settings(
     session: Session, *, team_id: str, now: datetime, values: dict[str, str | None]
 ) -> Workspace:
-    """Set workspace settings by column name; None goes back to the environment's value."""
+    """Set workspace settings by column name; None goes back to the environment's value.
+
+    A change of the answer-time configuration (``ANSWER_TIME_COLUMNS``) also appends its new
+    whole value to the workspace's history, in the same transaction.
+    """
     workspace = _recorded(session, team_id=team_id, now=now)
+    before = _answer_time_values(workspace)
     for column, value in values.items():
         if column not in SETTABLE_COLUMNS:
             raise ValueError(f"{column} is not a workspace setting")
         setattr(workspace, column, value)
     workspace.updated_at = now
     session.add(workspace)
+    if _answer_time_values(workspace) != before:
+        _keep_answer_time_settings(session, workspace, now=now)
     session.flush()
+    return workspace
+
+
+def answer_time_settings_as_of(
+    session: Session, *, team_id: str, at: datetime
+) -> AnswerTimeSettingsChange | None:
+    """The workspace's answer-time configuration as it stood at ``at``.
+
+    The latest change at or before ``at``; when ``at`` is before the first change (data
+    older than the workspace's record), the earliest one. None only for a workspace with no
+    history at all (never recorded).
+    """
+    table = AnswerTimeSettingsChange
+    mine = select(table).where(col(table.team_id) == team_id)
+    latest = session.exec(
+        mine.where(col(table.changed_at) <= at)
+        .order_by(col(table.changed_at).desc(), col(table.id).desc())
+        .limit(1)
+    ).first()
+    if latest is not None:
+        return latest
+    return session.exec(mine.order_by(col(table.changed_at), col(table.id)).limit(1)).first()
+
+
+def answer_time_settings_history(
+    session: Session, *, team_id: str
+) -> list[AnswerTimeSettingsChange]:
+    """Every answer-time configuration the workspace had, oldest first."""
+    table = AnswerTimeSettingsChange
+    statement = (
+        select(table)
+        .where(col(table.team_id) == team_id)
+        .order_by(col(table.changed_at), col(table.id))
+    )
+    return list(session.exec(statement).all())
+
+
+def _answer_time_values(workspace: Workspace) -> tuple[str | None, ...]:
+    return tuple(getattr(workspace, column) for column in ANSWER_TIME_COLUMNS)
+
+
+def _keep_answer_time_settings(session: Session, workspace: Workspace, *, now: datetime) -> None:
+    session.add(
+        AnswerTimeSettingsChange(
+            team_id=workspace.team_id,
+            answer_sla=workspace.answer_sla,
+            low_score_sla=workspace.low_score_sla,
+            business_hours=workspace.business_hours,
+            timezone=workspace.timezone,
+            changed_at=now,
+        )
+    )
+
+
+def _new_workspace(session: Session, *, team_id: str, now: datetime) -> Workspace:
+    """A workspace seen for the first time, with the first row of its answer-time history."""
+    workspace = Workspace(team_id=team_id, installed_at=now, updated_at=now)
+    _keep_answer_time_settings(session, workspace, now=now)
     return workspace
 
 
@@ -132,7 +200,7 @@ def _recorded(session: Session, *, team_id: str, now: datetime) -> Workspace:
     """The workspace's row, new if an admin's change comes before it was recorded."""
     workspace = session.get(Workspace, team_id)
     if workspace is None:
-        workspace = Workspace(team_id=team_id, installed_at=now, updated_at=now)
+        workspace = _new_workspace(session, team_id=team_id, now=now)
     return workspace
 
 

@@ -341,7 +341,7 @@ EXPECTED_W44 = {
     "week": "2026-W44",
     "weeks_shown": [f"2026-W{week}" for week in range(33, 45)],
     "timezone": "Europe/Berlin",
-    "definitions_version": 2,
+    "definitions_version": 3,
     "definitions": "docs/glossary.md",
     "window": {"start": "2026-10-26T00:00:00+01:00", "end": "2026-11-02T00:00:00+01:00"},
     "conversion_window": {

@@ -5,7 +5,9 @@ Over a week's counted ratings as they stood at its end (docs/glossary.md, "answe
 a rating is *due* when its answer time ended by the week's end, and answered *within* it
 when its first answer standing at the week's end came no later than that. Ratings whose
 answer time ends after the week are *not yet due*: they are left out of the share rather
-than guessed at, so the figure of a week never changes later.
+than guessed at, so the figure of a week never changes later. For the same reason a week
+is read with the answer-time settings and campaign owners as they stood at its end
+(``answer_time_as_of``, ``campaign_owners_as_of``), not with today's.
 """
 
 from __future__ import annotations
@@ -15,16 +17,73 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from domain.sla import AnswerSla, describe_duration
+from domain.sla import (
+    DEFAULT_BUSINESS_HOURS,
+    DEFAULT_SLA_MINUTES,
+    AnswerSla,
+    describe_duration,
+    parse_business_hours,
+    parse_duration,
+)
 from domain.weeks import IsoWeek, week_bounds
-from storage.campaigns import campaign_owners
+from storage.campaigns import campaign_owners_as_of
 from storage.reports import RatingAnswer, first_answers
+from storage.workspaces import answer_time_settings_as_of
 
 NO_OWNER = "(no owner)"
 DECIMALS = 1
+
+
+def answer_time_as_of(
+    session: Session,
+    *,
+    team_id: str,
+    at: datetime,
+    current: AnswerSla | None,
+    default_timezone: str,
+) -> AnswerSla | None:
+    """The workspace's answer time as it stood at ``at``; None when it was off then.
+
+    Read from the workspace's history of answer-time settings (the latest change at or
+    before ``at``, else the earliest one). A setting left at its default there is
+    leadloop's default, and the time zone ``default_timezone`` (the environment's).
+    ``current`` (the settings in force now) answers for a workspace with no history.
+    """
+    row = answer_time_settings_as_of(session, team_id=team_id, at=at)
+    if row is None:
+        return current
+    minutes = parse_duration(row.answer_sla or describe_duration(DEFAULT_SLA_MINUTES))
+    hours = parse_business_hours(row.business_hours or DEFAULT_BUSINESS_HOURS)
+    if minutes is None or hours is None:
+        return None
+    low = parse_duration(row.low_score_sla) if row.low_score_sla else None
+    zone = ZoneInfo(row.timezone or default_timezone)
+    return AnswerSla(minutes=minutes, low_score_minutes=low, hours=hours, zone=zone)
+
+
+def week_answer_time_numbers(
+    session: Session,
+    *,
+    team_id: str,
+    start: datetime,
+    end: datetime,
+    current: AnswerSla | None,
+    default_timezone: str,
+) -> dict[str, Any] | None:
+    """``loop.answer_time`` of the ratings given from ``start`` to ``end``, with the answer
+    time and the campaign owners as they stood at ``end`` (now, for a week not over)."""
+    return answer_time_numbers(
+        first_answers(session, team_id=team_id, start=start, end=end),
+        sla=answer_time_as_of(
+            session, team_id=team_id, at=end, current=current, default_timezone=default_timezone
+        ),
+        week_end=end,
+        owners=campaign_owners_as_of(session, team_id=team_id, at=end),
+    )
 
 
 def answer_time_numbers(
@@ -103,18 +162,23 @@ def answer_time_line(
     timezone: str,
     sla: AnswerSla | None,
     now: datetime,
+    default_timezone: str | None = None,
 ) -> str | None:
     """``/kpi show``'s lines: how the week's ratings kept the answer time (to now, for the
     current week), overall and per campaign owner, as the report counts it; None without an
-    answer time."""
+    answer time at the week's end.
+
+    ``sla`` is the answer time in force now; the week is read with the one of its end.
+    """
     start, end = week_bounds(week, timezone)
     end = min(end, now)
-    owners = {row.campaign_key: row.owner_id for row in campaign_owners(session, team_id=team_id)}
-    figures = answer_time_numbers(
-        first_answers(session, team_id=team_id, start=start, end=end),
-        sla=sla,
-        week_end=end,
-        owners=owners,
+    figures = week_answer_time_numbers(
+        session,
+        team_id=team_id,
+        start=start,
+        end=end,
+        current=sla,
+        default_timezone=default_timezone or timezone,
     )
     if figures is None:
         return None

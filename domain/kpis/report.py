@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from charts.report_data import CampaignScore, KpiSeries, LoopTrend, ReportData
-from domain.kpis.answer_times import answer_time_numbers
+from domain.kpis.answer_times import week_answer_time_numbers
 from domain.kpis.calibration import calibration_numbers
 from domain.kpis.metrics import (
     METRICS,
@@ -39,12 +39,12 @@ from domain.sla import AnswerSla
 from domain.weeks import IsoWeek, week_bounds, weeks_in_year
 from storage import kpis as kpi_store
 from storage import reports
-from storage.campaigns import campaign_owners
 
 WEEKS_SHOWN = 12
 # Raised whenever a number's definition changes, so that a stored report says which it used.
 # 2: as-of-week-end figures, one population of ratings per week, handed off = import/webhook.
-DEFINITIONS_VERSION = 2
+# 3: answer-time figures with the answer-time settings and campaign owners of the week's end.
+DEFINITIONS_VERSION = 3
 GLOSSARY = "docs/glossary.md"
 DECIMALS = 1
 MONEY_DECIMALS = 2
@@ -157,11 +157,16 @@ def build_report(
     timezone: str,
     weeks_shown: int = WEEKS_SHOWN,
     answer_time: AnswerSla | None = None,
+    default_timezone: str | None = None,
 ) -> WeeklyReport:
     """Everything the weekly chart shows for ``week``, and the JSON numbers behind it.
 
-    With the workspace's ``answer_time`` the numbers also say how marketing kept it.
+    The numbers also say how marketing kept the answer time: each week with the answer time
+    and campaign owners of its end (``answer_time``, the one in force now, answers for a
+    workspace without their history; ``default_timezone``, the environment's zone, for a
+    time zone left at its default then, else ``timezone``).
     """
+    zone_default = default_timezone or timezone
     weeks = [week.shifted(offset) for offset in range(1 - weeks_shown, 1)]
     labels = tuple(shown.label for shown in weeks)
     business = business_kpis(session, team_id=team_id, week=week, weeks_shown=weeks_shown)
@@ -200,7 +205,12 @@ def build_report(
                 shown["median_hours_to_first_answer"] for shown in answers
             ),
             within_answer_time=_within_answer_time(
-                session, team_id=team_id, weeks=weeks, timezone=timezone, sla=answer_time
+                session,
+                team_id=team_id,
+                weeks=weeks,
+                timezone=timezone,
+                sla=answer_time,
+                default_timezone=zone_default,
             ),
         ),
     )
@@ -213,16 +223,17 @@ def build_report(
         answers=answers,
         campaigns=(this_week, previous),
     )
-    owners = {row.campaign_key: row.owner_id for row in campaign_owners(session, team_id=team_id)}
     window_start, _ = week_bounds(weeks[0], timezone)
     numbers["calibration"] = calibration_numbers(
         reports.rated_outcomes(session, team_id=team_id, start=window_start, end=this_end)
     )
-    numbers["loop"]["answer_time"] = answer_time_numbers(
-        reports.first_answers(session, team_id=team_id, start=this_start, end=this_end),
-        sla=answer_time,
-        week_end=this_end,
-        owners=owners,
+    numbers["loop"]["answer_time"] = week_answer_time_numbers(
+        session,
+        team_id=team_id,
+        start=this_start,
+        end=this_end,
+        current=answer_time,
+        default_timezone=zone_default,
     )
     return WeeklyReport(week=week, data=data, numbers=numbers)
 
@@ -234,21 +245,25 @@ def _within_answer_time(
     weeks: list[IsoWeek],
     timezone: str,
     sla: AnswerSla | None,
+    default_timezone: str,
 ) -> tuple[float | None, ...]:
-    """Each shown week's share answered within the answer time (empty without one)."""
-    if sla is None:
-        return ()
+    """Each shown week's share answered within the answer time of its end (empty when no
+    shown week had one)."""
     shares = []
+    kept = False
     for shown in weeks:
         start, end = week_bounds(shown, timezone)
-        figures = answer_time_numbers(
-            reports.first_answers(session, team_id=team_id, start=start, end=end),
-            sla=sla,
-            week_end=end,
-            owners={},
+        figures = week_answer_time_numbers(
+            session,
+            team_id=team_id,
+            start=start,
+            end=end,
+            current=sla,
+            default_timezone=default_timezone,
         )
+        kept = kept or figures is not None
         shares.append(figures["overall"]["within_pct"] if figures else None)
-    return tuple(shares)
+    return tuple(shares) if kept else ()
 
 
 def _answers(stats: reports.AnswerStats) -> dict[str, Any]:

@@ -104,6 +104,7 @@ def show_kpis_text(deps: Deps, *, team_id: str, week: IsoWeek | None) -> str:
             timezone=settings.timezone,
             sla=settings.answer_sla_policy(),
             now=deps.clock(),
+            default_timezone=deps.defaults.timezone,
         )
     rows = [("KPI", "Actual", "Target", "Status")]
     for view in views:

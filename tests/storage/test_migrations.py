@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
+from storage.campaigns import campaign_owners_as_of
 from storage.engine import (
     create_db_engine,
     database_answers,
@@ -25,6 +26,7 @@ from storage.engine import (
 )
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
 from storage.models import Lead, Rating, Response, WebhookDelivery
+from storage.workspaces import answer_time_settings_as_of
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 UNREACHABLE_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:1/none"
@@ -287,3 +289,52 @@ def test_a_database_that_cannot_be_reached_is_not_healthy() -> None:
         assert database_answers(engine) is False
     finally:
         engine.dispose()
+
+
+def test_a_database_of_0015_keeps_its_answer_time_settings_and_campaign_owners_as_history(
+    empty_engine: Engine,
+) -> None:
+    upgrade_to(empty_engine, "0015")
+    installed = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+    owned = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    with empty_engine.begin() as connection:
+        for team, sla, zone in [("T1", "2h", "Europe/Berlin"), ("T2", None, None)]:
+            connection.execute(
+                text(
+                    "INSERT INTO workspace (team_id, installed_at, updated_at, answer_sla, "
+                    "business_hours, timezone) VALUES (:team, :at, :at, :sla, :hours, :zone)"
+                ),
+                {
+                    "team": team,
+                    "at": installed,
+                    "sla": sla,
+                    "hours": "mon 9:00-10:00",
+                    "zone": zone,
+                },
+            )
+        connection.execute(
+            text(
+                "INSERT INTO campaign_owner (team_id, campaign, campaign_key, owner_id, set_by, "
+                "updated_at) VALUES ('T1', 'Webinar', 'webinar', 'UMARIA', 'UADMIN', :at)"
+            ),
+            {"at": owned},
+        )
+
+    upgrade_to_head(empty_engine)
+
+    assert schema_differences(empty_engine) == []
+    with Session(empty_engine) as session:
+        t1 = answer_time_settings_as_of(session, team_id="T1", at=installed)
+        t2 = answer_time_settings_as_of(session, team_id="T2", at=installed)
+        owners_long_ago = campaign_owners_as_of(
+            session, team_id="T1", at=datetime(2000, 1, 1, tzinfo=UTC)
+        )
+    assert t1 is not None and t2 is not None
+    assert (t1.answer_sla, t1.business_hours, t1.timezone, t1.changed_at) == (
+        "2h",
+        "mon 9:00-10:00",
+        "Europe/Berlin",
+        installed,
+    )
+    assert (t2.answer_sla, t2.timezone) == (None, None)
+    assert owners_long_ago == {"webinar": "UMARIA"}
