@@ -298,7 +298,7 @@ def report_figures(exports: Exports, *, week: str, timezone: str) -> dict[str, A
 def numbers_of(report: dict[str, Any]) -> dict[str, Any]:
     """The numbers of a ``report --json`` that ``report_figures`` recomputes."""
     # Every loop figure but the answer time's: no export carries a workspace's answer-time
-    # settings or campaign owners yet (tests/bot/test_sla_report.py checks it by hand).
+    # settings history or campaign owners yet (tests/bot/sla/test_report.py checks it by hand).
     loop = {name: value for name, value in report["loop"].items() if name != "answer_time"}
     return {
         "loop": loop,

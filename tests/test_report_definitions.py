@@ -408,7 +408,7 @@ EXPECTED_W44 = {
             "1": {"won": 0, "lost": 1, "won_pct": 0.0},
             "4": {"won": 1, "lost": 0, "won_pct": 100.0},
         },
-        # This workspace turned its answer time off (tests/bot/test_sla_report.py has one).
+        # This workspace turned its answer time off (tests/bot/sla/test_report.py has one).
         "answer_time": None,
     },
 }
@@ -425,7 +425,7 @@ def test_every_number_of_the_report_is_the_one_worked_out_by_hand_and_stays_so(
     friday = report_json(capsys, "2026-W44")
     week_45 = report_json(capsys, "2026-W45")
 
-    # Rater calibration is checked by hand in tests/bot/test_sla_report.py; here it must
+    # Rater calibration is checked by hand in tests/bot/sla/test_report.py; here it must
     # not change either when the week is reported again.
     assert {name: value for name, value in monday.items() if name != "calibration"} == EXPECTED_W44
     assert friday == monday

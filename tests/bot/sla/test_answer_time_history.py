@@ -13,7 +13,6 @@ Berlin, week 2026-W45 (Monday 2 to Monday 9 November), 4 business hours, Mon-Fri
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,12 +21,10 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.config import Settings
 from storage.engine import SessionFactory
 from storage.workspaces import record_workspace
 from tests import slack_payloads as payloads
-from tests.bot.test_sla_nudges import ADMIN, MARKETING_GROUP, berlin, leadloop, rate
-from tests.bot.test_sla_report import leads, reply_at
+from tests.bot.sla.workspace import ADMIN, berlin, leadloop, leads, rate, reply_at
 from tests.conftest import FakeClock
 from tests.fake_slack import FakeSlack
 from tests.slack_app_client import SlackAppClient
@@ -42,22 +39,6 @@ SETTINGS_VARIABLES = (
     "SLACK_API_URL",
     "ADMIN_USERS",
 )
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return dataclasses.replace(
-        settings,
-        timezone="Europe/Berlin",
-        admin_users=frozenset({ADMIN}),
-        marketing_usergroup=MARKETING_GROUP,
-    )
-
-
-@pytest.fixture
-def fake_slack(fake_slack: FakeSlack) -> FakeSlack:
-    fake_slack.usergroups[MARKETING_GROUP] = [payloads.MARKETER_ID]
-    return fake_slack
 
 
 @pytest.fixture

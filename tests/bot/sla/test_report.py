@@ -14,13 +14,9 @@ Berlin, the default answer time (4 business hours, Mon-Fri 09:00-18:00), week 20
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from typing import Any
 
-import pytest
-
-from bot.config import Settings
 from domain.admin.settings import WorkspaceSettings
 from domain.kpis.answer_times import answer_time_line
 from domain.kpis.report import build_report
@@ -28,46 +24,12 @@ from domain.weeks import IsoWeek
 from storage.engine import SessionFactory
 from storage.ratings import get_or_create_lead
 from tests import slack_payloads as payloads
-from tests.bot.test_sla_nudges import ADMIN, MARKETING_GROUP, berlin, leadloop, rate
+from tests.bot.sla.workspace import berlin, leadloop, leads, rate, reply_at
 from tests.conftest import FakeClock
 from tests.fake_slack import FakeSlack
 from tests.slack_app_client import SlackAppClient
 
 W45 = IsoWeek(2026, 45)
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return dataclasses.replace(
-        settings,
-        timezone="Europe/Berlin",
-        admin_users=frozenset({ADMIN}),
-        marketing_usergroup=MARKETING_GROUP,
-    )
-
-
-@pytest.fixture
-def fake_slack(fake_slack: FakeSlack) -> FakeSlack:
-    fake_slack.usergroups[MARKETING_GROUP] = [payloads.MARKETER_ID]
-    return fake_slack
-
-
-def leads(session_factory: SessionFactory, campaigns: dict[str, str | None]) -> None:
-    with session_factory() as session:
-        for ref, campaign in campaigns.items():
-            lead = get_or_create_lead(
-                session, team_id=payloads.TEAM_ID, external_ref=ref, now=berlin(10, 1, 9)
-            )
-            lead.campaign = campaign
-            session.add(lead)
-        session.commit()
-
-
-def reply_at(slack: SlackAppClient, post_ts: str, moment: datetime) -> None:
-    """Marketing's reply in the rating's thread, written at ``moment`` (its Slack ts)."""
-    ts = f"{moment.timestamp():.6f}"
-    reply = payloads.thread_reply(thread_ts=post_ts, ts=ts)
-    assert slack.event(payloads.event_callback(reply, event_id=f"Ev{ts}")).status == 200
 
 
 def agree(slack: SlackAppClient, fake_slack: FakeSlack, post_ts: str, rating_id: int) -> None:

@@ -12,12 +12,10 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
-from bot.config import Settings
 from bot.delivery import OutboxPump
 from bot.outbox.engine import Deliverer
 from bot.scheduler import claim_scheduled_posts, run_scheduled_posts
@@ -26,36 +24,11 @@ from storage.models import CampaignOwner, OutboxMessage, Rating, ScheduledPost, 
 from storage.ratings import get_or_create_lead
 from storage.workspaces import record_workspace
 from tests import slack_payloads as payloads
+from tests.bot.sla.workspace import MARKETING_GROUP, MARKETING_LEAD, berlin, leadloop, rate
 from tests.bot.test_meeting_reminders import MEETING_CHANNEL, add_meeting
 from tests.conftest import FakeClock
 from tests.fake_slack import FakeSlack
 from tests.slack_app_client import SlackAppClient
-
-BERLIN = ZoneInfo("Europe/Berlin")
-ADMIN = "UADMIN"
-MARKETING_LEAD = "UMKTLEAD"
-MARKETING_GROUP = "S0MARKETING"
-
-
-def berlin(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=BERLIN).astimezone(UTC)
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return dataclasses.replace(
-        settings,
-        timezone="Europe/Berlin",
-        admin_users=frozenset({ADMIN}),
-        marketing_usergroup=MARKETING_GROUP,
-    )
-
-
-@pytest.fixture
-def fake_slack(fake_slack: FakeSlack) -> FakeSlack:
-    """The marketer who answers is in the marketing user group."""
-    fake_slack.usergroups[MARKETING_GROUP] = [payloads.MARKETER_ID]
-    return fake_slack
 
 
 @pytest.fixture(autouse=True)
@@ -70,24 +43,6 @@ def recorded_workspace(session_factory: SessionFactory) -> None:
             now=datetime(2026, 10, 1, tzinfo=UTC),
         )
         session.commit()
-
-
-def rate(
-    slack: SlackAppClient,
-    fake_slack: FakeSlack,
-    text: str = "ACME-1 2 wrong industry",
-    **fields: str,
-) -> str:
-    """Rate with ``/rate-lead`` (posted at once); the post's ts."""
-    assert slack.command(text, response_url=fake_slack.response_url(), **fields).status == 200
-    return str(fake_slack.posts[-1][1])
-
-
-def leadloop(slack: SlackAppClient, fake_slack: FakeSlack, text: str) -> str:
-    answer = slack.command(
-        text, response_url=fake_slack.response_url(), command="/leadloop", user_id=ADMIN
-    )
-    return str(answer.json()["text"])
 
 
 def tick(session_factory: SessionFactory, deliverer: Deliverer, clock: FakeClock) -> int:

@@ -1,0 +1,1 @@
+"""Answer times: nudges, escalations and their figures, in a Berlin workspace."""
