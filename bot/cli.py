@@ -44,6 +44,11 @@ EXPORTS = {
     "verdicts": (verdict_rows.iter_verdicts, verdict_rows.VERDICT_COLUMNS),
     "kpi-values": (export_rows.iter_kpi_values, export_rows.KPI_VALUE_COLUMNS),
     "kpi-targets": (export_rows.iter_kpi_targets, export_rows.KPI_TARGET_COLUMNS),
+    "answer-time-settings": (
+        export_rows.iter_answer_time_settings,
+        export_rows.ANSWER_TIME_SETTINGS_COLUMNS,
+    ),
+    "campaign-owners": (export_rows.iter_campaign_owners, export_rows.CAMPAIGN_OWNER_COLUMNS),
 }
 
 
@@ -131,10 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export",
-        help="write ratings, responses, leads, lead changes or KPIs as CSV or JSON to stdout",
-        description="Write one workspace's ratings, responses, leads, lead changes or KPIs to "
-        "stdout, reading the same DATABASE_URL as the bot. CSV cells that a spreadsheet would "
-        "run as a formula are prefixed with an apostrophe.",
+        help="write ratings, responses, leads, lead changes, KPIs or answer-time history as "
+        "CSV or JSON to stdout",
+        description="Write one workspace's ratings, responses, leads, lead changes, KPIs, or "
+        "the history of its answer-time settings and campaign owners to stdout, reading the "
+        "same DATABASE_URL as the bot. CSV cells that a spreadsheet would run as a formula are "
+        "prefixed with an apostrophe.",
     )
     export.add_argument("what", choices=sorted(EXPORTS), help="what to export")
     export.add_argument("--format", choices=("csv", "json"), default="csv", help="default csv")

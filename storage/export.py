@@ -2,7 +2,8 @@
 
 The exports together hold every fact a report counts (docs/glossary.md): which rating
 replaced which and when, a button rating's score changes, when a reply was deleted, when a
-lead was handed off, and its campaign, source and status before each change. Columns only
+lead was handed off, its campaign, source and status before each change, and the answer-time
+settings and campaign owners the workspace had at every time. Columns only
 ever get added at the end, so scripts keep working.
 """
 
@@ -17,6 +18,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import (
+    AnswerTimeSettingsChange,
+    CampaignOwnerChange,
     KpiTarget,
     KpiValue,
     Lead,
@@ -94,6 +97,16 @@ KPI_TARGET_COLUMNS = (
     "set_by",
     "updated_at",
 )
+ANSWER_TIME_SETTINGS_COLUMNS = (
+    "id",
+    "team_id",
+    "answer_sla",
+    "low_score_sla",
+    "business_hours",
+    "timezone",
+    "changed_at",
+)
+CAMPAIGN_OWNER_COLUMNS = ("id", "team_id", "campaign", "owner_id", "changed_at")
 BATCH = 1000
 
 
@@ -238,3 +251,39 @@ def iter_kpi_targets(
         baseline = _week_label(target.baseline_year, target.baseline_week)
         row = target.model_dump() | {"baseline_week": baseline}
         yield {column: row[column] for column in KPI_TARGET_COLUMNS}
+
+
+def iter_answer_time_settings(
+    session: Session, *, team_id: str, since: datetime | None
+) -> Iterator[dict[str, Any]]:
+    """The workspace's answer-time configuration (``sla``, ``sla-low``, ``hours``,
+    ``timezone``) each time it changed, whole, oldest first; empty values are the defaults."""
+    table = AnswerTimeSettingsChange
+    statement = (
+        select(table)
+        .where(col(table.team_id) == team_id)
+        .order_by(col(table.changed_at), col(table.id))
+    )
+    if since is not None:
+        statement = statement.where(col(table.changed_at) >= since)
+    for change in session.exec(statement):
+        row = change.model_dump()
+        yield {column: row[column] for column in ANSWER_TIME_SETTINGS_COLUMNS}
+
+
+def iter_campaign_owners(
+    session: Session, *, team_id: str, since: datetime | None
+) -> Iterator[dict[str, Any]]:
+    """Each campaign's owner each time it changed (None: taken away), oldest first; the
+    campaign in lower case, as owners match a lead's campaign without regard to case."""
+    table = CampaignOwnerChange
+    statement = (
+        select(table)
+        .where(col(table.team_id) == team_id)
+        .order_by(col(table.changed_at), col(table.id))
+    )
+    if since is not None:
+        statement = statement.where(col(table.changed_at) >= since)
+    for change in session.exec(statement):
+        row = change.model_dump() | {"campaign": change.campaign_key}
+        yield {column: row[column] for column in CAMPAIGN_OWNER_COLUMNS}

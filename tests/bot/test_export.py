@@ -19,8 +19,11 @@ from bot.cli import main
 from bot.export import csv_cell, neutralise_formula, write_csv, write_json
 from domain.leads.intake import fold_records, intake_leads
 from domain.leads.records import LeadRecord
+from storage.campaigns import set_campaign_owner
 from storage.engine import SessionFactory
 from storage.export import (
+    ANSWER_TIME_SETTINGS_COLUMNS,
+    CAMPAIGN_OWNER_COLUMNS,
     KPI_TARGET_COLUMNS,
     KPI_VALUE_COLUMNS,
     LEAD_CHANGE_COLUMNS,
@@ -32,6 +35,7 @@ from storage.kpis import set_kpi_target, set_kpi_value
 from storage.leads import change_score
 from storage.ratings import add_rating, get_or_create_lead, record_post
 from storage.responses import add_response, mark_response_deleted
+from storage.workspaces import change_settings, record_workspace
 
 TEAM = "T0AAA"
 OTHER_TEAM = "T0BBB"
@@ -350,6 +354,117 @@ def test_kpis_export_their_weekly_values_and_the_targets_admins_set(
         "2026-W44",
     )
     assert list(target) == list(KPI_TARGET_COLUMNS)
+
+
+def answer_time_history(session_factory: SessionFactory, *, team_id: str, owner: str) -> None:
+    """A workspace recorded at NOW, its ``sla`` changed a day later and ``hours`` two days
+    later, and the ``Webinar`` campaign given ``owner`` then taken away, committed."""
+    with session_factory() as session:
+        record_workspace(session, team_id=team_id, team_name=None, bot_user_id=None, now=NOW)
+        change_settings(
+            session, team_id=team_id, now=NOW + timedelta(days=1), values={"answer_sla": "2h"}
+        )
+        change_settings(
+            session,
+            team_id=team_id,
+            now=NOW + timedelta(days=2),
+            values={"business_hours": "mon-thu 08:00-16:00"},
+        )
+        for days, owner_id in ((1, owner), (3, None)):
+            set_campaign_owner(
+                session,
+                team_id=team_id,
+                campaign="Webinar",
+                owner_id=owner_id,
+                by="UADMIN",
+                now=NOW + timedelta(days=days),
+            )
+        session.commit()
+
+
+def test_answer_time_settings_export_each_whole_configuration_with_its_time(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer_time_history(session_factory, team_id=TEAM, owner="UOWNER")
+
+    result = export(capsys, "answer-time-settings")
+    [since_json] = export(
+        capsys, "answer-time-settings", "--format", "json", "--since", "2026-11-04"
+    ).json_rows()
+
+    assert result.exit_code == 0, result.err
+    assert result.csv_header() == list(ANSWER_TIME_SETTINGS_COLUMNS)
+    assert [
+        (row["answer_sla"], row["low_score_sla"], row["business_hours"], row["changed_at"])
+        for row in result.csv_rows()
+    ] == [
+        ("", "", "", "2026-11-02T09:30:00+00:00"),
+        ("2h", "", "", "2026-11-03T09:30:00+00:00"),
+        ("2h", "", "mon-thu 08:00-16:00", "2026-11-04T09:30:00+00:00"),
+    ]
+    assert list(since_json) == list(ANSWER_TIME_SETTINGS_COLUMNS)
+    assert (since_json["team_id"], since_json["answer_sla"], since_json["timezone"]) == (
+        TEAM,
+        "2h",
+        None,
+    )
+
+
+def test_campaign_owners_export_each_owner_given_and_taken_away(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer_time_history(session_factory, team_id=TEAM, owner="UOWNER")
+
+    rows = export(capsys, "campaign-owners", "--format", "json").json_rows()
+    since = export(capsys, "campaign-owners", "--since", "2026-11-04").csv_rows()
+
+    assert [list(row) for row in rows] == [list(CAMPAIGN_OWNER_COLUMNS)] * 2
+    assert [(row["campaign"], row["owner_id"], row["changed_at"]) for row in rows] == [
+        ("webinar", "UOWNER", "2026-11-03T09:30:00+00:00"),
+        ("webinar", None, "2026-11-05T09:30:00+00:00"),
+    ]
+    assert [(row["team_id"], row["owner_id"]) for row in since] == [(TEAM, "")]
+
+
+@pytest.mark.parametrize("what", ["answer-time-settings", "campaign-owners"])
+def test_answer_time_history_exports_only_the_chosen_workspaces_rows(
+    what: str,
+    cli_database: str,
+    session_factory: SessionFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    answer_time_history(session_factory, team_id=TEAM, owner="UOURS")
+    answer_time_history(session_factory, team_id=OTHER_TEAM, owner="UTHEIRS")
+    with session_factory() as session:
+        change_settings(session, team_id=OTHER_TEAM, now=NOW, values={"answer_sla": "9h"})
+        session.commit()
+
+    result = export(capsys, what, "--workspace", TEAM)
+
+    assert result.exit_code == 0, result.err
+    assert {row["team_id"] for row in result.csv_rows()} == {TEAM}
+    assert OTHER_TEAM not in result.out
+    assert "UTHEIRS" not in result.out
+    assert "9h" not in result.out
+
+
+def test_answer_time_history_cells_that_look_like_formulas_are_neutralised_in_csv(
+    cli_database: str, session_factory: SessionFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with session_factory() as session:
+        change_settings(session, team_id=TEAM, now=NOW, values={"timezone": "=1+1"})
+        set_campaign_owner(
+            session, team_id=TEAM, campaign="@SUM(A1)", owner_id="-U1", by="UADMIN", now=NOW
+        )
+        session.commit()
+
+    [*_, settings] = export(capsys, "answer-time-settings").csv_rows()
+    [owner] = export(capsys, "campaign-owners").csv_rows()
+    [owner_json] = export(capsys, "campaign-owners", "--format", "json").json_rows()
+
+    assert settings["timezone"] == "'=1+1"
+    assert (owner["campaign"], owner["owner_id"]) == ("'@sum(a1)", "'-U1")
+    assert (owner_json["campaign"], owner_json["owner_id"]) == ("@sum(a1)", "-U1")
 
 
 @pytest.mark.parametrize("what", sorted(COLUMNS))
