@@ -6,6 +6,7 @@ an export that lacks a fact, or code that drifts from the glossary, fails them.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
@@ -14,7 +15,17 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.sla import (
+    DEFAULT_BUSINESS_HOURS,
+    DEFAULT_SLA_MINUTES,
+    AnswerSla,
+    describe_duration,
+    parse_business_hours,
+    parse_duration,
+)
+
 NO_CAMPAIGN = "(no campaign)"
+NO_OWNER = "(no owner)"
 NO_SOURCE = "(no source)"
 WEEKS_SHOWN = 12
 
@@ -59,6 +70,9 @@ class Exports:
     lead_changes: list[dict[str, Any]]
     kpi_values: list[dict[str, Any]]
     kpi_targets: list[dict[str, Any]]
+    verdicts: list[dict[str, Any]]
+    answer_time_settings: list[dict[str, Any]]
+    campaign_owners: list[dict[str, Any]]
 
     def leads_by_id(self) -> dict[int, dict[str, Any]]:
         """Each lead by its id."""
@@ -101,8 +115,9 @@ def score_at(rating: dict[str, Any], end: datetime) -> int:
     return int(rating["score"])
 
 
-def first_answer_hours(exports: Exports, rating: dict[str, Any], end: datetime) -> float | None:
-    """Hours from a rating to marketing's first answer standing at ``end``, or None."""
+def first_answer_at(exports: Exports, rating: dict[str, Any], end: datetime) -> datetime | None:
+    """The time of marketing's first answer to a rating standing at ``end``: the earliest
+    answering reply not deleted by then, or Agree or Dispute, given before ``end``."""
     times = []
     for reply in exports.responses:
         if reply["rating_id"] != rating["id"] or not reply["is_answer"]:
@@ -111,11 +126,22 @@ def first_answer_hours(exports: Exports, rating: dict[str, Any], end: datetime) 
         assert written is not None
         if written < end and (not reply["deleted"] or (deleted is not None and deleted >= end)):
             times.append(written)
-    if not times:
+    for verdict in exports.verdicts:
+        given = _time(verdict["created_at"])
+        assert given is not None
+        if verdict["rating_id"] == rating["id"] and verdict["is_answer"] and given < end:
+            times.append(given)
+    return min(times) if times else None
+
+
+def first_answer_hours(exports: Exports, rating: dict[str, Any], end: datetime) -> float | None:
+    """Hours from a rating to marketing's first answer standing at ``end``, or None."""
+    answered = first_answer_at(exports, rating, end)
+    if answered is None:
         return None
     rated = _time(rating["created_at"])
     assert rated is not None
-    return (min(times) - rated).total_seconds() / 3600
+    return (answered - rated).total_seconds() / 3600
 
 
 def answers(exports: Exports, start: datetime, end: datetime) -> dict[str, Any]:
@@ -147,7 +173,104 @@ def grouped_scores(
     }
 
 
-def loop_figures(exports: Exports, *, week: str, timezone: str) -> dict[str, Any]:
+def _by_change(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda row: (_time(row["changed_at"]), int(row["id"])))
+
+
+def answer_time_at(exports: Exports, end: datetime, default_timezone: str) -> AnswerSla | None:
+    """The answer time in force at ``end``: the latest settings row at or before it, else the
+    earliest (none at all: the defaults); None when it was off (``sla off``)."""
+    history = _by_change(exports.answer_time_settings)
+    before = [row for row in history if (_time(row["changed_at"]) or end) <= end]
+    row = before[-1] if before else (history[0] if history else {})
+    minutes = parse_duration(row.get("answer_sla") or describe_duration(DEFAULT_SLA_MINUTES))
+    hours = parse_business_hours(row.get("business_hours") or DEFAULT_BUSINESS_HOURS)
+    if minutes is None or hours is None:
+        return None
+    low = row.get("low_score_sla")
+    return AnswerSla(
+        minutes=minutes,
+        low_score_minutes=parse_duration(low) if low else None,
+        hours=hours,
+        zone=ZoneInfo(row.get("timezone") or default_timezone),
+    )
+
+
+def campaign_owners_at(exports: Exports, end: datetime) -> dict[str, str]:
+    """Each campaign's owner at ``end`` (its latest change at or before it), by the
+    campaign in lower case."""
+    owners: dict[str, str | None] = {}
+    for change in _by_change(exports.campaign_owners):
+        if (_time(change["changed_at"]) or end) <= end:
+            owners[change["campaign"]] = change["owner_id"]
+    return {campaign: owner for campaign, owner in owners.items() if owner}
+
+
+def answer_time(
+    exports: Exports, start: datetime, end: datetime, default_timezone: str
+) -> dict[str, Any] | None:
+    """``loop.answer_time`` of the week [start, end), with the answer time and campaign
+    owners of its end."""
+    sla = answer_time_at(exports, end, default_timezone)
+    if sla is None:
+        return None
+    leads = exports.leads_by_id()
+    owners = campaign_owners_at(exports, end)
+    overall: list[tuple[datetime, int, datetime | None]] = []
+    by_owner: dict[str, list[tuple[datetime, int, datetime | None]]] = defaultdict(list)
+    for rating in counted_ratings(exports, start, end):
+        rated = _time(rating["created_at"])
+        assert rated is not None
+        campaign = exports.lead_field_at(leads[int(rating["lead_id"])], "campaign", end)
+        answer = (rated, score_at(rating, end), first_answer_at(exports, rating, end))
+        overall.append(answer)
+        by_owner[owners.get((campaign or NO_CAMPAIGN).lower(), NO_OWNER)].append(answer)
+    return {
+        "sla": describe_duration(sla.minutes),
+        "low_score_sla": describe_duration(sla.low_score_minutes)
+        if sla.low_score_minutes
+        else None,
+        "business_hours": sla.hours.describe(),
+        "overall": _kept(overall, sla, end),
+        "by_campaign_owner": {
+            owner: _kept(group, sla, end) for owner, group in sorted(by_owner.items())
+        },
+    }
+
+
+def _kept(
+    ratings: list[tuple[datetime, int, datetime | None]], sla: AnswerSla, end: datetime
+) -> dict[str, Any]:
+    """Due, within, not yet due and answered, and the business hours to first answers."""
+    due = [
+        (rated, answered, deadline)
+        for rated, score, answered in ratings
+        if (deadline := sla.answer_due(rated, score)) is not None and deadline <= end
+    ]
+    within = [1 for _, answered, deadline in due if answered is not None and answered <= deadline]
+    hours = sorted(
+        sla.hours.open_minutes(rated, answered, sla.zone) / 60
+        for rated, _, answered in ratings
+        if answered is not None
+    )
+    return {
+        "due": len(due),
+        "within": len(within),
+        "within_pct": _percent(len(within), len(due)),
+        "not_yet_due": len(ratings) - len(due),
+        "answered": len(hours),
+        "median_business_hours_to_first_answer": _rounded(statistics.median(hours))
+        if hours
+        else None,
+        "p90_business_hours_to_first_answer": _rounded(hours[math.ceil(0.9 * len(hours)) - 1])
+        if hours
+        else None,
+    }
+
+
+def loop_figures(
+    exports: Exports, *, week: str, timezone: str, default_timezone: str = "UTC"
+) -> dict[str, Any]:
     """Every loop figure of the report for ``week``, as ``report --json`` names them."""
     start, end = week_window(week, timezone)
     previous_start, _ = week_window(week, timezone, shift=-1)
@@ -183,6 +306,7 @@ def loop_figures(exports: Exports, *, week: str, timezone: str) -> dict[str, Any
         "median_hours_to_first_answer": history[week]["median_hours_to_first_answer"],
         "weeks": history,
         "conversion_by_score": conversion_by_score(exports, window_start, end),
+        "answer_time": answer_time(exports, start, end, default_timezone),
     }
 
 
@@ -287,21 +411,20 @@ def _status(actual: float | None, target: float | None, higher_is_better: bool) 
     return "on track" if met else "behind"
 
 
-def report_figures(exports: Exports, *, week: str, timezone: str) -> dict[str, Any]:
+def report_figures(
+    exports: Exports, *, week: str, timezone: str, default_timezone: str = "UTC"
+) -> dict[str, Any]:
     """The numbers of ``report --json`` for ``week``, recomputed: the loop figures, and each
-    business KPI's actual, target, status and weeks."""
-    return {"loop": loop_figures(exports, week=week, timezone=timezone)} | business_figures(
-        exports, week=week
-    )
+    business KPI's actual, target, status and weeks. ``default_timezone`` is the
+    environment's (``LEADLOOP_TZ``): the zone of answer-time settings left at the default."""
+    loop = loop_figures(exports, week=week, timezone=timezone, default_timezone=default_timezone)
+    return {"loop": loop} | business_figures(exports, week=week)
 
 
 def numbers_of(report: dict[str, Any]) -> dict[str, Any]:
     """The numbers of a ``report --json`` that ``report_figures`` recomputes."""
-    # Every loop figure but the answer time's: no export carries a workspace's answer-time
-    # settings history or campaign owners yet (tests/bot/sla/test_report.py checks it by hand).
-    loop = {name: value for name, value in report["loop"].items() if name != "answer_time"}
     return {
-        "loop": loop,
+        "loop": report["loop"],
         "business": {
             key: {name: kpi[name] for name in ("actual", "target", "status", "weeks")}
             for key, kpi in report["business"].items()

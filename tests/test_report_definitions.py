@@ -295,7 +295,17 @@ def report_json(capsys: pytest.CaptureFixture[str], week: str) -> dict[str, Any]
 def exports(capsys: pytest.CaptureFixture[str], *options: str) -> Exports:
     """Every ``leadloop export WHAT --format json``."""
     tables = []
-    kinds = ("ratings", "responses", "leads", "lead-changes", "kpi-values", "kpi-targets")
+    kinds = (
+        "ratings",
+        "responses",
+        "leads",
+        "lead-changes",
+        "kpi-values",
+        "kpi-targets",
+        "verdicts",
+        "answer-time-settings",
+        "campaign-owners",
+    )
     for what in kinds:
         capsys.readouterr()
         assert main(["export", what, "--format", "json", *options]) == 0
@@ -489,3 +499,38 @@ def test_the_demo_reports_figures_follow_from_its_exports_alone(
         assert report["loop"]["ratings"] > 30  # the demo's weeks are full
         assert report["business"]["revenue"]["target"] is not None  # last year's revenue
         assert report == report_figures(exported, week=week, timezone="UTC"), week
+
+
+def test_the_answer_time_figures_follow_from_the_exports_alone_as_settings_and_owners_change(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    maria, olga = "UMARIA", "UOLGA"
+    # W43 is read with 4h (2h for scores 1 and 2) and Maria owning Webinar.
+    workspace.at(berlin(10, 19, 8, 30)).command("/leadloop", "settings sla 4h", user=ADMIN)
+    workspace.command("/leadloop", "settings sla-low 2h", user=ADMIN)
+    workspace.command("/leadloop", f"campaign webinar owner <@{maria}|maria>", user=ADMIN)
+    threads = build_weeks_43_and_44(workspace)
+    # Ten minutes before W44 ends: W44 is read with these, W43 still with the ones above.
+    workspace.at(berlin(11, 1, 23, 50)).command("/leadloop", "settings sla 8h", user=ADMIN)
+    workspace.command("/leadloop", "settings hours mon-sun 07:00-20:00", user=ADMIN)
+    workspace.command("/leadloop", f"campaign ads owner <@{olga}|olga>", user=ADMIN)
+    build_rest_of_week_45(workspace, threads, build_monday_of_week_45(workspace, threads))
+    workspace.at(berlin(11, 4, 14)).command("/leadloop", "campaign webinar owner none", user=ADMIN)
+    workspace.command("/leadloop", "settings sla 2h", user=ADMIN)
+    exported = exports(capsys)
+
+    reports = {week: report_json(capsys, week) for week in ("2026-W43", "2026-W44", "2026-W45")}
+
+    for week, report in reports.items():
+        recomputed = report_figures(exported, week=week, timezone="Europe/Berlin")
+        assert numbers_of(report) == recomputed, week
+    times = {week: report["loop"]["answer_time"] for week, report in reports.items()}
+    assert [(times[week]["sla"], times[week]["low_score_sla"]) for week in times] == [
+        ("4h", "2h"),
+        ("8h", "2h"),
+        ("2h", "2h"),
+    ]
+    assert sorted(times["2026-W43"]["by_campaign_owner"]) == ["(no owner)", maria]
+    assert sorted(times["2026-W44"]["by_campaign_owner"]) == ["(no owner)", maria, olga]
+    assert sorted(times["2026-W45"]["by_campaign_owner"]) == ["(no owner)", olga]
+    assert times["2026-W44"]["overall"]["due"] > 0
