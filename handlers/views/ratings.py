@@ -156,12 +156,7 @@ def rated_view(stored: StoredRating) -> View:
     The post is owed, not yet sent: the text says where it goes, or that an admin has to
     pick the feedback channel first.
     """
-    return View(
-        type="modal",
-        title=PlainTextObject(text="Rated"),
-        close=PlainTextObject(text="Done"),
-        blocks=[SectionBlock(text=MarkdownTextObject(text=stored_rating_confirmation(stored)))],
-    )
+    return notice_view("Rated", stored_rating_confirmation(stored))
 
 
 FEEDBACK_CHANNEL_UNSET = (
@@ -175,13 +170,8 @@ def answer_notice(
     """The DM telling a rater that marketing answered their rating."""
     lead = escape_mrkdwn(card.lead_ref)
     where = f" (<{permalink}|see the thread>)" if permalink else ""
-    text = f"<@{answerer_id}> answered your {card.score}/5 rating of *{lead}*{where}:"
-    quoted = "\n".join(f"> {line}" for line in escape_mrkdwn(answer_text).splitlines()) or ">"
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=text)),
-        SectionBlock(text=MarkdownTextObject(text=truncate(quoted))),
-    ]
-    return f"Marketing answered your rating of {lead}", blocks
+    head = f"<@{answerer_id}> answered your {card.score}/5 rating of *{lead}*{where}:"
+    return f"Marketing answered your rating of {lead}", _quoting_notice(head, answer_text)
 
 
 def dispute_notice(
@@ -190,13 +180,17 @@ def dispute_notice(
     """The DM telling a rater that marketing disputed their rating, and why."""
     lead = escape_mrkdwn(card.lead_ref)
     where = f" (<{permalink}|see the post>)" if permalink else ""
-    text = f"<@{disputer_id}> disputed your {card.score}/5 rating of *{lead}*{where}:"
-    quoted = "\n".join(f"> {line}" for line in escape_mrkdwn(reason).splitlines()) or ">"
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=text)),
+    head = f"<@{disputer_id}> disputed your {card.score}/5 rating of *{lead}*{where}:"
+    return f"Marketing disputed your rating of {lead}", _quoting_notice(head, reason)
+
+
+def _quoting_notice(head: str, words: str) -> list[Block]:
+    """A DM's blocks: its first line, then marketing's own words, quoted."""
+    quoted = "\n".join(f"> {line}" for line in escape_mrkdwn(words).splitlines()) or ">"
+    return [
+        SectionBlock(text=MarkdownTextObject(text=head)),
         SectionBlock(text=MarkdownTextObject(text=truncate(quoted))),
     ]
-    return f"Marketing disputed your rating of {lead}", blocks
 
 
 def dispute_modal(*, rating_id: int, channel: str, message_ts: str, lead_ref: str) -> View:
