@@ -75,14 +75,18 @@ def campaign_owners_as_of(session: Session, *, team_id: str, at: datetime) -> di
     return {campaign: owner for campaign, owner in owners.items() if owner is not None}
 
 
-def campaign_owner_history(session: Session, *, team_id: str) -> list[CampaignOwnerChange]:
-    """Every owner change of the workspace's campaigns, oldest first."""
+def campaign_owner_history(
+    session: Session, *, team_id: str, since: datetime | None = None
+) -> list[CampaignOwnerChange]:
+    """Every owner change of the workspace's campaigns (from ``since`` on), oldest first."""
     table = CampaignOwnerChange
     statement = (
         select(table)
         .where(col(table.team_id) == team_id)
         .order_by(col(table.changed_at), col(table.id))
     )
+    if since is not None:
+        statement = statement.where(col(table.changed_at) >= since)
     return list(session.exec(statement).all())
 
 

@@ -17,9 +17,8 @@ from sqlalchemy import func, union
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from storage.campaigns import campaign_owner_history
 from storage.models import (
-    AnswerTimeSettingsChange,
-    CampaignOwnerChange,
     KpiTarget,
     KpiValue,
     Lead,
@@ -28,6 +27,7 @@ from storage.models import (
     RatingScoreChange,
     Response,
 )
+from storage.workspaces import answer_time_settings_history
 
 RATING_COLUMNS = (
     "id",
@@ -258,15 +258,7 @@ def iter_answer_time_settings(
 ) -> Iterator[dict[str, Any]]:
     """The workspace's answer-time configuration (``sla``, ``sla-low``, ``hours``,
     ``timezone``) each time it changed, whole, oldest first; empty values are the defaults."""
-    table = AnswerTimeSettingsChange
-    statement = (
-        select(table)
-        .where(col(table.team_id) == team_id)
-        .order_by(col(table.changed_at), col(table.id))
-    )
-    if since is not None:
-        statement = statement.where(col(table.changed_at) >= since)
-    for change in session.exec(statement):
+    for change in answer_time_settings_history(session, team_id=team_id, since=since):
         row = change.model_dump()
         yield {column: row[column] for column in ANSWER_TIME_SETTINGS_COLUMNS}
 
@@ -276,14 +268,6 @@ def iter_campaign_owners(
 ) -> Iterator[dict[str, Any]]:
     """Each campaign's owner each time it changed (None: taken away), oldest first; the
     campaign in lower case, as owners match a lead's campaign without regard to case."""
-    table = CampaignOwnerChange
-    statement = (
-        select(table)
-        .where(col(table.team_id) == team_id)
-        .order_by(col(table.changed_at), col(table.id))
-    )
-    if since is not None:
-        statement = statement.where(col(table.changed_at) >= since)
-    for change in session.exec(statement):
+    for change in campaign_owner_history(session, team_id=team_id, since=since):
         row = change.model_dump() | {"campaign": change.campaign_key}
         yield {column: row[column] for column in CAMPAIGN_OWNER_COLUMNS}

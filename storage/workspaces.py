@@ -137,15 +137,17 @@ def answer_time_settings_as_of(
 
 
 def answer_time_settings_history(
-    session: Session, *, team_id: str
+    session: Session, *, team_id: str, since: datetime | None = None
 ) -> list[AnswerTimeSettingsChange]:
-    """Every answer-time configuration the workspace had, oldest first."""
+    """Every answer-time configuration the workspace had (from ``since`` on), oldest first."""
     table = AnswerTimeSettingsChange
     statement = (
         select(table)
         .where(col(table.team_id) == team_id)
         .order_by(col(table.changed_at), col(table.id))
     )
+    if since is not None:
+        statement = statement.where(col(table.changed_at) >= since)
     return list(session.exec(statement).all())
 
 
